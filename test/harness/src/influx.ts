@@ -1,0 +1,104 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ManagedProcess } from './process.js';
+import { findBinary, freePort, tempDir } from './util.js';
+
+export interface InfluxOptions {
+  /** HTTP port. @default a free loopback port */
+  port?: number;
+  /** Data dir (meta, data, wal). @default a temp dir removed at cleanup */
+  dataDir?: string;
+}
+
+/** InfluxQL result as InfluxDB 1.x returns it from `/query`. */
+export interface InfluxSeries {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: unknown[][];
+}
+
+/**
+ * A real influxd (Debian's 1.6.7: v1 HTTP API only) on loopback with a generated config.
+ * Auth is off: it listens on 127.0.0.1 only and lives for one test run.
+ */
+export class InfluxServer {
+  readonly url: string;
+  private readonly proc: ManagedProcess;
+
+  private constructor(
+    readonly port: number,
+    readonly dataDir: string,
+    rpcPort: number,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+    const config = join(dataDir, 'influxdb.conf');
+    writeFileSync(
+      config,
+      `reporting-disabled = true
+bind-address = "127.0.0.1:${rpcPort}"
+[meta]
+  dir = "${join(dataDir, 'meta')}"
+[data]
+  dir = "${join(dataDir, 'data')}"
+  wal-dir = "${join(dataDir, 'wal')}"
+  query-log-enabled = false
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:${port}"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+[subscriber]
+  enabled = false
+`,
+    );
+    this.proc = new ManagedProcess({
+      name: `influxd:${port}`,
+      command: findBinary('influxd', 'influxdb'),
+      args: ['-config', config],
+      readyTimeoutMs: 30_000,
+      ready: async () => (await fetch(`${this.url}/ping`).catch(() => null))?.status === 204,
+    });
+  }
+
+  static async start(opts: InfluxOptions = {}): Promise<InfluxServer> {
+    const dataDir = opts.dataDir ?? tempDir('influx');
+    const server = new InfluxServer(opts.port ?? (await freePort()), dataDir, await freePort());
+    await server.start();
+    return server;
+  }
+
+  get running(): boolean {
+    return this.proc.running;
+  }
+
+  get log(): string {
+    return this.proc.log;
+  }
+
+  start(): Promise<void> {
+    return this.proc.start();
+  }
+
+  stop(): Promise<void> {
+    return this.proc.stop();
+  }
+
+  /** Runs InfluxQL over the HTTP API (POST /query) and returns the first statement's series. */
+  async query(q: string, db?: string): Promise<InfluxSeries[]> {
+    const body = new URLSearchParams({ q, epoch: 'ms' });
+    if (db) body.set('db', db);
+    const res = await fetch(`${this.url}/query`, { method: 'POST', body });
+    const json = (await res.json()) as { results?: { series?: InfluxSeries[]; error?: string }[]; error?: string };
+    const err = json.error ?? json.results?.[0]?.error;
+    if (!res.ok || err) throw new Error(`InfluxDB query failed (${res.status}): ${err ?? 'unknown error'}: ${q}`);
+    return json.results?.[0]?.series ?? [];
+  }
+
+  async createDatabase(db: string): Promise<void> {
+    await this.query(`CREATE DATABASE "${db.replace(/["\\]/g, '\\$&')}"`);
+  }
+}
