@@ -1,0 +1,2 @@
+// Filled in by the api work; see cloud/README.md.
+export {};

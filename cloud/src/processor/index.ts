@@ -1,0 +1,2 @@
+// Filled in by the processor work; see cloud/README.md.
+export {};
