@@ -1,0 +1,27 @@
+export * from './errors.js';
+export { parseDuration } from './duration.js';
+export { createRng, deriveSeed, normalAt, uniformAt, type Rng } from './prng.js';
+export {
+  loadScenario,
+  parseScenario,
+  ANOMALY_KINDS,
+  FAULT_KINDS,
+  PROTOCOLS,
+  SIGNAL_MODELS,
+  type Anomaly,
+  type AnomalyKind,
+  type Board,
+  type Channel,
+  type Device,
+  type Fault,
+  type FleetDefaults,
+  type FaultKind,
+  type Protocol,
+  type Scenario,
+  type ScenarioInput,
+  type SignalModel,
+} from './scenario.js';
+export { MODEL_DEFAULTS, cleanValue, quantise, signalParams, type SignalParams } from './signals.js';
+export { readReplayCsv, type ReplayRow } from './replay.js';
+export { BoardPlan, planScenario, type GroundTruthRecord } from './plan.js';
+export { generateSamples, type GenerateOptions, type Sample, type SampleRun } from './generator.js';
