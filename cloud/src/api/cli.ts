@@ -1,3 +1,28 @@
-export async function main(_argv: string[]): Promise<void> {
-  throw new Error('fieldline-cloud api: not built yet');
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { loadApiConfig, startApi } from './index.js';
+
+/** `fieldline-cloud api --config api.yaml`: runs until SIGINT/SIGTERM. */
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help || !values.config) {
+    process.stderr.write('usage: fieldline-cloud api --config <api.yaml>\n');
+    process.exitCode = values.help ? 0 : 2;
+    return;
+  }
+  const config = loadApiConfig(values.config);
+  const logger = pino({ level: config.logLevel });
+  const api = await startApi(config, { logger });
+  const stop = (): void => {
+    logger.info('stopping query API');
+    api.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }

@@ -1,2 +1,105 @@
-// Filled in by the api work; see cloud/README.md.
-export {};
+/** Query API + dashboard: fastify with JSON-schema validation, OpenAPI at `/openapi.json`. */
+import swagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifySchemaValidationError } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { registerAuth, TokenSet } from './auth.js';
+import { loadApiConfig, resolveTokens, type ApiConfig } from './config.js';
+import { Live } from './live.js';
+import { ApiError } from './params.js';
+import { registerRoutes } from './routes.js';
+import { registerDashboard } from './static.js';
+import { openStore, StoreError } from './store.js';
+
+export { loadApiConfig, apiConfigSchema, ApiConfigError, type ApiConfig, type ApiConfigInput } from './config.js';
+export { NatsUnavailableError } from './live.js';
+export { StoreError } from './store.js';
+
+export interface ApiHandle {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const WHERE: Record<string, string> = { querystring: 'query parameter', params: 'path parameter', body: 'body field', headers: 'header' };
+
+/** "query parameter \"points\": must be <= 5000" -- names the parameter, as issue 7 asks. */
+function formatSchemaErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const e = errors[0]!;
+  const p = e.params as { missingProperty?: string; additionalProperty?: string };
+  const name = p.missingProperty ?? p.additionalProperty ?? e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const msg = p.additionalProperty ? 'is not a known parameter' : p.missingProperty ? 'is required' : e.message;
+  return new Error(name ? `${WHERE[dataVar] ?? dataVar} "${name}": ${msg}` : `${WHERE[dataVar] ?? dataVar}: ${msg}`);
+}
+
+export async function startApi(config: ApiConfig, opts: { logger?: Logger } = {}): Promise<ApiHandle> {
+  const log = (opts.logger ?? pino({ level: config.logLevel })).child({ component: 'api' });
+  const tokens = new TokenSet(resolveTokens(config.auth));
+  const store = await openStore(config.influx);
+  const live = config.nats ? await Live.connect(config, log) : undefined;
+  const counters = { badRequests: 0, unauthorized: 0, influxErrors: 0 };
+
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // Per-request lines only at debug: at info they would drown the rest.
+    logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
+    bodyLimit: 64 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true } },
+    schemaErrorFormatter: formatSchemaErrors,
+  });
+  try {
+    await app.register(swagger, {
+      openapi: {
+        info: { title: 'fieldline query API', version: '1.0.0', description: 'Readings, sessions and alerts from InfluxDB; live updates from NATS.' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+        security: [{ bearer: [] }],
+      },
+    });
+
+    app.setErrorHandler((err: FastifyError | ApiError | StoreError, req, reply) => {
+      if (err instanceof StoreError) {
+        counters.influxErrors++;
+        req.log.error({ err: err.message }, 'InfluxDB query failed');
+        return reply.code(502).send({ error: 'influx_error', message: err.message });
+      }
+      const status = err.statusCode ?? 500;
+      if (status >= 500) {
+        req.log.error({ err }, 'request failed');
+        return reply.code(status).send({ error: 'internal', message: status === 503 ? err.message : 'internal error' });
+      }
+      if (status === 400) counters.badRequests++;
+      return reply.code(status).send({ error: status === 401 ? 'unauthorized' : 'bad_request', message: err.message });
+    });
+
+    registerAuth(app, tokens, counters);
+    registerRoutes(app, config, store, live);
+    registerDashboard(app);
+    app.get('/healthz', { schema: { summary: 'Liveness (no token needed)', tags: ['ops'] } }, async () => ({
+      ok: true,
+      influx: store.api,
+      nats: live ? (live.connected ? 'connected' : 'disconnected') : 'off',
+      liveClients: live?.clientCount ?? 0,
+      counters: { ...counters, ...live?.counters },
+    }));
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await live?.close();
+    throw err;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  log.info({ port, influx: store.api, nats: Boolean(live) }, 'query API listening');
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    port,
+    async close() {
+      await live?.close();
+      await app.close();
+    },
+  };
+}
+
+export { ApiError };

@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { influxConfigSchema } from '../influx/config.js';
+
+/** NATS connection for live updates (SSE), commands and device status. */
+export const apiNatsSchema = z
+  .object({
+    /** @default ['nats://127.0.0.1:4222'] */
+    servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default(['nats://127.0.0.1:4222']),
+    user: z.string().min(1).optional(),
+    /** Never logged; prefer `passFile`. */
+    pass: z.string().min(1).optional(),
+    passFile: z.string().min(1).optional(),
+    /** Never logged; prefer `tokenFile`. */
+    token: z.string().min(1).optional(),
+    tokenFile: z.string().min(1).optional(),
+    /** JetStream KV bucket with the gateway's retained device status (`StatusMessage` per device key). Off when unset. */
+    statusBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+    /** @default 5000 */
+    connectTimeoutMs: z.number().int().positive().default(5000),
+  })
+  .strict();
+
+export const apiAuthSchema = z
+  .object({
+    /** Accepted bearer tokens (at least 16 characters). Never logged; prefer `tokenFile` or the env variable. */
+    tokens: z.array(z.string().min(16, 'tokens must be at least 16 characters')).default([]),
+    /** File with one token per line (blank lines and `#` comments ignored). */
+    tokenFile: z.string().min(1).optional(),
+    /** Environment variable with comma-separated tokens. @default 'FIELDLINE_API_TOKENS' */
+    tokenEnv: z.string().min(1).default('FIELDLINE_API_TOKENS'),
+  })
+  .strict();
+
+export const apiLimitsSchema = z
+  .object({
+    /** Most points `/series` returns. @default 5000 */
+    maxPoints: z.number().int().min(2).max(100_000).default(5000),
+    /** `points` when the request gives none. @default 1000 */
+    defaultPoints: z.number().int().min(2).default(1000),
+    /** Longest time range a query may span. @default 400 */
+    maxRangeDays: z.number().positive().max(36_600).default(400),
+    /** Most rows `/sessions` and `/alerts` return. @default 1000 */
+    maxRows: z.number().int().positive().max(100_000).default(1000),
+    /** How far before `from` an alert may have fired and still be open in the range. @default 7 */
+    alertLookbackDays: z.number().nonnegative().max(366).default(7),
+    /** Concurrent SSE clients; more get 503. @default 100 */
+    sseClients: z.number().int().positive().default(100),
+    /** Bytes buffered for one slow SSE client before its events are dropped (and counted). @default 1048576 */
+    sseBufferBytes: z.number().int().positive().default(1 << 20),
+  })
+  .strict();
+
+export const apiConfigSchema = z
+  .object({
+    /** @default '127.0.0.1' */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** 0 picks a free port. @default 8080 */
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** @default 'info' */
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    influx: influxConfigSchema.default({}),
+    /** Live updates, commands and status need NATS; without it those endpoints answer 503. */
+    nats: apiNatsSchema.optional(),
+    auth: apiAuthSchema.default({}),
+    limits: apiLimitsSchema.default({}),
+    /** Forward readings from `fl.telemetry.>` to SSE clients that ask for them. @default true */
+    liveReadings: z.boolean().default(true),
+    /** SSE keep-alive comment interval. @default 15000 */
+    sseHeartbeatMs: z.number().int().positive().default(15_000),
+  })
+  .strict();
+
+export type ApiConfig = z.infer<typeof apiConfigSchema>;
+export type ApiConfigInput = z.input<typeof apiConfigSchema>;
+
+export class ApiConfigError extends Error {
+  override readonly name = 'ApiConfigError';
+}
+
+/** Loads and validates the API config from a YAML file path or an object; errors name the key path. */
+export function loadApiConfig(pathOrObject: string | ApiConfigInput): ApiConfig {
+  let raw: unknown = pathOrObject;
+  if (typeof pathOrObject === 'string') {
+    try {
+      raw = parseYaml(readFileSync(pathOrObject, 'utf8')) ?? {};
+    } catch (err) {
+      throw new ApiConfigError(`cannot read API config ${pathOrObject}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const parsed = apiConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ApiConfigError(`invalid API config: ${msg}`, { cause: parsed.error });
+  }
+  return parsed.data;
+}
+
+function readSecretFile(path: string, key: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new ApiConfigError(`${key}: cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** All accepted API tokens from config, file and environment; at least one is required (admin surfaces need credentials). */
+export function resolveTokens(auth: ApiConfig['auth'], env: NodeJS.ProcessEnv = process.env): string[] {
+  const tokens = [...auth.tokens];
+  if (auth.tokenFile) {
+    for (const line of readSecretFile(auth.tokenFile, 'auth.tokenFile').split('\n')) {
+      const t = line.trim();
+      if (t && !t.startsWith('#')) tokens.push(t);
+    }
+  }
+  for (const t of (env[auth.tokenEnv] ?? '').split(',')) if (t.trim()) tokens.push(t.trim());
+  const short = tokens.findIndex((t) => t.length < 16);
+  if (short >= 0) throw new ApiConfigError(`auth: token #${short + 1} is shorter than 16 characters`);
+  if (tokens.length === 0) {
+    throw new ApiConfigError(`auth: no API token configured (set auth.tokens, auth.tokenFile or the ${auth.tokenEnv} environment variable)`);
+  }
+  return tokens;
+}
+
+export { readSecretFile };

@@ -1,0 +1,195 @@
+/**
+ * NATS side of the API: live updates (SSE) from `fl.alerts.>`, `fl.sessions.>` and, while a client
+ * wants them, `fl.telemetry.>`; commands to `fl.commands.{device}`; device status from the gateway's
+ * KV bucket. Each SSE client has a bounded send buffer; events beyond it are dropped, counted, and
+ * the client is told how many it missed (architecture: "Bounded").
+ */
+import type { ServerResponse } from 'node:http';
+import { connect, type NatsConnection, type Subscription } from 'nats';
+import type { Logger } from 'pino';
+import { parseEnvelope, subjects, type CommandMessage, type StatusMessage } from '@fieldline/contract';
+import { readSecretFile, type ApiConfig } from './config.js';
+
+export interface LiveFilter {
+  device?: string;
+  sensor?: string;
+  readings: boolean;
+}
+
+interface Client {
+  res: ServerResponse;
+  filter: LiveFilter;
+  dropped: number;
+}
+
+export interface LiveCounters {
+  sseDropped: number;
+  liveBadMessages: number;
+}
+
+export class NatsUnavailableError extends Error {
+  override readonly name = 'NatsUnavailableError';
+}
+
+export class Live {
+  private readonly clients = new Set<Client>();
+  private readonly subs: Subscription[] = [];
+  private telemetrySub: Subscription | undefined;
+  private readonly heartbeat: NodeJS.Timeout;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly cfg: ApiConfig,
+    private readonly log: Logger,
+    readonly counters: LiveCounters,
+  ) {
+    this.subs.push(nc.subscribe('fl.alerts.>', { callback: (_e, m) => this.dispatch('alert', m.string()) }));
+    this.subs.push(nc.subscribe('fl.sessions.>', { callback: (_e, m) => this.dispatch('session', m.string()) }));
+    this.heartbeat = setInterval(() => {
+      for (const c of this.clients) c.res.write(': ping\n\n');
+    }, cfg.sseHeartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  static async connect(cfg: ApiConfig, log: Logger): Promise<Live> {
+    const n = cfg.nats!;
+    const pass = n.pass ?? (n.passFile ? readSecretFile(n.passFile, 'nats.passFile') : undefined);
+    const token = n.token ?? (n.tokenFile ? readSecretFile(n.tokenFile, 'nats.tokenFile') : undefined);
+    try {
+      const nc = await connect({
+        servers: n.servers,
+        name: 'fieldline-api',
+        timeout: n.connectTimeoutMs,
+        maxReconnectAttempts: -1,
+        ...(n.user ? { user: n.user, pass } : {}),
+        ...(token ? { token } : {}),
+      });
+      return new Live(nc, cfg, log, { sseDropped: 0, liveBadMessages: 0 });
+    } catch (err) {
+      throw new NatsUnavailableError(`nats.servers: cannot connect to ${[n.servers].flat().join(', ')}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  get connected(): boolean {
+    return !this.nc.isClosed() && !this.nc.isDraining();
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Starts an SSE stream on a hijacked response; it ends when the client goes away. */
+  attach(res: ServerResponse, filter: LiveFilter): void {
+    const client: Client = { res, filter, dropped: 0 };
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write(`retry: 3000\nevent: hello\ndata: ${JSON.stringify({ filter })}\n\n`);
+    this.clients.add(client);
+    if (filter.readings) this.updateTelemetrySub();
+    res.on('close', () => {
+      this.clients.delete(client);
+      if (filter.readings) this.updateTelemetrySub();
+    });
+  }
+
+  /** Subscribes to telemetry only while some client wants readings. */
+  private updateTelemetrySub(): void {
+    const wanted = this.cfg.liveReadings && [...this.clients].some((c) => c.filter.readings);
+    if (wanted && !this.telemetrySub) {
+      this.telemetrySub = this.nc.subscribe('fl.telemetry.>', { callback: (_e, m) => this.onTelemetry(m.data) });
+    } else if (!wanted && this.telemetrySub) {
+      this.telemetrySub.unsubscribe();
+      this.telemetrySub = undefined;
+    }
+  }
+
+  private onTelemetry(data: Uint8Array): void {
+    let env;
+    try {
+      env = parseEnvelope(data);
+    } catch {
+      this.counters.liveBadMessages++;
+      return;
+    }
+    if (env.readings.length === 0) return;
+    for (const c of this.clients) {
+      if (!c.filter.readings || (c.filter.device && c.filter.device !== env.device)) continue;
+      const readings = env.readings
+        .filter((r) => !c.filter.sensor || r.sensor === c.filter.sensor)
+        .map((r) => ({ sensor: r.sensor, ts: r.ts, value: r.value }));
+      if (readings.length) this.send(c, 'readings', JSON.stringify({ device: env.device, readings }));
+    }
+  }
+
+  private dispatch(event: 'alert' | 'session', text: string): void {
+    let obj: { device?: unknown; sensor?: unknown };
+    try {
+      obj = JSON.parse(text) as typeof obj;
+    } catch {
+      this.counters.liveBadMessages++;
+      return;
+    }
+    // Re-serialised, so a payload can never inject SSE framing (newlines) into the stream.
+    const data = JSON.stringify(obj);
+    for (const c of this.clients) {
+      if (c.filter.device && obj.device !== c.filter.device) continue;
+      if (c.filter.sensor && obj.sensor !== c.filter.sensor) continue;
+      this.send(c, event, data);
+    }
+  }
+
+  private send(c: Client, event: string, data: string): void {
+    if (c.res.writableLength > this.cfg.limits.sseBufferBytes) {
+      c.dropped++;
+      this.counters.sseDropped++;
+      return;
+    }
+    if (c.dropped > 0) {
+      c.res.write(`event: dropped\ndata: ${JSON.stringify({ count: c.dropped })}\n\n`);
+      this.log.warn({ dropped: c.dropped }, 'slow SSE client missed events');
+      c.dropped = 0;
+    }
+    c.res.write(`event: ${event}\ndata: ${data}\n\n`);
+  }
+
+  /** Publishes a contract `CommandMessage` and waits until the server has it (flush). */
+  async command(device: string, msg: CommandMessage): Promise<string> {
+    const subject = subjects.commands(device);
+    this.nc.publish(subject, JSON.stringify(msg));
+    await this.nc.flush();
+    return subject;
+  }
+
+  /** Latest `StatusMessage` per device from the status KV bucket; empty when unconfigured or absent. */
+  async statuses(): Promise<Map<string, StatusMessage>> {
+    const out = new Map<string, StatusMessage>();
+    const bucket = this.cfg.nats?.statusBucket;
+    if (!bucket) return out;
+    try {
+      const kv = await this.nc.jetstream().views.kv(bucket, { bindOnly: true });
+      let n = 0;
+      for await (const key of await kv.keys()) {
+        if (++n > 10_000) break;
+        const entry = await kv.get(key);
+        if (!entry || entry.operation !== 'PUT') continue;
+        const msg = JSON.parse(entry.string()) as StatusMessage;
+        if (typeof msg?.device === 'string' && (msg.state === 'online' || msg.state === 'offline')) out.set(msg.device, msg);
+      }
+    } catch (err) {
+      this.log.warn({ bucket, err: (err as Error).message }, 'device status unavailable');
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    for (const c of this.clients) c.res.end();
+    this.clients.clear();
+    for (const s of this.subs) s.unsubscribe();
+    await this.nc.drain().catch(() => undefined);
+  }
+}

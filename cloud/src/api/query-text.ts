@@ -1,0 +1,177 @@
+/**
+ * InfluxQL (1.x) and Flux (2.x) query text. Pure functions, unit-tested: every value that comes
+ * from a request is validated by the route schema first and is still escaped here (defence in
+ * depth: issue 7 "never pasted into InfluxQL/Flux text unescaped"). Times are integers we computed.
+ */
+import { MEASUREMENTS } from '@fieldline/contract';
+
+/** InfluxQL single-quoted string literal. */
+export function influxqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
+}
+
+/** InfluxQL double-quoted identifier (database, measurement, tag, field). */
+export function influxqlIdent(name: string): string {
+  return `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}
+
+/** Flux string literal: `\`, `"` and `$` (interpolation `${`) escaped, control characters too. */
+export function fluxString(value: string): string {
+  const escaped = value
+    .replace(/\\/g, '\\\\')
+    .replace(/"/g, '\\"')
+    .replace(/\$/g, '\\$')
+    .replace(/\n/g, '\\n')
+    .replace(/\r/g, '\\r')
+    .replace(/\t/g, '\\t');
+  return `"${escaped}"`;
+}
+
+function int(n: number, what: string): string {
+  if (!Number.isSafeInteger(n)) throw new RangeError(`${what} must be a safe integer, got ${n}`);
+  return String(n);
+}
+
+/** Flux time literal (RFC 3339) from epoch ms. */
+export function fluxTime(ms: number): string {
+  return new Date(Number(int(ms, 'time'))).toISOString();
+}
+
+/** Equality filters on tags; keys are our own constants, values come from validated ids. */
+export type TagFilter = Partial<Record<'device' | 'sensor' | 'rule' | 'severity', string>>;
+
+function influxqlTagConds(tags: TagFilter): string[] {
+  return Object.entries(tags)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => `${influxqlIdent(k)} = ${influxqlString(v)}`);
+}
+
+function fluxTagConds(tags: TagFilter): string[] {
+  return Object.entries(tags)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => `r[${fluxString(k)}] == ${fluxString(v)}`);
+}
+
+/** Bucketing for `/series`: buckets start at `from`, so there are never more than `points` of them. */
+export interface Bucketing {
+  bucketMs: number;
+  /** Window offset from the epoch so that a bucket starts exactly at `from`. */
+  offsetMs: number;
+}
+
+export function bucketing(from: number, to: number, points: number): Bucketing {
+  const bucketMs = Math.max(1, Math.ceil((to - from) / points));
+  return { bucketMs, offsetMs: ((from % bucketMs) + bucketMs) % bucketMs };
+}
+
+export interface SeriesQuery {
+  device: string;
+  sensor: string;
+  /** Epoch ms, inclusive. */
+  from: number;
+  /** Epoch ms, exclusive. */
+  to: number;
+  bucketMs: number;
+  offsetMs: number;
+}
+
+export const influxql = {
+  /** Last value and last unit of every device/sensor (two statements, one request). */
+  lastReadings(): string {
+    const m = influxqlIdent(MEASUREMENTS.readings);
+    return [
+      `SELECT last("value") AS "value" FROM ${m} GROUP BY "device", "sensor"`,
+      `SELECT last("unit") AS "unit" FROM ${m} GROUP BY "device", "sensor"`,
+    ].join('; ');
+  },
+
+  series(q: SeriesQuery): string {
+    const where = [
+      ...influxqlTagConds({ device: q.device, sensor: q.sensor }),
+      `time >= ${int(q.from, 'from')}ms`,
+      `time < ${int(q.to, 'to')}ms`,
+    ].join(' AND ');
+    return (
+      `SELECT mean("value") AS "mean", min("value") AS "min", max("value") AS "max", count("value") AS "count" ` +
+      `FROM ${influxqlIdent(MEASUREMENTS.readings)} WHERE ${where} ` +
+      `GROUP BY time(${int(q.bucketMs, 'bucketMs')}ms, ${int(q.offsetMs, 'offsetMs')}ms) fill(none)`
+    );
+  },
+
+  /** Sessions overlapping [from, to): started since `since` (from − lookback), before `to`, ended at or after `from`. */
+  sessions(tags: TagFilter, since: number, from: number, to: number, limit: number): string {
+    const where = [
+      ...influxqlTagConds(tags),
+      `time >= ${int(since, 'since')}ms`,
+      `time < ${int(to, 'to')}ms`,
+      `"end" >= ${int(from, 'from')}`,
+    ].join(' AND ');
+    return (
+      `SELECT "end", "count", "min", "max", "mean", "stddev", "anomalies", "closed_by", "device", "sensor" ` +
+      `FROM ${influxqlIdent(MEASUREMENTS.sessions)} WHERE ${where} ORDER BY time DESC LIMIT ${int(limit, 'limit')}`
+    );
+  },
+
+  /** Alert transitions since `since`; the caller folds them into alerts with their latest state. */
+  alerts(tags: TagFilter, since: number, limit: number): string {
+    const where = [...influxqlTagConds(tags), `time >= ${int(since, 'since')}ms`].join(' AND ');
+    return (
+      `SELECT "id", "state", "start", "end", "value", "score", "message", "device", "sensor", "rule", "severity" ` +
+      `FROM ${influxqlIdent(MEASUREMENTS.alerts)} WHERE ${where} ORDER BY time ASC LIMIT ${int(limit, 'limit')}`
+    );
+  },
+};
+
+function fluxFrom(bucket: string, measurement: string, start: string, stop?: string): string {
+  const range = stop ? `range(start: ${start}, stop: ${stop})` : `range(start: ${start})`;
+  return `from(bucket: ${fluxString(bucket)})\n  |> ${range}\n  |> filter(fn: (r) => r._measurement == ${fluxString(measurement)})`;
+}
+
+export const flux = {
+  lastReadings(bucket: string): string {
+    return (
+      `${fluxFrom(bucket, MEASUREMENTS.readings, '0')}\n` +
+      `  |> filter(fn: (r) => r._field == "value" or r._field == "unit")\n` +
+      `  |> last()\n` +
+      `  |> keep(columns: ["_time", "_field", "_value", "device", "sensor"])`
+    );
+  },
+
+  series(bucket: string, q: SeriesQuery): string {
+    const conds = [...fluxTagConds({ device: q.device, sensor: q.sensor }), 'r._field == "value"'].join(' and ');
+    const every = `${int(q.bucketMs, 'bucketMs')}ms`;
+    const offset = `${int(q.offsetMs, 'offsetMs')}ms`;
+    const agg = (fn: string): string =>
+      `${fn} = data\n  |> aggregateWindow(every: ${every}, offset: ${offset}, fn: ${fn}, createEmpty: false, timeSrc: "_start")\n` +
+      `  |> keep(columns: ["_time", "_value"])\n  |> set(key: "agg", value: ${fluxString(fn)})`;
+    return [
+      `data = ${fluxFrom(bucket, MEASUREMENTS.readings, fluxTime(q.from), fluxTime(q.to))}\n  |> filter(fn: (r) => ${conds})`,
+      agg('mean'),
+      agg('min'),
+      agg('max'),
+      agg('count'),
+      `union(tables: [mean, min, max, count])\n  |> pivot(rowKey: ["_time"], columnKey: ["agg"], valueColumn: "_value")\n  |> sort(columns: ["_time"])`,
+    ].join('\n');
+  },
+
+  sessions(bucket: string, tags: TagFilter, since: number, from: number, to: number, limit: number): string {
+    const conds = fluxTagConds(tags);
+    return (
+      `${fluxFrom(bucket, MEASUREMENTS.sessions, fluxTime(since), fluxTime(to))}\n` +
+      (conds.length ? `  |> filter(fn: (r) => ${conds.join(' and ')})\n` : '') +
+      `  |> pivot(rowKey: ["_time", "device", "sensor"], columnKey: ["_field"], valueColumn: "_value")\n` +
+      `  |> filter(fn: (r) => r.end >= ${int(from, 'from')})\n` +
+      `  |> group()\n  |> sort(columns: ["_time"], desc: true)\n  |> limit(n: ${int(limit, 'limit')})`
+    );
+  },
+
+  alerts(bucket: string, tags: TagFilter, since: number, limit: number): string {
+    const conds = fluxTagConds(tags);
+    return (
+      `${fluxFrom(bucket, MEASUREMENTS.alerts, fluxTime(since))}\n` +
+      (conds.length ? `  |> filter(fn: (r) => ${conds.join(' and ')})\n` : '') +
+      `  |> pivot(rowKey: ["_time", "device", "sensor", "rule", "severity"], columnKey: ["_field"], valueColumn: "_value")\n` +
+      `  |> group()\n  |> sort(columns: ["_time"])\n  |> limit(n: ${int(limit, 'limit')})`
+    );
+  },
+};

@@ -1,0 +1,244 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type NatsConnection } from 'nats';
+import { pino } from 'pino';
+import { cleanupAll, InfluxServer, NatsServer } from '@fieldline/harness';
+import { loadApiConfig, startApi, type ApiHandle } from '../../src/api/index.js';
+import { HOUR, MIN, seedLines, T0, TOKEN, writeLines } from './seed.js';
+
+let influx: InfluxServer;
+let nats: NatsServer;
+let nc: NatsConnection;
+let api: ApiHandle;
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+async function get(path: string, headers: Record<string, string> = auth): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${api.url}${path}`, { headers });
+  return { status: res.status, body: await res.json() };
+}
+
+const END = T0 + 6 * HOUR;
+const series = (q: string) => get(`/api/v1/series?device=pump-1&sensor=temp&${q}`);
+
+beforeAll(async () => {
+  [influx, nats] = await Promise.all([InfluxServer.start(), NatsServer.start()]);
+  await influx.createDatabase('fieldline');
+  await writeLines(influx.url, 'fieldline', seedLines());
+  nc = await connect({ servers: nats.url });
+  const config = loadApiConfig({ port: 0, influx: { url: influx.url }, nats: { servers: nats.url }, auth: { tokens: [TOKEN] } });
+  api = await startApi(config, { logger: pino({ level: 'silent' }) });
+});
+
+afterAll(async () => {
+  await api?.close();
+  await nc?.close();
+  await Promise.all([influx?.stop(), nats?.stop()]);
+  cleanupAll();
+});
+
+describe('query API against real InfluxDB 1.x', () => {
+  it('lists devices and sensors with their last reading and unit', async () => {
+    const { status, body } = await get('/api/v1/devices');
+    expect(status).toBe(200);
+    const pump1 = body.devices.find((d: any) => d.device === 'pump-1');
+    expect(pump1.sensors.map((s: any) => s.sensor)).toEqual(['temp', 'vib']);
+    expect(pump1.sensors[0]).toMatchObject({ unit: 'C', last: { ts: END - 10_000 } });
+    expect(body.devices.find((d: any) => d.device === 'pump-2').sensors[0].last).toEqual({ ts: T0 + 59 * MIN, value: 18 + 59 / 60 });
+  });
+
+  it('downsamples a range to at most `points` buckets without losing readings', async () => {
+    for (const points of [2, 7, 100, 999, 5000]) {
+      const { status, body } = await series(`from=${T0}&to=${END}&points=${points}`);
+      expect(status).toBe(200);
+      expect(body.points).toBeLessThanOrEqual(points);
+      expect(body.time.length).toBe(body.points);
+      expect(body.bucketMs).toBe(Math.ceil((6 * HOUR) / points));
+      // Every reading lands in exactly one bucket: 6 h every 10 s.
+      expect(body.count.reduce((a: number, b: number) => a + b, 0)).toBe(2160);
+      for (let i = 0; i < body.points; i++) {
+        expect(body.min[i]).toBeLessThanOrEqual(body.mean[i]);
+        expect(body.mean[i]).toBeLessThanOrEqual(body.max[i]);
+      }
+    }
+  });
+
+  it('returns only the asked range; ISO times and epoch ms give the same answer', async () => {
+    const from = T0 + HOUR;
+    const to = T0 + 2 * HOUR + 30 * MIN;
+    const a = await series(`from=${from}&to=${to}&points=90`);
+    const b = await series(`from=${new Date(from).toISOString()}&to=${encodeURIComponent('2026-01-01T02:30:00+00:00')}&points=90`);
+    expect(a.status).toBe(200);
+    expect(b.body).toEqual(a.body);
+    expect(a.body.time[0]).toBe(from);
+    expect(a.body.time.at(-1)).toBeLessThan(to);
+    expect(a.body.count.reduce((x: number, y: number) => x + y, 0)).toBe(540);
+    // The alert spike (+9) starts at 02:00: its buckets have a higher max.
+    expect(Math.max(...a.body.max)).toBeGreaterThan(28);
+    const empty = await series(`from=${END + HOUR}&to=${END + 2 * HOUR}`);
+    expect(empty.body.points).toBe(0);
+  });
+
+  it.each([
+    ['points=5001', 'query parameter "points": must be <= 5000'],
+    ['points=1', 'query parameter "points": must be >= 2'],
+    ['points=abc', 'query parameter "points": must be integer'],
+    [`from=${END}&to=${T0}`, 'from: must be before to'],
+    [`from=${T0 - 500 * 24 * HOUR}&to=${T0}`, 'to: the range from..to spans 500 days; at most 400 are allowed'],
+    ['from=yesterday', 'from: expected an ISO 8601 time, epoch milliseconds'],
+    ['to=2026-13-45T99:00:00Z', 'to: expected an ISO 8601 time'],
+    ['colour=red', 'query parameter "colour": is not a known parameter'],
+  ])('rejects %s with 400 and a message naming the parameter', async (q, message) => {
+    const { status, body } = await series(q);
+    expect(status).toBe(400);
+    expect(body.message).toContain(message);
+  });
+
+  it('names a missing required parameter', async () => {
+    const { status, body } = await get('/api/v1/series?device=pump-1');
+    expect(status).toBe(400);
+    expect(body.message).toBe('query parameter "sensor": is required');
+  });
+
+  it.each([
+    "pump-1' OR sensor='vib",
+    'pump-1"; DROP DATABASE "fieldline',
+    "pump-1'; DROP DATABASE fieldline; --",
+    '/.*/',
+    'pump-.*',
+    'pump-1\\',
+    'pump-1) |> drop(',
+    '${secret}',
+    'Pump-1',
+    'pump-1\nx',
+    'pümp',
+    'a'.repeat(64),
+    '',
+  ])('refuses injection attempt %j before it reaches InfluxDB', async (bad) => {
+    for (const key of ['device', 'sensor']) {
+      const q = new URLSearchParams({ device: 'pump-1', sensor: 'temp', [key]: bad });
+      const { status, body } = await get(`/api/v1/series?${q}`);
+      expect(status).toBe(400);
+      expect(body.message).toMatch(new RegExp(`^query parameter "${key}": must`));
+    }
+    const alerts = await get(`/api/v1/alerts?${new URLSearchParams({ rule: bad })}`);
+    expect(alerts.status).toBe(400);
+    // The database is intact.
+    expect((await influx.query('SHOW MEASUREMENTS', 'fieldline'))[0]!.values.flat()).toEqual(['alerts', 'readings', 'sessions']);
+  });
+
+  it('folds alert transitions into alerts with their state', async () => {
+    const all = await get(`/api/v1/alerts?from=${T0}&to=${END}`);
+    expect(all.status).toBe(200);
+    expect(all.body.alerts.map((a: any) => [a.rule, a.state, a.severity])).toEqual([
+      ['drift', 'firing', 'warning'],
+      ['zscore', 'resolved', 'critical'],
+    ]);
+    expect(all.body.alerts[1]).toMatchObject({ start: T0 + 2 * HOUR, end: T0 + 2 * HOUR + 20 * MIN, message: 'temp back to normal' });
+    const firing = await get(`/api/v1/alerts?from=${T0}&to=${END}&state=firing`);
+    expect(firing.body.alerts).toHaveLength(1);
+    // Fired before the range and still firing: it overlaps, so it is listed.
+    const later = await get(`/api/v1/alerts?from=${END + HOUR}&to=${END + 2 * HOUR}`);
+    expect(later.body.alerts.map((a: any) => a.rule)).toEqual(['drift']);
+    const before = await get(`/api/v1/alerts?from=${T0}&to=${T0 + HOUR}&device=pump-1`);
+    expect(before.body.alerts).toEqual([]);
+    const bad = await get(`/api/v1/alerts?severity=fatal`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('query parameter "severity": must be equal to one of the allowed values');
+  });
+
+  it('lists sessions overlapping the range, newest first', async () => {
+    const { status, body } = await get(`/api/v1/sessions?device=pump-1&sensor=temp&from=${T0 + 2 * HOUR}&to=${END}`);
+    expect(status).toBe(200);
+    expect(body.sessions.map((s: any) => [s.start, s.end, s.closedBy])).toEqual([
+      [T0 + 3 * HOUR + 10 * MIN, END, 'gap'],
+      [T0, T0 + 3 * HOUR, 'max_length'],
+    ]);
+    expect(body.sessions[0]).toMatchObject({ device: 'pump-1', sensor: 'temp', count: 1020, anomalies: 3 });
+    const limited = await get(`/api/v1/sessions?from=${T0}&to=${END}&limit=1`);
+    expect(limited.body.sessions).toHaveLength(1);
+  });
+});
+
+describe('authentication', () => {
+  it('answers 401 without a token or with a wrong one, and leaves /healthz open', async () => {
+    expect((await get('/api/v1/devices', {})).status).toBe(401);
+    const wrong = await get('/api/v1/devices', { authorization: 'Bearer test-token-0123456789abcdeX' });
+    expect(wrong).toEqual({ status: 401, body: { error: 'unauthorized', message: 'invalid token' } });
+    expect((await get('/api/v1/devices', { authorization: TOKEN })).status).toBe(401);
+    expect((await get('/api/v1/live', {})).status).toBe(401);
+    const health = await get('/healthz', {});
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ ok: true, influx: 'v1', nats: 'connected' });
+  });
+
+  it('logs the dashboard in with a cookie that works for GET only', async () => {
+    const bad = await fetch(`${api.url}/api/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'nope' }) });
+    expect(bad.status).toBe(401);
+    const res = await fetch(`${api.url}/api/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: TOKEN }) });
+    expect(res.status).toBe(204);
+    const setCookie = res.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/HttpOnly; SameSite=Strict/);
+    const cookie = setCookie.split(';')[0]!;
+    expect((await get('/api/v1/devices', { cookie })).status).toBe(200);
+    const post = await fetch(`${api.url}/api/v1/devices/pump-1/commands`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'reboot' }),
+    });
+    expect(post.status).toBe(401);
+  });
+
+  it('serves the OpenAPI document and the dashboard without a token', async () => {
+    const doc = await get('/openapi.json', {});
+    expect(doc.body.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/v1/series', '/api/v1/alerts', '/api/v1/live', '/api/v1/devices/{device}/commands']));
+    const html = await fetch(`${api.url}/`);
+    expect(html.headers.get('content-type')).toContain('text/html');
+    expect(await html.text()).toContain('vendor/uPlot.iife.min.js');
+    expect((await fetch(`${api.url}/vendor/uPlot.iife.min.js`)).status).toBe(200);
+  });
+});
+
+describe('NATS: live updates and commands', () => {
+  it('streams an alert published on NATS to an SSE client', async () => {
+    const ctl = new AbortController();
+    const res = await fetch(`${api.url}/api/v1/live?device=pump-1`, { headers: auth, signal: ctl.signal });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    const readUntil = async (needle: string): Promise<void> => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${needle}: ${text}`);
+        text += value;
+      }
+    };
+    await readUntil('event: hello');
+    const alert = { v: 1, id: `pump-1:temp:zscore:${T0}`, state: 'firing', severity: 'critical', device: 'pump-1', sensor: 'temp', rule: 'zscore', start: T0, ts: T0, value: 31, score: 0.99, message: 'hot' };
+    nc.publish('fl.alerts.critical.pump-2', JSON.stringify({ ...alert, device: 'pump-2' }));
+    nc.publish('fl.alerts.critical.pump-1', JSON.stringify(alert));
+    await readUntil('event: alert');
+    const data = /event: alert\ndata: (.*)\n/.exec(text)![1]!;
+    expect(JSON.parse(data)).toEqual(alert);
+    expect(text).not.toContain('pump-2');
+    ctl.abort();
+  });
+
+  it('publishes a contract CommandMessage on fl.commands.{device}', async () => {
+    const sub = nc.subscribe('fl.commands.pump-1', { max: 1 });
+    const res = await fetch(`${api.url}/api/v1/devices/pump-1/commands`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'set-interval', args: { ms: 500 }, id: 'cmd-1' }),
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ id: 'cmd-1', subject: 'fl.commands.pump-1' });
+    for await (const m of sub) expect(m.json()).toEqual({ v: 1, id: 'cmd-1', name: 'set-interval', args: { ms: 500 } });
+    const bad = await fetch(`${api.url}/api/v1/devices/pump-1/commands`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'rejected' }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toContain('body field "name"');
+  });
+});
