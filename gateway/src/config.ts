@@ -1,0 +1,185 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { DEFAULT_PARTITIONS, MAX_ENVELOPE_BYTES } from '@fieldline/contract';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { GatewayConfigError } from './errors.js';
+
+const port = z.number().int().min(0).max(65535);
+
+const tlsSchema = z
+  .object({
+    /** @default '0.0.0.0' */
+    host: z.string().min(1).default('0.0.0.0'),
+    /** MQTT over TLS port; 0 picks a free port. @default 8883 */
+    port: port.default(8883),
+    /** PEM server certificate file. */
+    certFile: z.string().min(1),
+    /** PEM server key file. Never logged. */
+    keyFile: z.string().min(1),
+    /** PEM CA bundle that signs device certificates; enables client-certificate auth (CN = device id). */
+    caFile: z.string().min(1).optional(),
+    /** Refuse TLS clients without a valid certificate (else they may still use a password). @default false */
+    requireClientCert: z.boolean().default(false),
+  })
+  .strict();
+
+const streamSchema = (defaults: { maxAgeS: number; maxBytes: number }) =>
+  z
+    .object({
+      /** Retention by age (seconds; 0 = unlimited). */
+      maxAgeS: z.number().int().min(0).default(defaults.maxAgeS),
+      /** Retention by size (bytes; -1 = unlimited). */
+      maxBytes: z.number().int().min(-1).default(defaults.maxBytes),
+      /** Window in which a repeated `Nats-Msg-Id` is dropped as a duplicate (seconds). @default 120 */
+      duplicateWindowS: z.number().int().positive().default(120),
+      /** Replicas (1 on one node; 3 in a cluster). @default 1 */
+      replicas: z.number().int().min(1).max(5).default(1),
+    })
+    .strict()
+    .default({});
+
+export const gatewayConfigSchema = z
+  .object({
+    mqtt: z
+      .object({
+        /** @default '0.0.0.0' */
+        host: z.string().min(1).default('0.0.0.0'),
+        /** Plain MQTT port; 0 picks a free port. @default 1883 */
+        port: port.default(1883),
+        /** Largest MQTT packet accepted; larger ones close the connection. @default envelope budget + 1 KiB */
+        maximumPacketSize: z.number().int().min(64).default(MAX_ENVELOPE_BYTES + 1024),
+        /** Largest keep-alive a client may ask for (s); 0 (no keep-alive) is then refused too. @default 300 */
+        keepaliveLimitS: z.number().int().min(0).max(65535).default(300),
+        /** A CONNECT must arrive within this time after the TCP connect (ms). @default 10000 */
+        connectTimeoutMs: z.number().int().positive().default(10_000),
+        /** Connections open at once (TCP + TLS). @default 10000 */
+        maxConnections: z.number().int().positive().default(10_000),
+        /** New connections per second allowed, all clients together (reconnect storms). @default 200 */
+        connectionRatePerS: z.number().positive().default(200),
+        /** Burst of new connections above the rate. @default 400 */
+        connectionBurst: z.number().int().positive().default(400),
+        tls: tlsSchema.optional(),
+      })
+      .strict()
+      .default({}),
+    auth: z
+      .object({
+        /** Device registry (JSON, scrypt-hashed secrets), managed by `fieldline-gateway devices`. */
+        registryFile: z.string().min(1),
+      })
+      .strict(),
+    limits: z
+      .object({
+        /** PUBLISH packets per second per device; above it PUBACKs are delayed. @default 2000 */
+        messagesPerS: z.number().positive().default(2000),
+        /** @default 4000 */
+        messageBurst: z.number().int().positive().default(4000),
+        /** Payload bytes per second per device; above it PUBACKs are delayed. @default 8 MiB */
+        bytesPerS: z.number().positive().default(8 * 1024 * 1024),
+        /** @default 16 MiB */
+        byteBurst: z.number().int().positive().default(16 * 1024 * 1024),
+        /** Envelopes awaiting a JetStream ack, all devices; beyond it devices wait unread. @default 20000 */
+        maxPendingEnvelopes: z.number().int().positive().default(20_000),
+        /** Bytes awaiting a JetStream ack, all devices. @default 128 MiB */
+        maxPendingBytes: z.number().int().positive().default(128 * 1024 * 1024),
+      })
+      .strict()
+      .default({}),
+    nats: z
+      .object({
+        /** @default ['nats://127.0.0.1:4222'] */
+        servers: z.array(z.string().min(1)).min(1).default(['nats://127.0.0.1:4222']),
+        /** NATS user; `password` never logged. */
+        user: z.string().min(1).optional(),
+        password: z.string().min(1).optional(),
+        /** NATS token; never logged. */
+        token: z.string().min(1).optional(),
+        /** Wait for one JetStream PubAck before re-sending (same `Nats-Msg-Id`). @default 5000 */
+        publishTimeoutMs: z.number().int().positive().default(5000),
+        /** P: partitions of `fl.telemetry.{partition}.{device}`; fixed per deployment. @default 8 */
+        partitions: z.number().int().positive().max(1024).default(DEFAULT_PARTITIONS),
+        streams: z
+          .object({
+            telemetry: streamSchema({ maxAgeS: 7 * 86_400, maxBytes: 10 * 1024 ** 3 }),
+            deadletter: streamSchema({ maxAgeS: 30 * 86_400, maxBytes: 1024 ** 3 }),
+          })
+          .strict()
+          .default({}),
+        /** KV bucket holding the latest status of each device. @default 'fl_device_status' */
+        statusBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('fl_device_status'),
+      })
+      .strict()
+      .default({}),
+    http: z
+      .object({
+        /** @default '127.0.0.1' */
+        host: z.string().min(1).default('127.0.0.1'),
+        /** `/metrics` and `/healthz`; 0 picks a free port. @default 9464 */
+        port: port.default(9464),
+      })
+      .strict()
+      .nullable()
+      .default({}),
+    log: z
+      .object({
+        /** @default 'info' */
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+
+function formatIssues(err: z.ZodError): string[] {
+  return err.issues.map((i) => {
+    const path = i.path.length ? i.path.join('.') : '(root)';
+    if (i.code === 'unrecognized_keys') return `${path === '(root)' ? '' : `${path}.`}${i.keys.join(', ')}: unknown key`;
+    return `${path}: ${i.message.replace(/^Expected (\w+), received (\w+)$/, 'expected $1, got $2')}`;
+  });
+}
+
+/** Resolves file paths in the config against the config file's directory. */
+function resolvePaths(cfg: GatewayConfig, baseDir: string): GatewayConfig {
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  cfg.auth.registryFile = abs(cfg.auth.registryFile);
+  const tls = cfg.mqtt.tls;
+  if (tls) {
+    tls.certFile = abs(tls.certFile);
+    tls.keyFile = abs(tls.keyFile);
+    if (tls.caFile) tls.caFile = abs(tls.caFile);
+  }
+  return cfg;
+}
+
+/**
+ * Validates a gateway config (a YAML file path or an object), applies defaults and throws a
+ * {@link GatewayConfigError} naming each bad key (`mqtt.port: expected number, got string`).
+ */
+export function loadGatewayConfig(pathOrObject: string | GatewayConfigInput): GatewayConfig {
+  let raw: unknown = pathOrObject;
+  let baseDir = process.cwd();
+  if (typeof pathOrObject === 'string') {
+    let text: string;
+    try {
+      text = readFileSync(pathOrObject, 'utf8');
+    } catch (err) {
+      throw new GatewayConfigError(`cannot read gateway config ${pathOrObject}: ${(err as Error).message}`, [], { cause: err });
+    }
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new GatewayConfigError(`${pathOrObject}: invalid YAML: ${(err as Error).message}`, [], { cause: err });
+    }
+    baseDir = dirname(resolve(pathOrObject));
+  }
+  const result = gatewayConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const issues = formatIssues(result.error);
+    throw new GatewayConfigError(`invalid gateway config: ${issues.join('; ')}`, issues, { cause: result.error });
+  }
+  return resolvePaths(result.data, baseDir);
+}

@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Aedes } from 'aedes';
+import { pino, type Logger } from 'pino';
+import { createBroker } from './broker.js';
+import type { GatewayConfig } from './config.js';
+import { startDownlink } from './downlink.js';
+import { FrameGuard } from './frame-guard.js';
+import { GatewayMetrics, startHttp } from './metrics.js';
+import { NatsBridge } from './nats-bridge.js';
+import { DeviceRegistry } from './registry.js';
+import { Uplink } from './uplink.js';
+
+export interface Gateway {
+  /** Plain MQTT port (the real one when the config said 0). */
+  mqttPort: number;
+  /** MQTT over TLS port, when `mqtt.tls` is configured. */
+  tlsPort?: number;
+  /** `/metrics` and `/healthz` port, unless `http: null`. */
+  httpPort?: number;
+  metrics: GatewayMetrics;
+  /** Stops accepting, closes device sessions (unacked PUBLISHes stay with the devices), then NATS. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** @default pino at `config.log.level` on stdout */
+  logger?: Logger;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server | HttpServer): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Starts the broker, connects to NATS, sets up streams and opens the listeners. */
+export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
+  const log = (opts.logger ?? pino({ level: config.log.level })).child({ component: 'gateway' });
+  const metrics = new GatewayMetrics();
+  const registry = new DeviceRegistry(config.auth.registryFile);
+  await registry.refresh();
+
+  let uplink: Uplink | undefined;
+  const { broker } = await createBroker({
+    cfg: config,
+    registry,
+    metrics,
+    log,
+    uplink: () => {
+      if (!uplink) throw new Error('gateway not ready');
+      return uplink;
+    },
+  });
+  let bridge: NatsBridge;
+  try {
+    bridge = await NatsBridge.start(config, metrics, log.child({ component: 'nats' }));
+  } catch (err) {
+    await new Promise<void>((r) => broker.close(() => r()));
+    throw err;
+  }
+  uplink = new Uplink(broker, bridge, metrics, config.nats.partitions, config.nats.statusBucket, log.child({ component: 'uplink' }));
+  const downlink = startDownlink(bridge.nc, broker, metrics, log.child({ component: 'downlink' }));
+
+  const sockets = new Set<Socket>();
+  const handle = (conn: Socket): void => {
+    sockets.add(conn);
+    conn.once('close', () => sockets.delete(conn));
+    conn.on('error', () => undefined); // aedes reports it; an unhandled socket error must not crash us
+    FrameGuard.attach(conn, config.mqtt.maximumPacketSize, (why) => {
+      metrics.clientErrors.inc();
+      log.info({ remote: conn.remoteAddress, why }, 'connection closed: oversize or malformed packet');
+    });
+    broker.handle(conn);
+  };
+
+  const servers: Server[] = [];
+  const tcp = createServer(handle);
+  tcp.maxConnections = config.mqtt.maxConnections;
+  const closeAll = async (): Promise<void> => {
+    for (const s of servers) s.close();
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => broker.close(() => r()));
+    await bridge.close();
+  };
+  let mqttPort: number;
+  let tlsPort: number | undefined;
+  let http: { server: HttpServer; port: number } | undefined;
+  try {
+    mqttPort = await listen(tcp, config.mqtt.port, config.mqtt.host);
+    servers.push(tcp);
+    const t = config.mqtt.tls;
+    if (t) {
+      const tlsServer = createTlsServer(
+        {
+          cert: readFileSync(t.certFile),
+          key: readFileSync(t.keyFile),
+          ...(t.caFile ? { ca: readFileSync(t.caFile), requestCert: true } : {}),
+          rejectUnauthorized: t.requireClientCert,
+        },
+        (conn) => handle(conn),
+      );
+      tlsServer.maxConnections = config.mqtt.maxConnections;
+      tlsServer.on('tlsClientError', () => metrics.clientErrors.inc());
+      tlsPort = await listen(tlsServer, t.port, t.host);
+      servers.push(tlsServer);
+    }
+    if (config.http) {
+      http = await startHttp(
+        metrics,
+        () => ({ ok: bridge.isConnected && !broker.closed, nats: bridge.isConnected, devices: broker.connectedClients, pending: bridge.pending }),
+        config.http.host,
+        config.http.port,
+      );
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+
+  // Revocations take effect on live sessions too, not only at the next CONNECT.
+  const clients = (broker as Aedes & { clients: Record<string, { close(): void }> }).clients;
+  const revokeTimer = setInterval(() => {
+    registry.refresh().then(
+      (changed) => {
+        if (!changed) return;
+        for (const id of Object.keys(clients)) {
+          if (registry.status(id) === 'revoked') {
+            log.info({ device: id }, 'device revoked; closing its session');
+            clients[id]?.close();
+          }
+        }
+      },
+      (err: Error) => log.warn({ err: err.message }, 'device registry reload failed'),
+    );
+  }, 2000);
+  revokeTimer.unref();
+
+  log.info({ mqttPort, tlsPort, httpPort: http?.port, registry: config.auth.registryFile }, 'gateway ready');
+  let closing: Promise<void> | undefined;
+  return {
+    mqttPort,
+    ...(tlsPort !== undefined ? { tlsPort } : {}),
+    ...(http ? { httpPort: http.port } : {}),
+    metrics,
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(revokeTimer);
+        downlink.unsubscribe();
+        if (http) await closeServer(http.server);
+        await closeAll();
+        log.info('gateway closed');
+      })()),
+  };
+}

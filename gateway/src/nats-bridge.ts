@@ -1,0 +1,212 @@
+import { STREAMS } from '@fieldline/contract';
+import {
+  connect,
+  DiscardPolicy,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type MsgHdrs,
+  type NatsConnection,
+  type PubAck,
+  type StreamConfig,
+} from 'nats';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from './config.js';
+import { BridgeError } from './errors.js';
+import type { GatewayMetrics } from './metrics.js';
+
+type StreamLimits = GatewayConfig['nats']['streams']['telemetry'];
+
+function streamConfig(name: string, subjects: string[], l: StreamLimits): Partial<StreamConfig> {
+  return {
+    name,
+    subjects,
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(l.maxAgeS * 1000),
+    max_bytes: l.maxBytes,
+    duplicate_window: nanos(l.duplicateWindowS * 1000),
+    num_replicas: l.replicas,
+  };
+}
+
+/** Creates the stream, or updates its limits when it exists: safe to run at every start. */
+async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig>, log: Logger): Promise<void> {
+  const name = cfg.name!;
+  try {
+    const info = await jsm.streams.info(name);
+    await jsm.streams.update(name, { ...info.config, ...cfg });
+    log.info({ stream: name }, 'stream updated');
+  } catch (err) {
+    if (!/stream not found/i.test((err as Error).message)) throw err;
+    await jsm.streams.add(cfg);
+    log.info({ stream: name }, 'stream created');
+  }
+}
+
+/** One message to store; `msgID` makes re-sends idempotent within the duplicate window. */
+export interface StoreJob {
+  subject: string;
+  payload: Uint8Array;
+  msgID?: string;
+  headers?: MsgHdrs;
+}
+
+/**
+ * The NATS side of the gateway. `store()` resolves only once JetStream has acknowledged the
+ * message, re-sending (same `Nats-Msg-Id`) through timeouts and outages until the gateway closes.
+ *
+ * Bound (architecture guarantee 4): at most `maxPendingEnvelopes` / `maxPendingBytes` are in
+ * flight; further `store()` calls wait for room. Callers hold the device's PUBACK meanwhile, and
+ * aedes reads no more from that device's socket, so TCP backpressure reaches the device and
+ * nothing is dropped in the gateway.
+ */
+export class NatsBridge {
+  private connected = true;
+  private closed = false;
+  private reconnected: { promise: Promise<void>; resolve: () => void } | undefined;
+  private pendingCount = 0;
+  private pendingBytes = 0;
+  private readonly roomWaiters: (() => void)[] = [];
+  private lastWarn = 0;
+
+  private constructor(
+    readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+    private readonly cfg: GatewayConfig,
+    private readonly metrics: GatewayMetrics,
+    private readonly log: Logger,
+  ) {
+    metrics.natsConnected.set(1);
+    void this.watchStatus();
+  }
+
+  static async start(cfg: GatewayConfig, metrics: GatewayMetrics, log: Logger): Promise<NatsBridge> {
+    const { servers, user, password, token } = cfg.nats;
+    let nc: NatsConnection;
+    try {
+      nc = await connect({
+        servers,
+        name: 'fieldline-gateway',
+        ...(user ? { user } : {}),
+        ...(password ? { pass: password } : {}),
+        ...(token ? { token } : {}),
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        pingInterval: 10_000,
+      });
+    } catch (err) {
+      throw new BridgeError(`cannot connect to NATS at ${servers.join(', ')}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      const jsm = await nc.jetstreamManager();
+      const s = cfg.nats.streams;
+      await ensureStream(jsm, streamConfig(STREAMS.TELEMETRY.name, [...STREAMS.TELEMETRY.subjects], s.telemetry), log);
+      await ensureStream(jsm, streamConfig(STREAMS.DEADLETTER.name, [...STREAMS.DEADLETTER.subjects], s.deadletter), log);
+      const js = nc.jetstream();
+      await js.views.kv(cfg.nats.statusBucket, { history: 1, storage: StorageType.File, replicas: s.telemetry.replicas });
+      return new NatsBridge(nc, js, cfg, metrics, log);
+    } catch (err) {
+      await nc.close().catch(() => undefined);
+      throw new BridgeError(`cannot set up JetStream streams: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  get isConnected(): boolean {
+    return this.connected && !this.closed;
+  }
+
+  get pending(): { envelopes: number; bytes: number } {
+    return { envelopes: this.pendingCount, bytes: this.pendingBytes };
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') {
+        this.connected = false;
+        this.metrics.natsConnected.set(0);
+        this.log.warn('NATS disconnected; PUBACKs are held until it returns');
+      } else if (s.type === 'reconnect') {
+        this.connected = true;
+        this.metrics.natsConnected.set(1);
+        this.log.info('NATS reconnected; catching up');
+        this.reconnected?.resolve();
+        this.reconnected = undefined;
+      }
+    }
+  }
+
+  private waitConnected(): Promise<void> {
+    if (!this.reconnected) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.reconnected = { promise, resolve };
+    }
+    return this.reconnected.promise;
+  }
+
+  private async admit(bytes: number): Promise<void> {
+    const { maxPendingEnvelopes, maxPendingBytes } = this.cfg.limits;
+    // One oversize job may always go alone, else it could never be admitted.
+    while (this.pendingCount > 0 && (this.pendingCount >= maxPendingEnvelopes || this.pendingBytes + bytes > maxPendingBytes)) {
+      await new Promise<void>((r) => this.roomWaiters.push(r));
+      if (this.closed) throw new BridgeError('gateway closed');
+    }
+    this.pendingCount++;
+    this.pendingBytes += bytes;
+    this.metrics.pendingEnvelopes.set(this.pendingCount);
+    this.metrics.pendingBytes.set(this.pendingBytes);
+  }
+
+  private release(bytes: number): void {
+    this.pendingCount--;
+    this.pendingBytes -= bytes;
+    this.metrics.pendingEnvelopes.set(this.pendingCount);
+    this.metrics.pendingBytes.set(this.pendingBytes);
+    this.roomWaiters.shift()?.();
+  }
+
+  /** Stores `job` in JetStream; resolves with the PubAck (maybe `duplicate`). Rejects only on close. */
+  async store(job: StoreJob): Promise<PubAck> {
+    const bytes = job.payload.byteLength;
+    await this.admit(bytes);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        if (this.closed) throw new BridgeError('gateway closed before JetStream acknowledged');
+        if (!this.connected) await this.waitConnected();
+        if (this.closed) throw new BridgeError('gateway closed before JetStream acknowledged');
+        const t0 = performance.now();
+        try {
+          const ack = await this.js.publish(job.subject, job.payload, {
+            timeout: this.cfg.nats.publishTimeoutMs,
+            ...(job.msgID ? { msgID: job.msgID } : {}),
+            ...(job.headers ? { headers: job.headers } : {}),
+          });
+          this.metrics.jsPublishSeconds.observe((performance.now() - t0) / 1000);
+          return ack;
+        } catch (err) {
+          if (this.closed) throw new BridgeError('gateway closed before JetStream acknowledged', { cause: err });
+          this.metrics.publishRetries.inc();
+          if (Date.now() - this.lastWarn > 5000) {
+            this.lastWarn = Date.now();
+            this.log.warn({ err: (err as Error).message, subject: job.subject, attempt }, 'JetStream publish failed; retrying');
+          }
+          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))));
+        }
+      }
+    } finally {
+      this.release(bytes);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.reconnected?.resolve();
+    for (const w of this.roomWaiters.splice(0)) w();
+    await this.nc.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,37 @@
+import { cleanupAll, waitFor } from '@fieldline/harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDevice, envelope, startRig, streamMessages, type Rig } from './helpers.js';
+
+describe('bridge: MQTT QoS 1 -> JetStream, PUBACK after store', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig(['dev-a']);
+  });
+  afterAll(async () => {
+    await rig?.close();
+    cleanupAll();
+  });
+
+  it('stores a valid envelope under fl.telemetry.{p}.{device} with Nats-Msg-Id = batch id, before the PUBACK', async () => {
+    const c = await connectDevice(rig.mqttUrl, 'dev-a');
+    const body = envelope('dev-a', 3, 'epochaaaa', 7);
+    await c.publishAsync('fl/v1/dev-a/telemetry', body, { qos: 1 });
+    // PUBACK received: the message must already be in the stream.
+    const jsm = await rig.nc.jetstreamManager();
+    const msg = await jsm.streams.getMessage('TELEMETRY', { last_by_subj: 'fl.telemetry.*.dev-a' });
+    expect(msg.header.get('Nats-Msg-Id')).toBe('dev-a:epochaaaa:7');
+    expect(Buffer.from(msg.data).toString()).toBe(body);
+    // A resend of the same batch is deduplicated.
+    await c.publishAsync('fl/v1/dev-a/telemetry', body, { qos: 1 });
+    expect(await streamMessages(rig.nc, 'TELEMETRY')).toBe(1);
+    await c.endAsync();
+  });
+
+  it('serves /metrics and /healthz', async () => {
+    const h = await fetch(`http://127.0.0.1:${rig.gateway.httpPort}/healthz`);
+    expect(h.status).toBe(200);
+    const m = await (await fetch(`http://127.0.0.1:${rig.gateway.httpPort}/metrics`)).text();
+    expect(m).toMatch(/fieldline_gateway_readings_in_total 3/);
+    await waitFor(async () => /fieldline_gateway_connected_devices 0/.test(await (await fetch(`http://127.0.0.1:${rig.gateway.httpPort}/metrics`)).text()));
+  });
+});
