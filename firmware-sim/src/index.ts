@@ -25,3 +25,5 @@ export { MODEL_DEFAULTS, cleanValue, quantise, signalParams, type SignalParams }
 export { readReplayCsv, type ReplayRow } from './replay.js';
 export { BoardPlan, planScenario, type GroundTruthRecord } from './plan.js';
 export { generateSamples, type GenerateOptions, type Sample, type SampleRun } from './generator.js';
+export { runFleet, type FleetOptions, type FleetResult } from './fleet.js';
+export { createLogger } from './log.js';
