@@ -1,0 +1,300 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { MAX_ENVELOPE_BYTES, type ClockState, type Envelope, type Reading } from '@fieldline/contract';
+import { Timestamper, type ClockSource } from './clock.js';
+import type { EdgeConfig, PortConfig } from './config.js';
+import { newPortCounters, type PortCounters } from './counters.js';
+import { getDriver, type Frame, type PollDriver } from './drivers/index.js';
+import { DiskQueue, readingLine, type BatchInfo } from './queue.js';
+import { badFrameReporter, LinePort } from './serial-port.js';
+import { EdgeState } from './state.js';
+import { Uplink } from './uplink.js';
+
+// Envelope overhead (device, epoch, seq, clock) stays well under this; readings fill the rest.
+const MAX_BATCH_BYTES = MAX_ENVELOPE_BYTES - 4096;
+
+export interface EdgeHealth {
+  device: string;
+  epoch: string;
+  connected: boolean;
+  clock: ClockState;
+  queue: { depth: number; bytes: number; batches: number; dropped_overflow: number; dropped_rejected: number; corrupt_records: number };
+  readings_in: number;
+  readings_acked: number;
+  readings_held: number;
+  uplink: Uplink['counters'];
+  ports: Record<string, PortCounters>;
+  uptime_s: number;
+}
+
+/** The running agent: serial ports in, disk queue, MQTT out. */
+export class Agent {
+  readonly state: EdgeState;
+  readonly queue: DiskQueue;
+  readonly uplink: Uplink;
+  private readonly stamps = new Timestamper();
+  private readonly ports: Array<LinePort | PollDriver> = [];
+  readonly portCounters: Record<string, PortCounters> = {};
+  private readonly timers: NodeJS.Timeout[] = [];
+  private delayTimer: NodeJS.Timeout | undefined;
+  private wasSynced: boolean;
+  private readingsIn = 0;
+  private readingsAcked = 0;
+  private readonly started: number;
+
+  constructor(
+    private readonly cfg: EdgeConfig,
+    private readonly clock: ClockSource,
+    private readonly log: Logger,
+  ) {
+    this.started = clock.mono();
+    this.state = EdgeState.open(cfg.stateDir);
+    this.queue = new DiskQueue({ dir: join(cfg.stateDir, 'queue'), ...cfg.queue });
+    this.state.atLeast(this.queue.highestSeq);
+    this.wasSynced = clock.synced();
+    // A batch left open by a crash is closed now, so it is sent (or corrected) like any other.
+    this.closeBatch();
+    this.uplink = new Uplink(cfg, log.child({ component: 'mqtt' }), {
+      connected: () => {
+        this.closeBatch();
+        this.pump();
+      },
+      acked: (seq) => this.acked(seq),
+      rejected: (batch, reason, error) => this.rejected(batch, reason, error),
+    }, () => clock.now());
+    for (const p of cfg.ports) this.startPort(p);
+    this.timers.push(setInterval(() => this.checkClock(), Math.min(cfg.clock.checkMs, 1000)));
+    if (cfg.heartbeat.intervalMs > 0) this.timers.push(setInterval(() => this.heartbeat(), cfg.heartbeat.intervalMs));
+    this.checkClock();
+  }
+
+  private startPort(p: PortConfig): void {
+    const spec = getDriver(p.driver)!;
+    const counters = newPortCounters();
+    this.portCounters[p.id] = counters;
+    const log = this.log.child({ component: 'port', port: p.id, driver: p.driver });
+    const onFrame = (frame: Frame): void => this.ingest(p, counters, frame);
+    if (spec.kind === 'line') {
+      this.ports.push(new LinePort(p, spec, counters, log, onFrame, this.cfg.log.badFramesPerMinute));
+      return;
+    }
+    const bad = badFrameReporter(counters, log, this.cfg.log.badFramesPerMinute);
+    this.ports.push(
+      spec.start(p.options, {
+        path: p.path,
+        baudRate: p.baudRate,
+        log,
+        frame: (f) => {
+          counters.frames += 1;
+          onFrame(f);
+        },
+        bad,
+        status: (open) => {
+          counters.open = open;
+          if (!open) counters.reopens += 1;
+        },
+      }),
+    );
+  }
+
+  /** Event time is taken now, when the frame was read (or from the board); then it is queued. */
+  private ingest(p: PortConfig, counters: PortCounters, frame: Frame): void {
+    const wall = this.clock.now();
+    const mono = this.clock.mono();
+    const synced = this.clock.synced();
+    if (synced !== this.wasSynced) this.checkClock();
+    const boardTime = p.timestamps === 'board' && frame.boardTs !== undefined;
+    const hold = !synced && !boardTime && this.cfg.clock.unsynced === 'hold';
+    const lines: string[] = [];
+    for (const [channel, raw] of frame.values) {
+      const ch = p.channels[channel];
+      if (!ch) {
+        counters.unmapped_channels += 1;
+        continue;
+      }
+      const value = raw * ch.scale + ch.offset;
+      if (!Number.isFinite(value)) {
+        counters.bad_frames.bad_value = (counters.bad_frames.bad_value ?? 0) + 1;
+        continue;
+      }
+      const base = boardTime ? frame.boardTs! : wall;
+      const r: Reading = { sensor: ch.sensor, ts: hold ? base : this.stamps.stamp(ch.sensor, base), value };
+      if (ch.unit !== undefined) r.unit = ch.unit;
+      if (!synced && !boardTime) r.quality = 'uncertain';
+      lines.push(readingLine(r, hold ? { mono, boot: this.clock.bootId } : undefined));
+    }
+    if (this.enqueue(lines, hold ? this.clock.bootId : undefined)) this.readingsIn += lines.length;
+  }
+
+  /** Appends to the open batch; false when the queue is full (drop-newest; counted by the queue). */
+  private enqueue(lines: string[], heldBoot?: string): boolean {
+    if (lines.length === 0) return true;
+    const open = this.queue.openBatch;
+    if (open && (open.heldBoot !== undefined) !== (heldBoot !== undefined)) this.closeBatch();
+    if (!this.queue.append(lines, heldBoot)) return false;
+    const now = this.queue.openBatch!;
+    if (now.n >= this.cfg.batching.maxReadings || now.bytes >= MAX_BATCH_BYTES) {
+      this.closeBatch();
+      this.pump();
+    } else if (!this.delayTimer && this.uplink.connected && heldBoot === undefined) {
+      // Batches close on delay only while connected; offline they fill up, which drains faster.
+      this.delayTimer = setTimeout(() => {
+        this.delayTimer = undefined;
+        this.closeBatch();
+        this.pump();
+      }, this.cfg.batching.maxDelayMs);
+    }
+    return true;
+  }
+
+  private closeBatch(): BatchInfo | undefined {
+    clearTimeout(this.delayTimer);
+    this.delayTimer = undefined;
+    if (!this.queue.openBatch) return undefined;
+    return this.queue.close(this.state.nextSeq(), { synced: this.clock.synced(), now: this.clock.now() });
+  }
+
+  /** Sends queued batches, oldest first, up to the in-flight window. */
+  private pump(): void {
+    if (!this.uplink.connected) return;
+    for (const info of this.queue.pending()) {
+      if (this.uplink.inflightCount >= this.cfg.mqtt.inflight) return;
+      if (info.heldBoot !== undefined || this.uplink.isInflight(info.seq)) continue;
+      let payload: string;
+      try {
+        payload = this.payload(info);
+      } catch (err) {
+        // A damaged segment must not stall the queue forever: count it and move on.
+        this.log.error({ err, seq: info.seq }, 'queued batch unreadable; dropped');
+        this.queue.remove(info.seq, 'corrupt');
+        continue;
+      }
+      this.uplink.sendBatch(info.seq, payload);
+    }
+  }
+
+  private payload(info: BatchInfo): string {
+    const head = JSON.stringify({ v: 1, device: this.cfg.device, epoch: this.state.epoch, seq: info.seq, clock: info.clock });
+    // Readings are stored as their wire JSON, so a batch is spliced, not re-encoded.
+    return `${head.slice(0, -1)},"readings":[${this.queue.read(info).join(',')}]}`;
+  }
+
+  private acked(seq: number): void {
+    const info = this.queue.get(seq);
+    if (info && this.queue.remove(seq)) this.readingsAcked += info.n;
+    this.pump();
+  }
+
+  private rejected(batch: string, reason: string, error: string): void {
+    const [device, epoch, seqText] = batch.split(':');
+    const seq = Number(seqText);
+    if (device !== this.cfg.device || epoch !== this.state.epoch || !Number.isSafeInteger(seq)) {
+      this.log.warn({ batch }, 'rejection notice for a batch that is not ours ignored');
+      return;
+    }
+    const removed = this.queue.remove(seq, 'rejected');
+    this.log.error({ batch, reason, error: error.slice(0, 200), removed }, 'gateway rejected a batch; dropped from the queue');
+    this.pump();
+  }
+
+  /** On the unsynced -> synced transition, held readings get corrected times and are released. */
+  private checkClock(): void {
+    const synced = this.clock.synced();
+    const was = this.wasSynced;
+    this.wasSynced = synced;
+    if (!synced || was) return;
+    this.log.info('clock synced');
+    if (this.queue.openBatch?.heldBoot !== undefined) this.closeBatch();
+    const held = [...this.queue.pending()].filter((b) => b.heldBoot !== undefined);
+    for (const info of held) {
+      const sameBoot = info.heldBoot === this.clock.bootId;
+      const lines = this.queue.read(info).map((line) => {
+        const { mono, boot: _boot, ...r } = JSON.parse(line) as Reading & { mono: number; boot: string };
+        // Same boot: the monotonic clock says how long ago it was read. Else the time stays uncertain.
+        const ts = sameBoot ? this.clock.now() - (this.clock.mono() - mono) : r.ts;
+        const out: Reading = { ...r, ts: this.stamps.stamp(r.sensor, ts) };
+        if (sameBoot) delete out.quality;
+        return readingLine(out);
+      });
+      for (let i = 0; i < lines.length; i += this.cfg.batching.maxReadings) {
+        this.enqueue(lines.slice(i, i + this.cfg.batching.maxReadings));
+      }
+      this.closeBatch();
+      this.queue.remove(info.seq, 'corrected');
+    }
+    this.pump();
+  }
+
+  private heartbeat(): void {
+    if (!this.uplink.connected) return;
+    const env: Envelope = {
+      v: 1,
+      device: this.cfg.device,
+      epoch: this.state.epoch,
+      seq: this.state.nextSeq(),
+      clock: { synced: this.clock.synced(), now: this.clock.now() },
+      readings: [],
+      health: this.healthFigures(),
+    };
+    this.uplink.sendHeartbeat(JSON.stringify(env));
+  }
+
+  /** Flat numeric figures for `envelope.health` (contract: keys [a-z][a-z0-9_]*, numbers only). */
+  healthFigures(): Record<string, number> {
+    const h = this.health();
+    const mem = process.memoryUsage();
+    const bad: Record<string, number> = {};
+    let badTotal = 0;
+    for (const pc of Object.values(h.ports)) {
+      for (const [reason, n] of Object.entries(pc.bad_frames)) {
+        bad[`bad_frames_${reason}`] = (bad[`bad_frames_${reason}`] ?? 0) + n;
+        badTotal += n;
+      }
+    }
+    const ports = Object.values(h.ports);
+    return {
+      queue_depth: h.queue.depth,
+      queue_bytes: h.queue.bytes,
+      dropped_overflow: h.queue.dropped_overflow,
+      dropped_rejected: h.queue.dropped_rejected,
+      bad_frames: badTotal,
+      ...bad,
+      unmapped_channels: ports.reduce((a, p) => a + p.unmapped_channels, 0),
+      ports_open: ports.filter((p) => p.open).length,
+      port_reopens: ports.reduce((a, p) => a + p.reopens, 0),
+      readings_in: h.readings_in,
+      readings_held: h.readings_held,
+      clock_synced: h.clock.synced ? 1 : 0,
+      uptime_s: h.uptime_s,
+      rss_mb: Math.round((mem.rss / 1048576) * 10) / 10,
+      heap_mb: Math.round((mem.heapUsed / 1048576) * 10) / 10,
+    };
+  }
+
+  health(): EdgeHealth {
+    let held = this.queue.openBatch?.heldBoot !== undefined ? this.queue.openBatch.n : 0;
+    for (const b of this.queue.pending()) if (b.heldBoot !== undefined) held += b.n;
+    return {
+      device: this.cfg.device,
+      epoch: this.state.epoch,
+      connected: this.uplink.connected,
+      clock: { synced: this.clock.synced(), now: this.clock.now() },
+      queue: { depth: this.queue.depth, bytes: this.queue.bytes, batches: [...this.queue.pending()].length, ...this.queue.counters },
+      readings_in: this.readingsIn,
+      readings_acked: this.readingsAcked,
+      readings_held: held,
+      uplink: { ...this.uplink.counters },
+      ports: structuredClone(this.portCounters),
+      uptime_s: Math.round((this.clock.mono() - this.started) / 1000),
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.delayTimer);
+    await Promise.all(this.ports.map((p) => p.close()));
+    // Readings still in the open batch stay on disk; the next start closes and sends them.
+    await this.uplink.close();
+    this.queue.shutdown();
+  }
+}

@@ -1,0 +1,305 @@
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClockState, Reading } from '@fieldline/contract';
+import { EdgeStateError } from './errors.js';
+
+/**
+ * Disk queue: append-only segment files of newline-terminated records.
+ *   `{…}`                  a reading (its wire JSON; held readings carry an extra `mono`)
+ *   `B seq n synced now [H bootId]`  closes a batch: the n readings just before it in this segment
+ *   `A seq` / `D seq reason`         the batch was acknowledged / dropped
+ * A batch never spans segments (segments roll over right after a `B`), and segments are deleted
+ * from the head only, so recovery needs nothing but the surviving files. A torn last line
+ * (power loss mid-write) is cut off at recovery.
+ */
+export interface BatchInfo {
+  seq: number;
+  seg: number;
+  /** Byte range of its readings (ack records may be interleaved). */
+  start: number;
+  end: number;
+  n: number;
+  clock: ClockState;
+  /** Readings held while the clock was unsynced; `bootId` of their monotonic times. */
+  heldBoot?: string;
+}
+
+export interface QueueOptions {
+  dir: string;
+  maxBytes: number;
+  segmentBytes: number;
+  overflow: 'drop-oldest' | 'drop-newest';
+  fsync: 'batch' | 'always' | 'never';
+}
+
+export interface QueueCounters {
+  dropped_overflow: number;
+  dropped_rejected: number;
+  corrupt_records: number;
+}
+
+interface Segment {
+  no: number;
+  size: number;
+  live: number;
+}
+
+interface OpenBatch {
+  start: number;
+  n: number;
+  bytes: number;
+  heldBoot?: string;
+}
+
+function heldBootOf(line: string): { heldBoot?: string } {
+  if (!line.includes('"mono":')) return {};
+  try {
+    return { heldBoot: String((JSON.parse(line) as { boot?: unknown }).boot ?? '') };
+  } catch {
+    return { heldBoot: '' };
+  }
+}
+
+const segName = (no: number): string => `${String(no).padStart(10, '0')}.log`;
+
+export class DiskQueue {
+  readonly counters: QueueCounters = { dropped_overflow: 0, dropped_rejected: 0, corrupt_records: 0 };
+  private readonly segments: Segment[] = [];
+  private readonly batches = new Map<number, BatchInfo>();
+  private fd = -1;
+  private open: OpenBatch | undefined;
+  private liveReadings = 0;
+  private totalBytes = 0;
+  private maxSeq = 0;
+
+  constructor(private readonly opts: QueueOptions) {
+    // A segment must stay well below the bound so that dropping the head frees room.
+    this.opts = { ...opts, segmentBytes: Math.min(opts.segmentBytes, Math.floor(opts.maxBytes / 4)) };
+    try {
+      mkdirSync(opts.dir, { recursive: true });
+      this.recover();
+    } catch (err) {
+      if (err instanceof EdgeStateError) throw err;
+      throw new EdgeStateError(`cannot open queue in ${opts.dir}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Highest batch seq found on disk (the state's seq must stay above it). */
+  get highestSeq(): number {
+    return this.maxSeq;
+  }
+
+  /** Readings waiting for a PUBACK (in closed batches and the open one). */
+  get depth(): number {
+    return this.liveReadings + (this.open?.n ?? 0);
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  /** Readings in the batch being filled; `heldBoot` tells whether it holds unsynced readings. */
+  get openBatch(): Readonly<OpenBatch> | undefined {
+    return this.open;
+  }
+
+  /** Closed batches in seq order (oldest first). */
+  pending(): IterableIterator<BatchInfo> {
+    return this.batches.values();
+  }
+
+  get(seq: number): BatchInfo | undefined {
+    return this.batches.get(seq);
+  }
+
+  /**
+   * Appends readings to the open batch. `heldBoot` marks readings held for clock correction (their
+   * JSON carries `mono`). Returns false when the queue is full and the policy is drop-newest.
+   */
+  append(lines: string[], heldBoot?: string): boolean {
+    if (lines.length === 0) return true;
+    const data = Buffer.from(lines.join('\n') + '\n');
+    if (!this.makeRoom(data.length, lines.length)) return false;
+    const seg = this.tail;
+    if (!this.open) this.open = { start: seg.size, n: 0, bytes: 0, ...(heldBoot ? { heldBoot } : {}) };
+    this.write(data);
+    this.open.n += lines.length;
+    this.open.bytes += data.length;
+    if (this.opts.fsync === 'always') fsyncSync(this.fd);
+    return true;
+  }
+
+  /** Closes the open batch under `seq`; written (and fsynced unless `never`) before anyone sends it. */
+  close(seq: number, clock: ClockState): BatchInfo | undefined {
+    const open = this.open;
+    if (!open) return undefined;
+    const seg = this.tail;
+    const info: BatchInfo = { seq, seg: seg.no, start: open.start, end: seg.size, n: open.n, clock, ...(open.heldBoot ? { heldBoot: open.heldBoot } : {}) };
+    const held = open.heldBoot ? ` H ${open.heldBoot}` : '';
+    this.write(Buffer.from(`B ${seq} ${open.n} ${clock.synced ? 1 : 0} ${clock.now}${held}\n`));
+    if (this.opts.fsync !== 'never') fsyncSync(this.fd);
+    this.open = undefined;
+    this.batches.set(seq, info);
+    seg.live += 1;
+    this.liveReadings += info.n;
+    this.maxSeq = Math.max(this.maxSeq, seq);
+    if (seg.size >= this.opts.segmentBytes) this.rollover();
+    return info;
+  }
+
+  /** The reading lines of a closed batch, as stored. */
+  read(info: BatchInfo): string[] {
+    const fd = openSync(join(this.opts.dir, segName(info.seg)), 'r');
+    try {
+      const buf = Buffer.allocUnsafe(info.end - info.start);
+      const got = readSync(fd, buf, 0, buf.length, info.start);
+      const lines = buf.subarray(0, got).toString('utf8').split('\n');
+      const readings = lines.filter((l) => l.startsWith('{'));
+      if (readings.length !== info.n) throw new EdgeStateError(`batch ${info.seq}: expected ${info.n} readings on disk, found ${readings.length}`);
+      return readings;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** The broker acknowledged the batch (or it was `rejected`/superseded): it leaves the queue. */
+  remove(seq: number, reason?: string): boolean {
+    const info = this.batches.get(seq);
+    if (!info) return false;
+    this.batches.delete(seq);
+    this.liveReadings -= info.n;
+    this.write(Buffer.from(reason ? `D ${seq} ${reason}\n` : `A ${seq}\n`));
+    if (reason === 'rejected') this.counters.dropped_rejected += info.n;
+    if (reason === 'corrupt') this.counters.corrupt_records += info.n;
+    const seg = this.segments.find((s) => s.no === info.seg);
+    if (seg) seg.live -= 1;
+    this.trimHead();
+    return true;
+  }
+
+  /** Closes the file; the queue is reopened by constructing a new one on the same dir. */
+  shutdown(): void {
+    if (this.fd >= 0) {
+      if (this.opts.fsync !== 'never') fsyncSync(this.fd);
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+
+  private get tail(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private write(data: Buffer): void {
+    let off = 0;
+    while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
+    this.tail.size += data.length;
+    this.totalBytes += data.length;
+  }
+
+  private makeRoom(bytes: number, readings: number): boolean {
+    while (this.totalBytes + bytes > this.opts.maxBytes) {
+      if (this.opts.overflow === 'drop-newest' || this.segments.length < 2) {
+        this.counters.dropped_overflow += readings;
+        return false;
+      }
+      this.dropHead();
+    }
+    return true;
+  }
+
+  /** drop-oldest: the whole head segment goes; its readings are counted as dropped. */
+  private dropHead(): void {
+    const head = this.segments.shift()!;
+    for (const info of [...this.batches.values()]) {
+      if (info.seg !== head.no) continue;
+      this.batches.delete(info.seq);
+      this.liveReadings -= info.n;
+      this.counters.dropped_overflow += info.n;
+    }
+    this.totalBytes -= head.size;
+    unlinkSync(join(this.opts.dir, segName(head.no)));
+  }
+
+  private trimHead(): void {
+    while (this.segments.length > 1 && this.segments[0]!.live === 0) {
+      const head = this.segments.shift()!;
+      this.totalBytes -= head.size;
+      unlinkSync(join(this.opts.dir, segName(head.no)));
+    }
+  }
+
+  private rollover(): void {
+    if (this.opts.fsync !== 'never') fsyncSync(this.fd);
+    closeSync(this.fd);
+    const no = this.tail.no + 1;
+    this.fd = openSync(join(this.opts.dir, segName(no)), 'a');
+    this.segments.push({ no, size: 0, live: 0 });
+  }
+
+  private recover(): void {
+    const files = readdirSync(this.opts.dir).filter((f) => /^\d{10}\.log$/.test(f)).sort();
+    const acked = new Set<number>();
+    for (const [i, file] of files.entries()) {
+      const no = Number(file.slice(0, 10));
+      const path = join(this.opts.dir, file);
+      const fd = openSync(path, 'r+');
+      const size = fstatSync(fd).size;
+      const buf = Buffer.allocUnsafe(size);
+      let got = 0;
+      while (got < size) got += readSync(fd, buf, got, size - got, got);
+      const seg: Segment = { no, size, live: 0 };
+      this.segments.push(seg);
+      let pos = 0;
+      let open: OpenBatch | undefined;
+      for (;;) {
+        const nl = buf.indexOf(0x0a, pos);
+        if (nl < 0) break;
+        const first = buf[pos];
+        if (first === 0x7b) {
+          if (!open) open = { start: pos, n: 0, bytes: 0, ...heldBootOf(buf.toString('utf8', pos, nl)) };
+          open.bytes += nl + 1 - pos;
+          open.n += 1;
+        } else {
+          const f = buf.toString('latin1', pos, nl).split(' ');
+          const seq = Number(f[1]);
+          if (f[0] === 'B' && open && Number(f[2]) === open.n && Number.isSafeInteger(seq)) {
+            const info: BatchInfo = { seq, seg: no, start: open.start, end: pos, n: open.n, clock: { synced: f[3] === '1', now: Number(f[4]) } };
+            if (f[5] === 'H') info.heldBoot = f[6] ?? '';
+            this.batches.set(seq, info);
+            this.maxSeq = Math.max(this.maxSeq, seq);
+            open = undefined;
+          } else if ((f[0] === 'A' || f[0] === 'D') && Number.isSafeInteger(seq)) {
+            acked.add(seq);
+          } else {
+            this.counters.corrupt_records += 1;
+          }
+        }
+        pos = nl + 1;
+      }
+      if (pos < size) {
+        // A torn last record (power loss mid-write): it was never acknowledged to anyone.
+        ftruncateSync(fd, pos);
+        seg.size = pos;
+        this.counters.corrupt_records += 1;
+      }
+      if (open && i === files.length - 1) this.open = open;
+      else if (open) this.counters.corrupt_records += open.n;
+      closeSync(fd);
+    }
+    for (const seq of acked) this.batches.delete(seq);
+    for (const info of this.batches.values()) {
+      this.liveReadings += info.n;
+      this.segments.find((s) => s.no === info.seg)!.live += 1;
+    }
+    if (this.segments.length === 0) this.segments.push({ no: 1, size: 0, live: 0 });
+    this.totalBytes = this.segments.reduce((a, s) => a + s.size, 0);
+    this.fd = openSync(join(this.opts.dir, segName(this.tail.no)), 'a');
+    this.trimHead();
+  }
+}
+
+/** The wire JSON of a reading (what a queue line holds); a held one also keeps its monotonic time. */
+export function readingLine(r: Reading, held?: { mono: number; boot: string }): string {
+  return JSON.stringify(held ? { ...r, ...held } : r);
+}

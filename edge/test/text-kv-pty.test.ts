@@ -1,0 +1,45 @@
+import { openSync, writeSync, closeSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupAll, PtyPair, waitFor } from '@fieldline/harness';
+import { startEdge } from '../src/index.js';
+import { quietLogger, TestBroker, testConfig } from './helpers.js';
+
+afterAll(() => cleanupAll());
+
+describe('text-kv over a real pty', () => {
+  it('sends readings, drops garbage and over-long lines, survives unplug/replug', async () => {
+    const broker = await TestBroker.start();
+    const pty = await PtyPair.create();
+    const cfg = testConfig(broker.url, {
+      ports: [{ id: 'p1', path: pty.hostPath, driver: 'text-kv', maxFrameBytes: 64, channels: { temp: { sensor: 't1', unit: 'C' }, hum: { sensor: 'h1', scale: 0.5 } } }],
+    });
+    const edge = await startEdge(cfg, { logger: quietLogger() });
+    try {
+      await waitFor(() => edge.health().ports.p1!.open && edge.health().connected, { what: 'port open and connected' });
+      const fd = openSync(pty.devicePath, 'w');
+      writeSync(fd, 'temp=21.5,hum=40\r\n' + 'x'.repeat(200) + '\r\n' + 'temp=\u0001\r\ntemp=abc\r\ntemp=22.5\r\n');
+      closeSync(fd);
+      await waitFor(() => broker.readings().length >= 3, { what: '3 readings' });
+      const r = broker.readings();
+      expect(r.map((x) => [x.sensor, x.value, x.unit])).toEqual([
+        ['t1', 21.5, 'C'],
+        ['h1', 20, undefined],
+        ['t1', 22.5, 'C'],
+      ]);
+      expect(edge.health().ports.p1!.bad_frames).toEqual({ over_long: 1, garbage: 1, bad_value: 1 });
+      await pty.unplug();
+      await waitFor(() => !edge.health().ports.p1!.open, { what: 'port closed after unplug' });
+      await pty.replug();
+      await waitFor(() => edge.health().ports.p1!.open, { what: 'port reopened after replug', timeoutMs: 15_000 });
+      const fd2 = openSync(pty.devicePath, 'w');
+      writeSync(fd2, 'temp=23.5\r\n');
+      closeSync(fd2);
+      await waitFor(() => broker.readings().length >= 4, { what: 'reading after replug' });
+      expect(broker.readings()[3]).toMatchObject({ sensor: 't1', value: 23.5 });
+    } finally {
+      await edge.close();
+      await pty.close();
+      await broker.close();
+    }
+  });
+});
