@@ -20,9 +20,13 @@ import type { NatsBridge } from './nats-bridge.js';
 
 const MAX_HEADER_CHARS = 512;
 
-/** Header values may not carry CR/LF (they would end the NATS header block). */
-function headerSafe(s: string): string {
-  return s.replace(/[\r\n]+/g, ' ').slice(0, MAX_HEADER_CHARS);
+/**
+ * Error texts can echo device bytes (JSON.parse quotes its input); control characters would end
+ * a NATS header line, so they are escaped, and the length is capped.
+ */
+function printable(s: string): string {
+  const escaped = s.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escaped.slice(0, MAX_HEADER_CHARS);
 }
 
 /** The batch a rejected payload named, when it can be read at all (for the device's notice). */
@@ -110,11 +114,12 @@ export class Uplink {
    * lost; it is then acknowledged so the device does not resend a batch that can never pass,
    * and the device is told on `fl/v1/{device}/commands/rejected`.
    */
-  async deadLetter(device: string, payload: Buffer, reason: RejectReason, error: string, source: string, batch: string | null): Promise<void> {
+  async deadLetter(device: string, payload: Buffer, reason: RejectReason, rawError: string, source: string, batch: string | null): Promise<void> {
+    const error = printable(rawError);
     this.metrics.rejected.inc({ reason });
     const h = headers();
     h.set(DEADLETTER_HEADERS.reason, reason);
-    h.set(DEADLETTER_HEADERS.error, headerSafe(error));
+    h.set(DEADLETTER_HEADERS.error, error);
     h.set(DEADLETTER_HEADERS.device, device);
     h.set(DEADLETTER_HEADERS.source, `mqtt:${source}`);
     // Same bytes from the same device = same dead letter: a resend after a crash is a duplicate.

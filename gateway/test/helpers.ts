@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { NatsServer, tempDir } from '@fieldline/harness';
 import { connect, type NatsConnection } from 'nats';
@@ -75,4 +76,28 @@ export function envelope(device: string, readings = 1, epoch = 'testepoch1', s =
 export async function streamMessages(nc: NatsConnection, stream: string): Promise<number> {
   const jsm = await nc.jetstreamManager();
   return (await jsm.streams.info(stream)).state.messages;
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a CLI (mosquitto_pub/sub) to completion or `timeoutMs`, then kills it. */
+export function run(cmd: string, args: string[], timeoutMs = 10_000, onStart?: (child: ChildProcess) => void): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    onStart?.(child);
+  });
 }

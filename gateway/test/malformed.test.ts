@@ -1,0 +1,102 @@
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { cleanupAll } from '@fieldline/harness';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDevice, envelope, PASSWORD, startRig, type Rig } from './helpers.js';
+
+const str = (s: string): Buffer => {
+  const b = Buffer.from(s, 'utf8');
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+};
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+const packet = (first: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([first]), varint(body.length), body]);
+
+/** MQTT 3.1.1 CONNECT, clean session, keep-alive 60, username + password. */
+function connectBytes(clientId: string, username = clientId, password = PASSWORD): Buffer {
+  const body = Buffer.concat([str('MQTT'), Buffer.from([4, 0xc2, 0, 60]), str(clientId), str(username), str(password)]);
+  return packet(0x10, body);
+}
+
+/** PUBLISH QoS 1, packet id 1. */
+const publishBytes = (topic: string, payload: string, first = 0x32): Buffer =>
+  packet(first, Buffer.concat([str(topic), Buffer.from([0, 1]), Buffer.from(payload)]));
+
+/**
+ * Opens a raw socket, sends `bytes[0]`, the rest once the first reply (CONNACK) arrived, and
+ * resolves with what came back once the gateway closed it.
+ */
+function rawSession(port: number, bytes: Buffer[], timeoutMs = 8000): Promise<{ closed: boolean; received: Buffer }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const [first, ...rest] = bytes;
+    const sock: Socket = tcpConnect(port, '127.0.0.1', () => sock.write(first!));
+    sock.on('data', (d) => {
+      if (chunks.length === 0) for (const b of rest) sock.write(b);
+      chunks.push(d);
+    });
+    sock.on('error', () => undefined);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve({ closed: false, received: Buffer.concat(chunks) });
+    }, timeoutMs);
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve({ closed: true, received: Buffer.concat(chunks) });
+    });
+  });
+}
+
+describe('malformed MQTT bytes close only the offending connection', () => {
+  let rig: Rig;
+  let other: MqttClient;
+  beforeAll(async () => {
+    rig = await startRig(['dev-a', 'dev-b'], { mqtt: { host: '127.0.0.1', port: 0, maximumPacketSize: 65_536 } });
+    other = await connectDevice(rig.mqttUrl, 'dev-b');
+  });
+  afterAll(async () => {
+    other?.end(true);
+    await rig?.close();
+    cleanupAll();
+  });
+
+  const CONNACK_OK = Buffer.from([0x20, 0x02, 0x00, 0x00]);
+  const cases: [string, () => Buffer[], (received: Buffer) => void][] = [
+    ['bad remaining length (5 continuation bytes)', () => [connectBytes('dev-a'), Buffer.from([0x32, 0xff, 0xff, 0xff, 0xff, 0x01])], () => undefined],
+    ['bad remaining length before CONNECT', () => [Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x7f])], (r) => expect(r.length).toBe(0)],
+    ['zero-length topic', () => [connectBytes('dev-a'), publishBytes('', envelope('dev-a'))], (r) => expect(r.equals(CONNACK_OK)).toBe(true)],
+    ['QoS 3', () => [connectBytes('dev-a'), publishBytes('fl/v1/dev-a/telemetry', envelope('dev-a'), 0x36)], (r) => expect(r.equals(CONNACK_OK)).toBe(true)],
+    ['topic __proto__', () => [connectBytes('dev-a'), publishBytes('__proto__', envelope('dev-a'))], (r) => expect(r.equals(CONNACK_OK)).toBe(true)],
+    // CONNACK return code 2: identifier rejected
+    ['client id __proto__', () => [connectBytes('__proto__', 'dev-a')], (r) => expect([...r]).toEqual([0x20, 0x02, 0x00, 0x02])],
+    // Announces 10 MB but sends only the header: the gateway must not wait to buffer it.
+    ['oversize packet', () => [connectBytes('dev-a'), Buffer.concat([Buffer.from([0x32]), varint(10_000_000), Buffer.alloc(100)])], (r) => expect(r.equals(CONNACK_OK)).toBe(true)],
+    ['garbage instead of CONNECT', () => [Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')], (r) => expect(r.length).toBe(0)],
+  ];
+
+  for (const [name, bytes, check] of cases) {
+    it(`${name}: that connection is closed, another device keeps publishing`, async () => {
+      const res = await rawSession(rig.gateway.mqttPort, bytes());
+      expect(res.closed).toBe(true);
+      check(res.received);
+      await other.publishAsync('fl/v1/dev-b/telemetry', envelope('dev-b'), { qos: 1 });
+      expect(other.connected).toBe(true);
+    });
+  }
+
+  it('counts the closed connections', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${rig.gateway.httpPort}/metrics`)).text();
+    const errors = Number(text.match(/fieldline_gateway_client_errors_total (\d+)/)?.[1]);
+    expect(errors).toBeGreaterThanOrEqual(5);
+  });
+});
