@@ -1,12 +1,11 @@
-import { once } from 'node:events';
 import { cleanupAll, findBinary, sleep, waitFor } from '@fieldline/harness';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, envelope, PASSWORD, run, startRig, streamMessages, type Rig } from './helpers.js';
+import { connectDevice, envelope, nextMessage, PASSWORD, run, startRig, streamMessages, type Rig } from './helpers.js';
 
 /** Publishes QoS 1 and reports whether a PUBACK came or the gateway closed the connection. */
 async function publishOutcome(c: MqttClient, topic: string, payload: string): Promise<'acked' | 'closed'> {
-  const closed = once(c, 'close').then(() => 'closed' as const);
+  const closed = new Promise<'closed'>((r) => c.once('close', () => r('closed')));
   const acked = c.publishAsync(topic, payload, { qos: 1 }).then(() => 'acked' as const, () => 'closed' as const);
   return Promise.race([acked, closed]);
 }
@@ -33,10 +32,10 @@ describe('authorization matrix', () => {
       expect(await publishOutcome(c, 'fl/v1/dev-a/telemetry', envelope('dev-a'))).toBe('acked');
       const granted = await c.subscribeAsync('fl/v1/dev-a/commands/#', { qos: 1 });
       expect(granted[0]?.qos).toBe(1);
-      const got = once(c, 'message');
+      const got = nextMessage(c);
       const reply = await rig.nc.request('fl.commands.dev-a', JSON.stringify({ v: 1, id: 'c1', name: 'reboot' }));
       expect(JSON.parse(Buffer.from(reply.data).toString())).toEqual({ ok: true, delivered: true });
-      const [topic, payload] = (await got) as [string, Buffer];
+      const [topic, payload] = await got;
       expect(topic).toBe('fl/v1/dev-a/commands/reboot');
       expect(JSON.parse(payload.toString())).toMatchObject({ id: 'c1', name: 'reboot' });
       await c.endAsync();

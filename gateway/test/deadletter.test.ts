@@ -1,8 +1,7 @@
-import { once } from 'node:events';
 import { DEADLETTER_HEADERS, type RejectionNotice } from '@fieldline/contract';
 import { cleanupAll } from '@fieldline/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, envelope, startRig, streamMessages, type Rig } from './helpers.js';
+import { connectDevice, envelope, nextMessage, startRig, streamMessages, type Rig } from './helpers.js';
 
 describe('dead letters', () => {
   let rig: Rig;
@@ -29,10 +28,10 @@ describe('dead letters', () => {
     it(`${tc.name}: stored in DEADLETTER byte for byte with the reason, PUBACKed, device notified, counted`, async () => {
       const c = await connectDevice(rig.mqttUrl, 'dev-a');
       await c.subscribeAsync('fl/v1/dev-a/commands/#', { qos: 1 });
-      const notice = once(c, 'message');
+      const notice = nextMessage(c);
       const telemetryBefore = await streamMessages(rig.nc, 'TELEMETRY');
       await c.publishAsync('fl/v1/dev-a/telemetry', tc.payload, { qos: 1 }); // resolves on PUBACK
-      const [topic, body] = (await notice) as [string, Buffer];
+      const [topic, body] = await notice;
       expect(topic).toBe('fl/v1/dev-a/commands/rejected');
       const n = JSON.parse(body.toString()) as RejectionNotice;
       expect(n).toMatchObject({ v: 1, name: 'rejected', args: { reason: tc.reason, batch: tc.batch } });

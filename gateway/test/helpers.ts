@@ -101,3 +101,7 @@ export function run(cmd: string, args: string[], timeoutMs = 10_000, onStart?: (
     onStart?.(child);
   });
 }
+
+export function nextMessage(c: MqttClient): Promise<[string, Buffer]> {
+  return new Promise((resolve) => c.once('message', (topic, payload) => resolve([topic, payload])));
+}
