@@ -1,0 +1,82 @@
+'use strict';
+const { randomUUID } = require('node:crypto');
+const { loadContract } = require('../lib/contract.js');
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * `fieldline command`: sends a contract CommandMessage `{v:1, id, name, args}` to one device,
+ * either on NATS `fl.commands.{device}` (the gateway forwards it to MQTT
+ * `fl/v1/{device}/commands/{name}`) or through the query API's `POST /api/v1/devices/{device}/commands`.
+ */
+module.exports = async function (RED) {
+  const contract = await loadContract();
+
+  function FieldlineCommandNode(config) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const conn = RED.nodes.getNode(config.connection);
+    const via = config.via === 'api' ? 'api' : 'nats';
+    let sent = 0;
+
+    /** Builds and validates the command; ids become subject tokens and topic levels. */
+    function build(msg) {
+      const device = msg.device ?? config.device;
+      const name = msg.command ?? config.command;
+      if (!contract.isValidId(device)) throw new Error(`fieldline command: device ${JSON.stringify(device)} must match [a-z0-9][a-z0-9_-]{0,62}`);
+      if (!contract.isValidId(name)) throw new Error(`fieldline command: command name ${JSON.stringify(name)} must match [a-z0-9][a-z0-9_-]{0,62}`);
+      const args = msg.payload;
+      if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
+        throw new Error('fieldline command: msg.payload (the command args) must be an object or absent');
+      }
+      const id = typeof msg.commandId === 'string' && msg.commandId ? msg.commandId : randomUUID();
+      /** @type {import('@fieldline/contract').CommandMessage} */
+      const cmd = args === undefined ? { v: 1, id, name } : { v: 1, id, name, args };
+      return { device, cmd };
+    }
+
+    async function viaApi(device, cmd) {
+      if (!conn.apiUrl) throw new Error('fieldline command: the fieldline-config has no query API URL');
+      const url = new URL(`${conn.apiUrl}/api/v1/devices/${encodeURIComponent(device)}/commands`);
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${conn.apiToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(cmd),
+        signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS),
+      });
+      if (!res.ok) throw new Error(`fieldline command: ${url.pathname} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    }
+
+    async function viaNats(device, cmd) {
+      const nc = await conn.nats();
+      nc.publish(contract.subjects.commands(device), JSON.stringify(cmd));
+      // flush() returns once the server has the publish, so an error here means it was not sent.
+      await nc.flush();
+    }
+
+    node.on('input', async (msg, send, done) => {
+      if (!conn) return done(new Error('fieldline command: no fieldline-config connection selected'));
+      let built;
+      try {
+        built = build(msg);
+      } catch (err) {
+        node.status({ fill: 'red', shape: 'ring', text: 'bad command' });
+        return done(err);
+      }
+      try {
+        await (via === 'api' ? viaApi(built.device, built.cmd) : viaNats(built.device, built.cmd));
+        sent++;
+        node.status({ fill: 'green', shape: 'dot', text: `${sent} sent, last ${built.cmd.name} to ${built.device}` });
+        msg.payload = built.cmd;
+        msg.device = built.device;
+        send(msg);
+        done();
+      } catch (err) {
+        node.status({ fill: 'red', shape: 'ring', text: 'send failed' });
+        done(err instanceof Error && err.message.startsWith('fieldline') ? err : new Error(`fieldline command: ${err.message}`, { cause: err }));
+      }
+    });
+  }
+
+  RED.nodes.registerType('fieldline command', FieldlineCommandNode);
+};

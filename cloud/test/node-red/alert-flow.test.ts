@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+import { alertId, STREAMS, subjects, type AlertEvent } from '@fieldline/contract';
+import { NatsServer, cleanupAll, waitFor } from '@fieldline/harness';
+import { startNodeRed, type NodeRedProcess } from '../../node-red/launch.mjs';
+import { WebhookReceiver } from './webhook-receiver.js';
+
+// The example flow from deploy/node-red/flows.json, unmodified, on real NATS and real Node-RED.
+const DURABLE = 'node-red-alerts';
+const PASSWORD = 'correct horse battery staple';
+
+let nats: NatsServer;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+let webhook: WebhookReceiver;
+let nodeRed: NodeRedProcess;
+let startSeq = 1_700_000_000_000;
+
+function alert(over: Partial<AlertEvent> & { device: string }): AlertEvent {
+  const start = over.start ?? (startSeq += 1000);
+  const base = { v: 1 as const, state: 'firing' as const, severity: 'critical' as const, sensor: 'temp', rule: 'zscore', ts: start, value: 99.5, score: 6.2, message: 'temp 99.5 is 6.2 sigma above its session mean', ...over, start };
+  return { ...base, id: alertId(base) };
+}
+
+async function publish(a: AlertEvent, msgID?: string): Promise<number> {
+  const ack = await nc.jetstream().publish(subjects.alerts(a.severity, a.device), JSON.stringify(a), msgID ? { msgID } : {});
+  return ack.seq;
+}
+
+/** Waits until Node-RED has settled (acked or terminated) every message up to the last one. */
+async function allAcked(): Promise<void> {
+  await waitFor(
+    async () => {
+      const [ci, si] = await Promise.all([jsm.consumers.info(STREAMS.ALERTS.name, DURABLE), jsm.streams.info(STREAMS.ALERTS.name)]);
+      return ci.num_ack_pending === 0 && ci.num_pending === 0 && ci.ack_floor.stream_seq >= si.state.last_seq;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, what: 'Node-RED to ack every alert' },
+  );
+}
+
+beforeAll(async () => {
+  nats = await NatsServer.start();
+  nc = await connect({ servers: nats.url });
+  jsm = await nc.jetstreamManager();
+  // The processor owns the stream; created here idempotently, as the processor does.
+  await jsm.streams.add({ name: STREAMS.ALERTS.name, subjects: [...STREAMS.ALERTS.subjects] }).catch(async (err) => {
+    await jsm.streams.info(STREAMS.ALERTS.name).catch(() => Promise.reject(err));
+  });
+  webhook = await WebhookReceiver.start();
+  nodeRed = await startNodeRed({
+    adminPassword: PASSWORD,
+    credentialSecret: 'test-credential-secret',
+    credentials: { 'fl-config': { apiToken: 'unused-in-this-flow' } },
+    env: {
+      FL_NATS_URL: nats.url,
+      FL_API_URL: 'http://127.0.0.1:9',
+      FL_ALERT_WEBHOOK_URL: `${webhook.url}/alerts`,
+      FL_DIGEST_WEBHOOK_URL: `${webhook.url}/digest`,
+    },
+  });
+  await waitFor(() => jsm.consumers.info(STREAMS.ALERTS.name, DURABLE).then(() => true), {
+    timeoutMs: 30_000,
+    what: `the durable consumer ${DURABLE}`,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await nodeRed?.close();
+  await nc?.close();
+  await webhook?.close();
+  await nats?.stop();
+  cleanupAll();
+});
+
+describe('example alert flow', () => {
+  it('posts a critical alert to the webhook as the AlertEvent JSON, then acks it', async () => {
+    const a = alert({ device: 'pump-1' });
+    await publish(a, `${a.id}:${a.state}`);
+    await waitFor(() => webhook.callsFor(a.id).length > 0, { timeoutMs: 20_000, what: 'the webhook call' });
+    const [call] = webhook.callsFor(a.id);
+    expect(call!.path).toBe('/alerts');
+    expect(call!.body).toEqual(a);
+    expect(call!.headers['x-fieldline-alert-id']).toBe(a.id);
+    await allAcked();
+  });
+
+  it('the same alert delivered twice reaches the webhook once', async () => {
+    const a = alert({ device: 'pump-2', severity: 'warning' });
+    // Distinct msg ids: a replay after JetStream's 2-minute dedup window reaches the stream again.
+    await publish(a, 'first');
+    await publish(a, 'replayed');
+    const resolved = { ...a, state: 'resolved' as const, end: a.start + 5000, ts: a.start + 5000 };
+    await publish(resolved);
+    await publish(resolved);
+    await allAcked();
+    expect(webhook.callsFor(a.id).map((c) => (c.body as AlertEvent).state)).toEqual(['firing', 'resolved']);
+  });
+
+  it('a failed webhook call is nak-ed and the alert is redelivered until it succeeds', async () => {
+    webhook.failNext = 1;
+    const a = alert({ device: 'pump-3' });
+    await publish(a);
+    await waitFor(() => webhook.callsFor(a.id).length >= 2, { timeoutMs: 30_000, what: 'the redelivered webhook call' });
+    await allAcked();
+    expect(webhook.callsFor(a.id)).toHaveLength(2);
+    expect(nodeRed.log).toContain('will be redelivered');
+  });
+
+  it('terminates a message that is not an AlertEvent, names what is wrong, and keeps going', async () => {
+    await nc.jetstream().publish(subjects.alerts('critical', 'pump-4'), '{"v":1,"id":"x"');
+    const wrongSubject = alert({ device: 'pump-4', severity: 'info' });
+    await nc.jetstream().publish(subjects.alerts('critical', 'pump-4'), JSON.stringify(wrongSubject));
+    const good = alert({ device: 'pump-4' });
+    await publish(good);
+    await waitFor(() => webhook.callsFor(good.id).length > 0, { timeoutMs: 20_000, what: 'the valid alert' });
+    await allAcked();
+    expect(nodeRed.log).toMatch(/refused fl\.alerts\.critical\.pump-4 seq \d+: payload: is not valid JSON/);
+    expect(nodeRed.log).toMatch(/subject: alert for pump-4\/info arrived on "fl\.alerts\.critical\.pump-4"/);
+    expect(webhook.callsFor(wrongSubject.id)).toHaveLength(0);
+  });
+
+  it('info alerts skip the webhook and appear in the daily digest', async () => {
+    const info = alert({ device: 'pump-5', severity: 'info' });
+    await publish(info);
+    await allAcked();
+    expect(webhook.callsFor(info.id)).toHaveLength(0);
+    const token = await nodeRed.adminToken();
+    // Fires the digest's daily inject node now, through the (authenticated) admin API.
+    const res = await fetch(`${nodeRed.url}/inject/fl-digest-tick`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const digest = await waitFor(() => webhook.calls.find((c) => c.path === '/digest'), { timeoutMs: 20_000, what: 'the digest' });
+    const body = digest.body as { kind: string; total: number; bySeverity: Record<string, number>; alerts: { id: string; state: string }[] };
+    expect(body.kind).toBe('fieldline-digest');
+    expect(body.alerts.map((x) => x.id)).toContain(info.id);
+    expect(body.bySeverity.info).toBeGreaterThanOrEqual(1);
+    // Each id + state once: repeats are suppressed and a retried delivery (pump-3) is recorded once.
+    const keys = body.alerts.map((x) => `${x.id}|${x.state}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(body.alerts.filter((x) => x.id.startsWith('pump-3:'))).toHaveLength(1);
+  });
+});
+
+describe('Node-RED admin API', () => {
+  it('answers 401 without credentials and 200 with a token from POST /auth/token', async () => {
+    expect((await fetch(`${nodeRed.url}/flows`)).status).toBe(401);
+    const bad = await fetch(`${nodeRed.url}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password: 'wrong' }),
+    });
+    expect(bad.status).toBeGreaterThanOrEqual(400);
+    const token = await nodeRed.adminToken();
+    const res = await fetch(`${nodeRed.url}/flows`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const flows = (await res.json()) as { type: string }[];
+    expect(flows.some((n) => n.type === 'fieldline alerts')).toBe(true);
+  });
+
+  it('keeps node credentials encrypted with the credential secret', async () => {
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(`${nodeRed.userDir}/flows_cred.json`, 'utf8');
+    expect(text).not.toContain('unused-in-this-flow');
+    expect(Object.keys(JSON.parse(text) as object)).toEqual(['$']);
+  });
+});
