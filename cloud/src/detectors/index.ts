@@ -1,0 +1,9 @@
+// Importing a detector's module registers it.
+import './threshold/index.js';
+import './baseline/index.js';
+import './rate-of-change/index.js';
+import './flatline/index.js';
+import './dropout/index.js';
+
+export { detectorTypes, getDetectorPlugin, registerDetector } from './registry.js';
+export type { Detector, DetectorPlugin, DetectorResult } from './types.js';

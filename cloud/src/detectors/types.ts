@@ -1,0 +1,33 @@
+import type { z } from 'zod';
+
+/** What a detector says about one reading. */
+export interface DetectorResult {
+  /** Continuous anomaly score in [0,1]; 0.5 is where the rule's condition starts to hold. */
+  score: number;
+  /** The rule's condition holds (with the detector's own hysteresis applied). */
+  active: boolean;
+  message: string;
+}
+
+/**
+ * A rule instance for one sensor kind. State lives outside (one small object per sensor) so
+ * detectors stay pure: same readings in the same order, same results.
+ */
+export interface Detector<S = unknown> {
+  init(): S;
+  update(state: S, ts: number, value: number): DetectorResult;
+  /** Called when the sensor's session closed because the sensor fell silent (dropout). */
+  onSilence?(state: S, ts: number): DetectorResult;
+}
+
+export interface DetectorPlugin<P = unknown> {
+  type: string;
+  /** Strict schema of the entry's `params`. */
+  params: z.ZodType<P, z.ZodTypeDef, unknown>;
+  create(params: P): Detector;
+}
+
+export const clamp01 = (x: number): number => (x <= 0 ? 0 : x >= 1 ? 1 : x);
+
+/** Maps a ratio r = measure / limit to [0,1) with 0.5 exactly at the limit. */
+export const ratioScore = (r: number): number => (r <= 0 ? 0 : r / (r + 1));

@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { DEFAULT_PARTITIONS, ID_PATTERN } from '@fieldline/contract';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { influxConfigSchema } from '../influx/config.js';
+import { detectorEntrySchema } from '../detectors/config.js';
+
+const ms = z.number().int().nonnegative();
+
+export const processorConfigSchema = z
+  .object({
+    nats: z
+      .object({
+        /** @default ['nats://127.0.0.1:4222'] */
+        servers: z.array(z.string().min(1)).min(1).default(['nats://127.0.0.1:4222']),
+        user: z.string().min(1).optional(),
+        /** Never logged. */
+        pass: z.string().min(1).optional(),
+        token: z.string().min(1).optional(),
+        /** NATS credentials file (JWT + nkey seed). */
+        credsFile: z.string().min(1).optional(),
+        /** @default 'fieldline-processor' */
+        name: z.string().min(1).default('fieldline-processor'),
+      })
+      .strict()
+      .default({}),
+    influx: influxConfigSchema.default({}),
+    partitions: z
+      .object({
+        /** P, fixed per deployment (must match the gateway). @default 8 */
+        count: z.number().int().min(1).max(1024).default(DEFAULT_PARTITIONS),
+        /** Partitions this processor owns. @default all of 0..count-1 */
+        owned: z.array(z.number().int().nonnegative()).optional(),
+      })
+      .strict()
+      .default({}),
+    consumer: z
+      .object({
+        /** Durable name prefix; the consumer of partition p is `{prefix}-{p}`. @default 'processor' */
+        durablePrefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('processor'),
+        /** Messages per pull. @default 256 */
+        fetchBatch: z.number().int().min(1).max(10_000).default(256),
+        /** Redelivery after this long without an ack. @default 60000 */
+        ackWaitMs: z.number().int().min(1000).default(60_000),
+        /** @default 20000 */
+        maxAckPending: z.number().int().min(1).default(20_000),
+      })
+      .strict()
+      .default({}),
+    windows: z
+      .object({
+        /** Inactivity gap that closes a session. @default 30000 */
+        gapMs: ms.min(1).default(30_000),
+        /** Sessions are cut at multiples of this (event time, epoch aligned). @default 3600000 */
+        maxLengthMs: ms.min(1).default(3_600_000),
+        /** How far behind a device's newest event time a reading may arrive and still count. @default 10000 */
+        allowedLatenessMs: ms.default(10_000),
+        /** A device this far behind its partition's event time is silent altogether. @default 120000 */
+        deviceSilenceMs: ms.min(1).default(120_000),
+      })
+      .strict()
+      .default({}),
+    detectors: z.array(detectorEntrySchema).default([]),
+    alerts: z
+      .object({
+        /** A reading with score >= this counts as an anomaly in its session. @default 0.5 */
+        anomalyScore: z.number().min(0).max(1).default(0.5),
+        /** Flapping suppression: an alert resolves only after its condition was clear this long. @default 10000 */
+        clearMs: ms.default(10_000),
+      })
+      .strict()
+      .default({}),
+    sink: z
+      .object({
+        /** Lines per InfluxDB request. @default 5000 */
+        batchLines: z.number().int().min(1).max(100_000).default(5000),
+        /** Longest a line waits before its batch is written (also the pull's wait for messages). @default 250 */
+        flushIntervalMs: z.number().int().min(100).default(250),
+        /** Retries of an unavailable InfluxDB before the batch waits for redelivery. @default 8 */
+        maxRetries: z.number().int().nonnegative().default(8),
+        /** @default 100 */
+        retryBaseMs: z.number().int().min(1).default(100),
+        /** @default 10000 */
+        retryMaxMs: z.number().int().min(1).default(10_000),
+      })
+      .strict()
+      .default({}),
+    http: z
+      .object({
+        /** Metrics and `/healthz`; 0 picks a free port, null disables. @default 9464 */
+        port: z.number().int().min(0).max(65535).nullable().default(9464),
+        /** @default '127.0.0.1' */
+        host: z.string().min(1).default('127.0.0.1'),
+      })
+      .strict()
+      .default({}),
+    log: z
+      .object({
+        /** @default 'info' */
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    if (cfg.windows.maxLengthMs < cfg.windows.gapMs) {
+      ctx.addIssue({ code: 'custom', path: ['windows', 'maxLengthMs'], message: 'must be at least windows.gapMs' });
+    }
+    for (const [i, p] of (cfg.partitions.owned ?? []).entries()) {
+      if (p >= cfg.partitions.count) ctx.addIssue({ code: 'custom', path: ['partitions', 'owned', i], message: `partition ${p} >= partitions.count` });
+    }
+    const rules = new Map<string, string>();
+    cfg.detectors.forEach((d, i) => {
+      if (!ID_PATTERN.test(d.rule)) ctx.addIssue({ code: 'custom', path: ['detectors', i, 'rule'], message: 'must match [a-z0-9][a-z0-9_-]{0,62}' });
+      const type = rules.get(d.rule);
+      if (type !== undefined && type !== d.type) {
+        ctx.addIssue({ code: 'custom', path: ['detectors', i, 'type'], message: `rule "${d.rule}" is already a ${type} detector` });
+      }
+      rules.set(d.rule, d.type);
+    });
+  });
+
+export type ProcessorConfig = z.infer<typeof processorConfigSchema>;
+export type ProcessorConfigInput = z.input<typeof processorConfigSchema>;
+
+/** Invalid processor configuration; the message names every offending key path. */
+export class ProcessorConfigError extends Error {
+  override readonly name = 'ProcessorConfigError';
+}
+
+export function formatZodError(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.length ? i.path.join('.').replace(/\.(\d+)/g, '[$1]') : '(root)'}: ${i.message}`).join('; ');
+}
+
+/** Loads a YAML file (path) or validates an object; defaults applied, unknown keys rejected. */
+export function loadProcessorConfig(pathOrObject: string | ProcessorConfigInput | Record<string, unknown>): ProcessorConfig {
+  let raw: unknown = pathOrObject;
+  if (typeof pathOrObject === 'string') {
+    try {
+      raw = parseYaml(readFileSync(pathOrObject, 'utf8')) ?? {};
+    } catch (err) {
+      throw new ProcessorConfigError(`${pathOrObject}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const result = processorConfigSchema.safeParse(raw);
+  if (!result.success) throw new ProcessorConfigError(`invalid processor config: ${formatZodError(result.error)}`, { cause: result.error });
+  return result.data;
+}

@@ -1,0 +1,186 @@
+import {
+  ContractError,
+  DEADLETTER_HEADERS,
+  parseEnvelope,
+  partitionOf,
+  subjects,
+  type AlertEvent,
+  type SessionSummary,
+} from '@fieldline/contract';
+import { headers, type Consumer, type ConsumerMessages, type JetStreamClient, type JsMsg } from 'nats';
+import type { Logger } from 'pino';
+import type { BatchingSink } from '../sinks/batching-sink.js';
+import type { Metrics } from './metrics.js';
+import { Effects, PartitionPipeline, type PipelineConfig } from './pipeline.js';
+
+export interface WorkerOptions {
+  partition: number;
+  partitions: number;
+  consumer: Consumer;
+  js: JetStreamClient;
+  sink: BatchingSink;
+  pipeline: PipelineConfig;
+  fetchBatch: number;
+  batchLines: number;
+  flushIntervalMs: number;
+  retryMaxMs: number;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+interface DeadLetter {
+  subject: string;
+  data: Uint8Array;
+  error: string;
+  device: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Owns one partition: pulls its TELEMETRY messages in stream order, runs the pipeline, and acks
+ * (AckAll, so one ack covers the batch) only after every effect is durable: lines accepted by
+ * InfluxDB (or quarantined), alerts and sessions stored by JetStream.
+ */
+export class PartitionWorker {
+  readonly pipeline: PartitionPipeline;
+  private fx = new Effects();
+  private last: JsMsg | undefined;
+  private deadLetters: DeadLetter[] = [];
+  private closing = false;
+  private loop: Promise<void> | undefined;
+  private messages: ConsumerMessages | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Flushes run one after another: with AckAll an ack must never overtake an earlier batch. */
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private failed = false;
+  lastError: Error | undefined;
+
+  constructor(private readonly o: WorkerOptions) {
+    this.pipeline = new PartitionPipeline(o.pipeline);
+  }
+
+  start(): void {
+    this.loop = this.run();
+    // Bounds how long a line waits at a low message rate (wall time decides only *when* effects
+    // are written, never *what* they are).
+    this.timer = setInterval(() => void this.cut(), this.o.flushIntervalMs);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.timer);
+    this.messages?.stop();
+    await this.loop;
+    await this.cut();
+  }
+
+  private async run(): Promise<void> {
+    const label = { partition: String(this.o.partition) };
+    while (!this.closing) {
+      try {
+        this.messages = await this.o.consumer.consume({ max_messages: this.o.fetchBatch });
+        if (this.closing) this.messages.stop();
+        for await (const m of this.messages) {
+          this.handle(m);
+          this.o.metrics.lag.set(label, m.info.pending);
+          // Backpressure: at most one batch waits behind the one being written.
+          if (this.fx.lines.length >= this.o.batchLines && this.queued > 1) await this.chain;
+          if (this.fx.lines.length >= this.o.batchLines) void this.cut();
+        }
+      } catch (err) {
+        this.lastError = err as Error;
+        this.o.logger.error({ err }, 'partition loop failed; retrying');
+        if (!this.closing) await sleep(1000);
+      }
+    }
+  }
+
+  private handle(m: JsMsg): void {
+    this.last = m;
+    const device = m.subject.slice(m.subject.lastIndexOf('.') + 1);
+    try {
+      const env = parseEnvelope(m.data, device);
+      if (partitionOf(env.device, this.o.partitions) !== this.o.partition) {
+        throw new ContractError('bad_topic', 'subject', `device "${env.device}" does not belong to partition ${this.o.partition}`);
+      }
+      this.pipeline.process(env, this.fx);
+    } catch (err) {
+      if (!(err instanceof ContractError)) throw err;
+      // Not ours to fix: filed with its reason, acked with the batch, never blocks the partition.
+      this.o.metrics.badMessages.inc({ reason: err.reason });
+      this.o.logger.warn({ device, seq: m.seq, err: err.message }, 'invalid TELEMETRY message dead-lettered');
+      this.deadLetters.push({ subject: subjects.deadletter(err.reason, device), data: m.data, error: err.message, device });
+    }
+  }
+
+  /** Hands the pending effects to the flush chain; resolves when they (and all before) are durable. */
+  private cut(): Promise<void> {
+    const last = this.last;
+    if (!last) return this.chain;
+    const fx = this.fx;
+    const dead = this.deadLetters;
+    this.fx = new Effects();
+    this.deadLetters = [];
+    this.last = undefined;
+    this.queued++;
+    this.chain = this.chain.then(async () => {
+      try {
+        if (!this.failed) await this.flush(fx, dead, last);
+      } catch (err) {
+        // Only when closing: nothing after this batch may be acked either (AckAll).
+        this.failed = true;
+        this.o.logger.warn({ err: (err as Error).message }, 'closing with effects not durable; JetStream will redeliver');
+      } finally {
+        this.queued--;
+      }
+    });
+    return this.chain;
+  }
+
+  /** Makes the effects durable, retrying until it works (or the worker closes), then acks. */
+  private async flush(fx: Effects, dead: DeadLetter[], last: JsMsg): Promise<void> {
+    const label = { partition: String(this.o.partition) };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.o.sink.write(fx.lines);
+        await this.publish(fx.alerts, fx.sessions, dead);
+        this.lastError = undefined;
+        break;
+      } catch (err) {
+        this.lastError = err as Error;
+        if (this.closing) throw err;
+        this.o.logger.error({ err: (err as Error).message, attempt }, 'effects not durable yet; holding the ack and retrying');
+        // Keep JetStream from redelivering what we still hold.
+        last.working();
+        await sleep(Math.min(this.o.retryMaxMs, 500 * 2 ** attempt));
+      }
+    }
+    this.o.metrics.readings.inc(label, fx.readings);
+    this.o.metrics.late.inc(label, fx.late);
+    this.o.metrics.duplicates.inc(label, fx.duplicates);
+    this.o.metrics.sinkLines.inc(fx.lines.length);
+    for (const a of fx.alerts) this.o.metrics.alerts.inc({ severity: a.severity, state: a.state });
+    for (const s of fx.sessions) this.o.metrics.sessions.inc({ closed_by: s.closedBy });
+    this.o.metrics.sessionsOpen.set(label, this.pipeline.openSessions);
+    last.ack();
+  }
+
+  private async publish(alerts: AlertEvent[], sessions: SessionSummary[], dead: DeadLetter[]): Promise<void> {
+    const js = this.o.js;
+    const pending: Promise<unknown>[] = [];
+    // Dedup ids from event data: a redelivered batch re-publishes the same ids.
+    for (const a of alerts) pending.push(js.publish(subjects.alerts(a.severity, a.device), JSON.stringify(a), { msgID: `${a.id}:${a.state}` }));
+    for (const s of sessions) pending.push(js.publish(subjects.sessions(s.device), JSON.stringify(s), { msgID: `${s.device}:${s.sensor}:${s.start}` }));
+    for (const d of dead) {
+      const h = headers();
+      h.set(DEADLETTER_HEADERS.reason, d.subject.split('.')[2]!);
+      h.set(DEADLETTER_HEADERS.error, d.error.replace(/[\r\n]/g, ' '));
+      h.set(DEADLETTER_HEADERS.device, d.device);
+      h.set(DEADLETTER_HEADERS.source, `processor/partition-${this.o.partition}`);
+      pending.push(js.publish(d.subject, d.data, { headers: h }));
+    }
+    await Promise.all(pending);
+  }
+}

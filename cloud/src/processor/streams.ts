@@ -1,0 +1,23 @@
+import { STREAMS, type StreamSpec } from '@fieldline/contract';
+import type { JetStreamManager } from 'nats';
+
+/**
+ * Creates the streams the processor reads or writes when they are missing; an existing stream is
+ * left as its owner configured it (the gateway owns TELEMETRY's limits, ops the others').
+ */
+export async function ensureStreams(jsm: JetStreamManager, specs: StreamSpec[] = [STREAMS.TELEMETRY, STREAMS.ALERTS, STREAMS.SESSIONS, STREAMS.DEADLETTER]): Promise<void> {
+  for (const spec of specs) {
+    try {
+      await jsm.streams.info(spec.name);
+      continue;
+    } catch (err) {
+      if (!/not found/i.test((err as Error).message)) throw err;
+    }
+    try {
+      await jsm.streams.add({ name: spec.name, subjects: [...spec.subjects] });
+    } catch (err) {
+      // Another process created it between our check and add.
+      if (!/already in use|exists/i.test((err as Error).message)) throw err;
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import { batchId, encodeEnvelope, partitionOf, subjects, type Envelope, type Reading } from '@fieldline/contract';
+import { InfluxServer, NatsServer, type InfluxSeries } from '@fieldline/harness';
+import { connect, type JetStreamClient, type NatsConnection } from 'nats';
+import { pino } from 'pino';
+import type { ProcessorConfigInput } from '../../src/processor/config.js';
+
+export const PARTITIONS = 4;
+export const silentLogger = pino({ level: process.env.FL_TEST_LOG ?? 'silent' });
+
+export interface Services {
+  nats: NatsServer;
+  influx: InfluxServer;
+  nc: NatsConnection;
+  js: JetStreamClient;
+}
+
+export async function startServices(): Promise<Services> {
+  const [nats, influx] = await Promise.all([NatsServer.start(), InfluxServer.start()]);
+  const nc = await connect({ servers: nats.url });
+  return { nats, influx, nc, js: nc.jetstream() };
+}
+
+export async function stopServices(s: Services | undefined): Promise<void> {
+  if (!s) return;
+  await s.nc.close();
+  await Promise.all([s.nats.stop(), s.influx.stop()]);
+}
+
+export function baseConfig(s: Services, extra: Partial<ProcessorConfigInput> = {}): ProcessorConfigInput {
+  return {
+    nats: { servers: [s.nats.url] },
+    influx: { url: s.influx.url, database: 'fieldline' },
+    partitions: { count: PARTITIONS },
+    http: { port: 0 },
+    sink: { flushIntervalMs: 100 },
+    log: { level: 'silent' },
+    ...extra,
+  };
+}
+
+let seqs = new Map<string, number>();
+export function resetSeqs(): void {
+  seqs = new Map();
+}
+
+export function envelope(device: string, readings: Reading[], now?: number): Envelope {
+  const seq = (seqs.get(device) ?? 0) + 1;
+  seqs.set(device, seq);
+  const last = readings.reduce((m, r) => Math.max(m, r.ts), 0);
+  return { v: 1, device, epoch: 'testepoch1', seq, clock: { synced: true, now: now ?? last }, readings };
+}
+
+/** Publishes like the gateway: subject by partition, `Nats-Msg-Id` = batch id. */
+export async function publish(js: JetStreamClient, env: Envelope, msgIdSuffix = ''): Promise<void> {
+  await js.publish(subjects.telemetry(partitionOf(env.device, PARTITIONS), env.device), encodeEnvelope(env), { msgID: batchId(env) + msgIdSuffix });
+}
+
+export async function queryRows(influx: InfluxServer, q: string): Promise<Record<string, unknown>[]> {
+  const series: InfluxSeries[] = await influx.query(q, 'fieldline').catch(() => []);
+  const rows: Record<string, unknown>[] = [];
+  for (const s of series) {
+    for (const v of s.values) rows.push({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) });
+  }
+  return rows;
+}

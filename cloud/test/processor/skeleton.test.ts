@@ -1,0 +1,40 @@
+import { cleanupAll, waitFor } from '@fieldline/harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProcessor, type Processor } from '../../src/processor/index.js';
+import { baseConfig, envelope, publish, queryRows, silentLogger, startServices, stopServices, type Services } from './helpers.js';
+
+describe('processor walking skeleton (real nats-server + influxd 1.6)', () => {
+  let s: Services | undefined;
+  let p: Processor | undefined;
+
+  beforeAll(async () => {
+    s = await startServices();
+    p = await startProcessor(baseConfig(s), { logger: silentLogger });
+  });
+  afterAll(async () => {
+    await p?.close();
+    await stopServices(s);
+    cleanupAll();
+  });
+
+  it('writes each reading to InfluxDB readings with its tags and event time, then acks', async () => {
+    const t0 = Date.UTC(2026, 0, 5, 12);
+    const readings = Array.from({ length: 20 }, (_, i) => ({ sensor: 'temp', ts: t0 + i * 1000 + 0.5, value: 20 + i / 10, unit: 'C' }));
+    await publish(s!.js, envelope('dev-a', readings));
+    const rows = await waitFor(async () => {
+      const r = await queryRows(s!.influx, `SELECT value, quality, unit FROM readings WHERE device='dev-a' GROUP BY *`);
+      return r.length === 20 ? r : null;
+    }, { timeoutMs: 20_000, what: '20 readings in InfluxDB' });
+    expect(rows.map((r) => [r.sensor, r.time, r.value, r.unit, r.quality])).toEqual(readings.map((x) => ['temp', Math.floor(x.ts), x.value, 'C', 'good']));
+    expect(p!.influx.api).toBe('v1');
+    const jsm = await s!.nc.jetstreamManager();
+    const streams = (await jsm.streams.names().next()).sort();
+    expect(streams).toEqual(['ALERTS', 'DEADLETTER', 'SESSIONS', 'TELEMETRY']);
+    await waitFor(async () => {
+      const infos = await Promise.all([0, 1, 2, 3].map((i) => jsm.consumers.info('TELEMETRY', `processor-${i}`)));
+      return infos.every((c) => c.num_ack_pending === 0 && c.num_pending === 0) && infos.some((c) => c.ack_floor.stream_seq === 1);
+    }, { timeoutMs: 10_000, what: 'the message to be acked' });
+    const health = await fetch(`http://127.0.0.1:${p!.httpPort}/healthz`);
+    expect(health.status).toBe(200);
+  });
+});
