@@ -27,3 +27,8 @@ export { BoardPlan, planScenario, type GroundTruthRecord } from './plan.js';
 export { generateSamples, type GenerateOptions, type Sample, type SampleRun } from './generator.js';
 export { runFleet, type FleetOptions, type FleetResult } from './fleet.js';
 export { createLogger } from './log.js';
+export { startSimulation, type Simulation, type SimulatedBoard, type SimulationOptions } from './simulation.js';
+export type { BoardStats } from './board.js';
+export { encodeLineFrame } from './protocols/line.js';
+export { encodeXdr, nmeaChecksum, type XdrField } from './protocols/nmea.js';
+export { crc16, withCrc, registerImage, ModbusSlave, MODBUS_EXCEPTION, type RegisterSpec } from './protocols/modbus.js';
