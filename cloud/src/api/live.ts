@@ -171,9 +171,10 @@ export class Live {
     if (!bucket) return out;
     try {
       const kv = await this.nc.jetstream().views.kv(bucket, { bindOnly: true });
-      let n = 0;
-      for await (const key of await kv.keys()) {
-        if (++n > 10_000) break;
+      // Keys first: awaiting gets inside the keys iterator ends it early (nats.js 2.29).
+      const keys: string[] = [];
+      for await (const key of await kv.keys()) if (keys.push(key) >= 10_000) break;
+      for (const key of keys) {
         const entry = await kv.get(key);
         if (!entry || entry.operation !== 'PUT') continue;
         const msg = JSON.parse(entry.string()) as StatusMessage;

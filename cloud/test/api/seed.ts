@@ -4,8 +4,9 @@ export const MIN = 60_000;
 export const HOUR = 3_600_000;
 export const TOKEN = 'test-token-0123456789abcdef';
 
-/** 6 h of `pump-1/temp` and `pump-1/vib` every 10 s, a little of `pump-2/temp`, two alerts, two sessions. */
-export function seedLines(): string[] {
+/** 6 h from `T0` of `pump-1/temp` and `pump-1/vib` every 10 s, a little of `pump-2/temp`, two alerts, two sessions. */
+export function seedLines(t0 = T0): string[] {
+  const T0 = t0;
   const lines: string[] = [];
   for (let t = T0; t < T0 + 6 * HOUR; t += 10_000) {
     const k = (t - T0) / HOUR;
