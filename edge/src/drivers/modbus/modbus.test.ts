@@ -1,0 +1,89 @@
+import { createRequire } from 'node:module';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ServerSerial as ServerSerialT } from 'modbus-serial';
+import { cleanupAll, PtyPair, waitFor } from '@fieldline/harness';
+import { startEdge } from '../../index.js';
+import { quietLogger, TestBroker, testConfig } from '../../../test/helpers.js';
+
+afterAll(() => cleanupAll());
+
+const { ServerSerial } = createRequire(import.meta.url)('modbus-serial') as { ServerSerial: typeof ServerSerialT };
+
+/** A Modbus RTU slave on the board side of the pty: float32 at input register 0, int16 at 2. */
+function startSlave(path: string, temp: { value: number }): Promise<ServerSerialT> {
+  const f = Buffer.alloc(4);
+  const vector = {
+    getInputRegister: (addr: number): number => {
+      f.writeFloatBE(temp.value);
+      if (addr === 0) return f.readUInt16BE(0);
+      if (addr === 1) return f.readUInt16BE(2);
+      if (addr === 2) return 452;
+      throw { modbusErrorCode: 0x02, msg: 'illegal data address' };
+    },
+    // Registers are raw 16-bit words: -17 as two's complement.
+    getHoldingRegister: (addr: number): number => (addr === 2 ? 0x10000 - 17 : 0),
+  };
+  return new Promise((resolve, reject) => {
+    const server: ServerSerialT = new ServerSerial(vector, {
+      path,
+      baudRate: 19200,
+      unitID: 7,
+      openCallback: (err?: Error | null) => (err ? reject(err) : resolve(server)),
+    });
+    server.on('error', () => undefined);
+  });
+}
+
+describe('modbus driver', () => {
+  it('polls float32/int16 registers (FC 04 and FC 03), counts exceptions, and recovers after unplug/replug', async () => {
+    const broker = await TestBroker.start();
+    const pty = await PtyPair.create();
+    const temp = { value: 21.5 };
+    let slave = await startSlave(pty.devicePath, temp);
+    const cfg = testConfig(broker.url, {
+      ports: [
+        {
+          id: 'mb',
+          path: pty.hostPath,
+          baudRate: 19200,
+          driver: 'modbus',
+          options: {
+            unitId: 7,
+            pollMs: 100,
+            timeoutMs: 300,
+            registers: [
+              { channel: 'temp', address: 0 },
+              { channel: 'hum', address: 2, type: 'int16', divisor: 10 },
+              { channel: 'offset', address: 2, type: 'int16', fc: 3 },
+              { channel: 'missing', address: 40 },
+            ],
+          },
+          channels: { temp: { sensor: 'temp', unit: 'C' }, hum: { sensor: 'hum', unit: '%' }, offset: { sensor: 'offset' }, missing: { sensor: 'missing' } },
+        },
+      ],
+    });
+    const edge = await startEdge(cfg, { logger: quietLogger() });
+    try {
+      await waitFor(() => broker.readings().filter((r) => r.sensor === 'temp').length >= 2, { what: 'two polls', timeoutMs: 15_000 });
+      const r = broker.readings();
+      expect(r.find((x) => x.sensor === 'temp')).toMatchObject({ value: 21.5, unit: 'C' });
+      expect(r.find((x) => x.sensor === 'hum')).toMatchObject({ value: 45.2 });
+      expect(r.find((x) => x.sensor === 'offset')).toMatchObject({ value: -17 });
+      expect(r.some((x) => x.sensor === 'missing')).toBe(false);
+      expect(edge.health().ports.mb!.bad_frames.modbus_error).toBeGreaterThanOrEqual(1);
+
+      await new Promise<void>((res) => slave.close(() => res()));
+      await pty.unplug();
+      await waitFor(() => !edge.health().ports.mb!.open, { what: 'modbus port given up after unplug', timeoutMs: 15_000 });
+      await pty.replug();
+      slave = await startSlave(pty.devicePath, temp);
+      temp.value = 30.25;
+      await waitFor(() => broker.readings().some((x) => x.sensor === 'temp' && x.value === 30.25), { what: 'poll after replug', timeoutMs: 20_000 });
+    } finally {
+      await edge.close();
+      await new Promise<void>((res) => slave.close(() => res()));
+      await pty.close();
+      await broker.close();
+    }
+  });
+});
