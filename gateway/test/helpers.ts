@@ -27,9 +27,9 @@ export async function startRig(devices: string[], overrides: Partial<GatewayConf
   const cfg = loadGatewayConfig({
     mqtt: { host: '127.0.0.1', port: 0 },
     auth: { registryFile },
-    nats: { servers: [nats.url] },
     http: { host: '127.0.0.1', port: 0 },
     ...overrides,
+    nats: { ...overrides.nats, servers: [nats.url] },
   } as GatewayConfigInput);
   const gateway = await startGateway(cfg, { logger: pino({ level: process.env.GW_LOG ?? 'silent' }) });
   const nc = await connect({ servers: nats.url });
@@ -104,4 +104,58 @@ export function run(cmd: string, args: string[], timeoutMs = 10_000, onStart?: (
 
 export function nextMessage(c: MqttClient): Promise<[string, Buffer]> {
   return new Promise((resolve) => c.once('message', (topic, payload) => resolve([topic, payload])));
+}
+
+/**
+ * A device that keeps publishing numbered QoS 1 envelopes through disconnects (MQTT.js resends
+ * unacknowledged PUBLISHes after every reconnect) and records which ones were PUBACKed.
+ */
+export class SteadyDevice {
+  readonly client: MqttClient;
+  sent = 0;
+  readonly acked = new Set<number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(url: string, readonly device: string, readonly epoch = 'steadyepoch1') {
+    this.client = mqtt.connect(url, { clientId: device, username: device, password: PASSWORD, reconnectPeriod: 250, protocolVersion: 4, keepalive: 30 });
+    this.client.on('error', () => undefined); // refused while the gateway restarts: keep retrying
+  }
+
+  /** Publishes `perTick` envelopes every `intervalMs` until {@link stop}. */
+  start(intervalMs: number, perTick: number, readings = 10): void {
+    this.timer = setInterval(() => {
+      for (let i = 0; i < perTick; i++) this.publishOne(readings);
+    }, intervalMs);
+  }
+
+  publishOne(readings = 10): void {
+    const seq = ++this.sent;
+    this.client.publish(`fl/v1/${this.device}/telemetry`, envelope(this.device, readings, this.epoch, seq), { qos: 1 }, (err) => {
+      if (!err) this.acked.add(seq);
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  allAcked(): boolean {
+    return this.acked.size === this.sent;
+  }
+
+  expectedIds(): string[] {
+    return Array.from({ length: this.sent }, (_, i) => `${this.device}:${this.epoch}:${i + 1}`);
+  }
+}
+
+/** Every `Nats-Msg-Id` in the TELEMETRY stream, in stream order. */
+export async function telemetryIds(nc: NatsConnection): Promise<string[]> {
+  const jsm = await nc.jetstreamManager();
+  const info = await jsm.streams.info('TELEMETRY');
+  const ids: string[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+    const m = await jsm.streams.getMessage('TELEMETRY', { seq });
+    ids.push(m.header.get('Nats-Msg-Id'));
+  }
+  return ids;
 }

@@ -1,0 +1,102 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cleanupAll, freePort, ManagedProcess, NatsServer, sleep, tempDir, waitFor } from '@fieldline/harness';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDevice } from '../src/index.js';
+import { PASSWORD, SteadyDevice, telemetryIds } from './helpers.js';
+
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The pid of the nats-server started with `configFile` (the harness does not expose it). */
+function natsPid(configFile: string): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(configFile)) return Number(entry);
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  throw new Error(`no nats-server running with ${configFile}`);
+}
+
+async function metric(httpPort: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  return Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm'))?.[1] ?? NaN);
+}
+
+describe('kill -9 of the gateway between a PUBLISH and its JetStream ack', () => {
+  let nats: NatsServer;
+  let nc: NatsConnection;
+  let gateway: ManagedProcess;
+  let httpPort: number;
+  let mqttPort: number;
+  let paused: number | undefined;
+
+  beforeAll(async () => {
+    nats = await NatsServer.start();
+    nc = await connect({ servers: nats.url });
+    const dir = tempDir('gwkill');
+    const registry = join(dir, 'devices.json');
+    await addDevice(registry, 'dev-k', PASSWORD);
+    mqttPort = await freePort();
+    httpPort = await freePort();
+    const config = join(dir, 'gateway.yaml');
+    writeFileSync(
+      config,
+      [
+        `mqtt: { host: 127.0.0.1, port: ${mqttPort} }`,
+        `auth: { registryFile: ${registry} }`,
+        `nats: { servers: ["${nats.url}"], publishTimeoutMs: 2000 }`,
+        `http: { host: 127.0.0.1, port: ${httpPort} }`,
+      ].join('\n'),
+    );
+    gateway = new ManagedProcess({
+      name: 'fieldline-gateway',
+      command: process.execPath,
+      args: ['--conditions=fieldline-src', '--import', 'tsx', CLI, 'run', '--config', config],
+      cwd: ROOT,
+      readyTimeoutMs: 30_000,
+      ready: (out) => out.includes('"msg":"gateway ready"'),
+    });
+    await gateway.start();
+  });
+
+  afterAll(async () => {
+    if (paused) process.kill(paused, 'SIGCONT');
+    await gateway?.stop();
+    await nc?.close();
+    await nats?.stop();
+    cleanupAll();
+  });
+
+  it('every envelope the device sent is in JetStream exactly once after the restart', async () => {
+    const dev = new SteadyDevice(`mqtt://127.0.0.1:${mqttPort}`, 'dev-k');
+    await new Promise((r) => dev.client.once('connect', r));
+    for (let i = 0; i < 20; i++) dev.publishOne();
+    await waitFor(() => dev.allAcked(), { what: 'first 20 acked' });
+
+    // Freeze nats-server: PUBLISHes reach the gateway and are forwarded, but no ack comes back.
+    paused = natsPid(nats.configFile);
+    process.kill(paused, 'SIGSTOP');
+    for (let i = 0; i < 20; i++) dev.publishOne();
+    await waitFor(async () => (await metric(httpPort, 'fieldline_gateway_pending_envelopes')) >= 1, { what: 'PUBLISHes held for JetStream' });
+    expect(dev.acked.size).toBe(20);
+
+    await gateway.kill();
+    process.kill(paused, 'SIGCONT');
+    paused = undefined;
+    for (let i = 0; i < 20; i++) dev.publishOne(); // queued by the device while the gateway is down
+    await sleep(500);
+    await gateway.start();
+
+    await waitFor(() => dev.allAcked(), { timeoutMs: 30_000, what: 'every envelope acknowledged after the restart' });
+    const ids = await telemetryIds(nc);
+    expect(ids.length).toBe(60);
+    expect([...ids].sort()).toEqual(dev.expectedIds().sort());
+    dev.client.end(true);
+  });
+});
