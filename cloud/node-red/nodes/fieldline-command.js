@@ -25,6 +25,8 @@ module.exports = async function (RED) {
       const name = msg.command ?? config.command;
       if (!contract.isValidId(device)) throw new Error(`fieldline command: device ${JSON.stringify(device)} must match [a-z0-9][a-z0-9_-]{0,62}`);
       if (!contract.isValidId(name)) throw new Error(`fieldline command: command name ${JSON.stringify(name)} must match [a-z0-9][a-z0-9_-]{0,62}`);
+      // The gateway sends `rejected` notices itself (contract RejectionNotice); a flow must not forge one.
+      if (name === 'rejected') throw new Error('fieldline command: command name "rejected" is reserved for the gateway');
       const args = msg.payload;
       if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
         throw new Error('fieldline command: msg.payload (the command args) must be an object or absent');
@@ -41,7 +43,8 @@ module.exports = async function (RED) {
       const res = await fetch(url, {
         method: 'POST',
         headers: { authorization: `Bearer ${conn.apiToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify(cmd),
+        // The API builds the CommandMessage itself from {name, args?, id}.
+        body: JSON.stringify({ name: cmd.name, id: cmd.id, ...(cmd.args ? { args: cmd.args } : {}) }),
         signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS),
       });
       if (!res.ok) throw new Error(`fieldline command: ${url.pathname} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);

@@ -36,7 +36,7 @@ module.exports = function (RED) {
     }
 
     function buildUrl(msg) {
-      const kind = msg.kind ?? config.kind ?? 'series';
+      const kind = param(msg, 'kind') ?? 'series';
       if (!KINDS.includes(kind)) throw new Error(`fieldline query: kind ${JSON.stringify(kind)} must be one of ${KINDS.join(', ')}`);
       if (!conn.apiUrl) throw new Error('fieldline query: the fieldline-config has no query API URL');
       const url = new URL(`${conn.apiUrl}/api/v1/${kind}`);
