@@ -19,7 +19,7 @@ export interface LineConformanceCase {
 function writeTo(path: string, data: string | Buffer): void {
   const fd = openSync(path, 'w');
   try {
-    writeSync(fd, data);
+    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
   } finally {
     closeSync(fd);
   }
