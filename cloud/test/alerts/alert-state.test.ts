@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { AlertState, stepAlert } from '../../src/alerts/alert-state.js';
+
+const ctx = { device: 'd1', sensor: 's1', rule: 'hot', severity: 'critical' as const };
+const r = (active: boolean) => ({ active, score: active ? 1 : 0, message: active ? 'bad' : 'ok' });
+
+describe('alert lifecycle', () => {
+  it('fires once, resolves after the condition is clear for clearMs, with a stable id', () => {
+    const st = new AlertState();
+    const ev = [
+      [100, true],
+      [101, true],
+      [102, false],
+      [105, false],
+      [112, false],
+    ].map(([ts, a]) => stepAlert(st, ctx, ts as number, 7, r(a as boolean), 10));
+    expect(ev.map((e) => e && [e.state, e.id, e.start, e.end, e.ts])).toEqual([
+      ['firing', 'd1:s1:hot:100', 100, undefined, 100],
+      null,
+      null,
+      null,
+      ['resolved', 'd1:s1:hot:100', 100, 102, 102],
+    ]);
+    expect(ev[0]).toMatchObject({ v: 1, severity: 'critical', device: 'd1', sensor: 's1', rule: 'hot', value: 7, score: 1 });
+  });
+
+  it('suppresses flapping: a condition back within clearMs is the same open alert', () => {
+    const st = new AlertState();
+    const states = [true, false, true, false, true, false, false, false].map((a, i) => stepAlert(st, ctx, i * 2, 1, r(a), 4)?.state ?? null);
+    expect(states).toEqual(['firing', null, null, null, null, null, null, 'resolved']);
+  });
+
+  it('resolves on the first clear reading with clearMs 0 and fires anew afterwards', () => {
+    const st = new AlertState();
+    const ids = [true, false, true].map((a, i) => stepAlert(st, ctx, i, 1, r(a), 0));
+    expect(ids.map((e) => e && `${e.state}:${e.start}`)).toEqual(['firing:0', 'resolved:0', 'firing:2']);
+  });
+});

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { DetectorResolver, detectorEntrySchema } from '../../src/detectors/config.js';
+import { detectorTypes, getDetectorPlugin } from '../../src/detectors/index.js';
+import type { Detector, DetectorResult } from '../../src/detectors/types.js';
+
+function make(type: string, params: Record<string, unknown>): Detector {
+  const plugin = getDetectorPlugin(type)!;
+  return plugin.create(plugin.params.parse(params));
+}
+
+function feed(d: Detector, series: [number, number][]): DetectorResult[] {
+  const s = d.init();
+  return series.map(([ts, v]) => d.update(s, ts, v));
+}
+
+describe('detector plugins', () => {
+  it('registers every built-in detector', () => {
+    expect(detectorTypes().sort()).toEqual(['baseline', 'dropout', 'flatline', 'rate-of-change', 'threshold']);
+  });
+
+  it('conformance: every detector gives scores in [0,1] and is a pure function of its inputs', () => {
+    const params: Record<string, Record<string, unknown>> = {
+      threshold: { above: 5, hysteresis: 1 },
+      baseline: { warmup: 5 },
+      'rate-of-change': { maxPerSecond: 2 },
+      flatline: { forMs: 3000 },
+      dropout: {},
+    };
+    const series: [number, number][] = Array.from({ length: 200 }, (_, i) => [i * 1000, i % 50 === 0 ? 1e6 : Math.sin(i / 5) * 3 + (i > 150 ? 7 : 0)]);
+    for (const type of detectorTypes()) {
+      const a = feed(make(type, params[type]!), series);
+      const b = feed(make(type, params[type]!), series);
+      expect(b, type).toEqual(a);
+      for (const r of a) {
+        expect(r.score, type).toBeGreaterThanOrEqual(0);
+        expect(r.score, type).toBeLessThanOrEqual(1);
+        expect(typeof r.message, type).toBe('string');
+      }
+    }
+  });
+
+  it('threshold with hysteresis stays active until the value is back inside the band', () => {
+    const r = feed(make('threshold', { above: 10, hysteresis: 2 }), [[0, 5], [1, 11], [2, 9], [3, 8.5], [4, 7.9], [5, 9]]);
+    expect(r.map((x) => x.active)).toEqual([false, true, true, true, false, false]);
+    expect(r[1]!.score).toBe(1);
+    expect(r[4]!.score).toBeLessThan(0.5);
+  });
+
+  it('threshold below fires on low values', () => {
+    const r = feed(make('threshold', { below: 0 }), [[0, 1], [1, -1], [2, 0.5]]);
+    expect(r.map((x) => x.active)).toEqual([false, true, false]);
+  });
+
+  it('baseline flags a spike far outside the robust spread and is not dragged by it', () => {
+    const series: [number, number][] = Array.from({ length: 100 }, (_, i) => [i * 1000, 20 + (i % 2 ? 0.1 : -0.1)]);
+    series.push([100_000, 40], [101_000, 20.1], [102_000, 19.9]);
+    const r = feed(make('baseline', { warmup: 10, z: 4 }), series);
+    expect(r.slice(0, 100).every((x) => !x.active)).toBe(true);
+    expect(r[100]!.active).toBe(true);
+    expect(r[100]!.score).toBeGreaterThan(0.9);
+    expect(r[102]!.active).toBe(false);
+  });
+
+  it('rate of change uses event time and ignores out-of-order steps', () => {
+    const r = feed(make('rate-of-change', { maxPerSecond: 1 }), [[0, 0], [1000, 0.5], [2000, 5], [1500, 100], [3000, 5.2]]);
+    expect(r.map((x) => x.active)).toEqual([false, false, true, true, false]);
+    expect(r[1]!.score).toBeCloseTo(1 / 3, 6);
+  });
+
+  it('flatline fires after the value stays the same for forMs', () => {
+    const r = feed(make('flatline', { forMs: 3000, epsilon: 0.01 }), [[0, 1], [1000, 1.005], [2000, 1], [3000, 1], [4000, 2]]);
+    expect(r.map((x) => x.active)).toEqual([false, false, false, true, false]);
+    expect(r[3]!.score).toBe(0.5);
+  });
+
+  it('dropout fires on silence and clears on the next reading', () => {
+    const d = make('dropout', {});
+    const s = d.init();
+    expect(d.onSilence!(s, 1000)).toMatchObject({ active: true, score: 1 });
+    expect(d.update(s, 2000, 3)).toMatchObject({ active: false, score: 0 });
+  });
+});
+
+describe('detector config', () => {
+  it('names the offending key of a bad entry', () => {
+    const bad = detectorEntrySchema.safeParse({ rule: 'r', type: 'threshold', params: { abov: 3 } });
+    expect(bad.success).toBe(false);
+    expect(JSON.stringify(bad.error!.issues)).toMatch(/params/);
+    const unknown = detectorEntrySchema.safeParse({ rule: 'r', type: 'nope' });
+    expect(unknown.error!.issues[0]!.message).toMatch(/unknown detector "nope"/);
+  });
+
+  it('resolves per sensor kind with per-sensor overrides (most specific wins)', () => {
+    const entries = [
+      { rule: 'hot', type: 'threshold', match: { sensor: 'temp*' }, params: { above: 30 } },
+      { rule: 'hot', type: 'threshold', match: { device: 'd1', sensor: 'temp1' }, severity: 'critical', params: { above: 50 } },
+      { rule: 'stuck', type: 'flatline', match: { unit: 'C' }, params: { forMs: 1000 } },
+    ].map((e) => detectorEntrySchema.parse(e));
+    const r = new DetectorResolver(entries);
+    expect(r.resolve('d1', 'temp1', 'C').map((b) => [b.rule, b.severity])).toEqual([['hot', 'critical'], ['stuck', 'warning']]);
+    expect(r.resolve('d2', 'temp1', undefined).map((b) => [b.rule, b.severity])).toEqual([['hot', 'warning']]);
+    expect(r.resolve('d2', 'hum', 'C').map((b) => b.rule)).toEqual(['stuck']);
+    // Sensors with the same choice share one detector list (state stays per sensor).
+    expect(r.resolve('d3', 'temp9', undefined)).toBe(r.resolve('d2', 'temp1', undefined));
+  });
+});
