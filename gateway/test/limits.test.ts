@@ -33,7 +33,7 @@ describe('rate limits, connection limits, revocation, downlink validation', () =
 
   it('revoking a connected device closes its session', async () => {
     const c = await connectDevice(rig.mqttUrl, 'dev-c');
-    const closed = new Promise((r) => c.once('close', r));
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
     await revokeDevice(rig.registryFile, 'dev-c');
     await closed;
     c.end(true);
