@@ -255,10 +255,10 @@ function connectLive() {
     const s = state.series;
     for (const r of readings) {
       if (r.sensor !== state.sensor || r.ts <= (s.time[s.time.length - 1] ?? 0)) continue;
-      s.time.push(r.ts); s.mean.push(r.value); s.min.push(r.value); s.max.push(r.value); s.count.push(1);
+      s.time.push(r.ts); s.mean.push(r.value); s.min.push(r.value); s.max.push(r.value);
     }
     // Keep the window sliding and the arrays bounded.
-    while (s.time.length && (s.time[0] < w.from || s.time.length > POINTS_MAX * 2)) ['time', 'mean', 'min', 'max', 'count'].forEach((k) => s[k].shift());
+    while (s.time.length && (s.time[0] < w.from || s.time.length > POINTS_MAX * 2)) ['time', 'mean', 'min', 'max'].forEach((k) => s[k].shift());
     s.points = s.time.length;
     refresh();
   });

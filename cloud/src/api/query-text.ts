@@ -92,7 +92,8 @@ export const influxql = {
       `time < ${int(q.to, 'to')}ms`,
     ].join(' AND ');
     return (
-      `SELECT mean("value") AS "mean", min("value") AS "min", max("value") AS "max", count("value") AS "count" ` +
+      // No count(): InfluxDB 1.x reads the series once per aggregate, and each costs a full pass.
+      `SELECT mean("value") AS "mean", min("value") AS "min", max("value") AS "max" ` +
       `FROM ${influxqlIdent(MEASUREMENTS.readings)} WHERE ${where} ` +
       `GROUP BY time(${int(q.bucketMs, 'bucketMs')}ms, ${int(q.offsetMs, 'offsetMs')}ms) fill(none)`
     );
@@ -149,8 +150,7 @@ export const flux = {
       agg('mean'),
       agg('min'),
       agg('max'),
-      agg('count'),
-      `union(tables: [mean, min, max, count])\n  |> pivot(rowKey: ["_time"], columnKey: ["agg"], valueColumn: "_value")\n  |> sort(columns: ["_time"])`,
+      `union(tables: [mean, min, max])\n  |> pivot(rowKey: ["_time"], columnKey: ["agg"], valueColumn: "_value")\n  |> sort(columns: ["_time"])`,
     ].join('\n');
   },
 

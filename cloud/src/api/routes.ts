@@ -57,7 +57,7 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
     '/api/v1/series',
     {
       schema: {
-        summary: "A sensor's series, downsampled server-side to at most `points` buckets (mean/min/max/count)",
+        summary: "A sensor's series, downsampled server-side to at most `points` buckets (mean/min/max)",
         tags: ['query'],
         querystring: query(
           {

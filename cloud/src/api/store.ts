@@ -13,13 +13,12 @@ export interface LastReading {
   unit?: string;
 }
 
-/** Columnar, as uPlot draws it: one entry per bucket, `time` is the bucket start. */
+/** Columnar, as uPlot draws it: one entry per non-empty bucket, `time` is the bucket start. */
 export interface SeriesData {
   time: number[];
   mean: number[];
   min: number[];
   max: number[];
-  count: number[];
 }
 
 export type SessionRow = Omit<SessionSummary, 'v'>;
@@ -148,13 +147,12 @@ class V1Store implements Store {
 
   async series(q: SeriesQuery): Promise<SeriesData> {
     const [series = []] = await this.run(influxql.series(q));
-    const out: SeriesData = { time: [], mean: [], min: [], max: [], count: [] };
+    const out: SeriesData = { time: [], mean: [], min: [], max: [] };
     for (const r of series.flatMap((s) => V1Store.rows(s))) {
       out.time.push(num(r.time));
       out.mean.push(num(r.mean));
       out.min.push(num(r.min));
       out.max.push(num(r.max));
-      out.count.push(num(r.count));
     }
     return out;
   }
@@ -203,13 +201,12 @@ class V2Store implements Store {
   }
 
   async series(q: SeriesQuery): Promise<SeriesData> {
-    const out: SeriesData = { time: [], mean: [], min: [], max: [], count: [] };
+    const out: SeriesData = { time: [], mean: [], min: [], max: [] };
     for (const r of await this.rows(flux.series(this.cfg.bucket, q))) {
       out.time.push(Date.parse(str(r._time)));
       out.mean.push(num(r.mean));
       out.min.push(num(r.min));
       out.max.push(num(r.max));
-      out.count.push(num(r.count));
     }
     return out;
   }

@@ -45,7 +45,7 @@ describe('query text', () => {
 
   it('InfluxQL series query groups by time with an offset aligned to `from`', () => {
     expect(influxql.series({ ...q, offsetMs: 1200 })).toBe(
-      'SELECT mean("value") AS "mean", min("value") AS "min", max("value") AS "max", count("value") AS "count" FROM "readings" ' +
+      'SELECT mean("value") AS "mean", min("value") AS "min", max("value") AS "max" FROM "readings" ' +
         `WHERE "device" = 'pump-1' AND "sensor" = 'temp' AND time >= ${T}ms AND time < ${T + 3_600_000}ms GROUP BY time(3600ms, 1200ms) fill(none)`,
     );
   });
@@ -56,15 +56,15 @@ describe('query text', () => {
     expect(() => influxql.series({ ...q, from: 1.5 })).toThrow(RangeError);
   });
 
-  it('Flux series query: one filter, mean/min/max/count windows pivoted into columns', () => {
+  it('Flux series query: one filter, mean/min/max windows pivoted into columns', () => {
     const text = flux.series('fieldline', q);
     expect(text).toContain('from(bucket: "fieldline")');
     expect(text).toContain('|> range(start: 2026-01-01T00:00:00.000Z, stop: 2026-01-01T01:00:00.000Z)');
     expect(text).toContain('|> filter(fn: (r) => r["device"] == "pump-1" and r["sensor"] == "temp" and r._field == "value")');
-    for (const fn of ['mean', 'min', 'max', 'count']) {
+    for (const fn of ['mean', 'min', 'max']) {
       expect(text).toContain(`${fn} = data\n  |> aggregateWindow(every: 3600ms, offset: 0ms, fn: ${fn}, createEmpty: false, timeSrc: "_start")`);
     }
-    expect(text).toContain('union(tables: [mean, min, max, count])\n  |> pivot(rowKey: ["_time"], columnKey: ["agg"], valueColumn: "_value")');
+    expect(text).toContain('union(tables: [mean, min, max])\n  |> pivot(rowKey: ["_time"], columnKey: ["agg"], valueColumn: "_value")');
   });
 
   it('Flux escapes values even if validation were bypassed', () => {
