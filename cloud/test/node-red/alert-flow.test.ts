@@ -3,6 +3,7 @@ import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { alertId, STREAMS, subjects, type AlertEvent } from '@fieldline/contract';
 import { NatsServer, cleanupAll, waitFor } from '@fieldline/harness';
 import { startNodeRed, type NodeRedProcess } from '../../node-red/launch.mjs';
+import { MailReceiver } from './mail-receiver.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
 // The example flow from deploy/node-red/flows.json, unmodified, on real NATS and real Node-RED.
@@ -13,6 +14,7 @@ let nats: NatsServer;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 let webhook: WebhookReceiver;
+let mail: MailReceiver;
 let nodeRed: NodeRedProcess;
 let startSeq = 1_700_000_000_000;
 
@@ -46,7 +48,7 @@ beforeAll(async () => {
   await jsm.streams.add({ name: STREAMS.ALERTS.name, subjects: [...STREAMS.ALERTS.subjects] }).catch(async (err) => {
     await jsm.streams.info(STREAMS.ALERTS.name).catch(() => Promise.reject(err));
   });
-  webhook = await WebhookReceiver.start();
+  [webhook, mail] = await Promise.all([WebhookReceiver.start(), MailReceiver.start()]);
   nodeRed = await startNodeRed({
     adminPassword: PASSWORD,
     credentialSecret: 'test-credential-secret',
@@ -56,6 +58,10 @@ beforeAll(async () => {
       FL_API_URL: 'http://127.0.0.1:9',
       FL_ALERT_WEBHOOK_URL: `${webhook.url}/alerts`,
       FL_DIGEST_WEBHOOK_URL: `${webhook.url}/digest`,
+      FL_SMTP_HOST: '127.0.0.1',
+      FL_SMTP_PORT: String(mail.port),
+      FL_ALERT_EMAIL_TO: 'ops@example.test',
+      FL_ALERT_EMAIL_FROM: 'fieldline@example.test',
     },
   });
   await waitFor(() => jsm.consumers.info(STREAMS.ALERTS.name, DURABLE).then(() => true), {
@@ -68,12 +74,15 @@ afterAll(async () => {
   await nodeRed?.close();
   await nc?.close();
   await webhook?.close();
+  await mail?.close();
   await nats?.stop();
   cleanupAll();
 });
 
 describe('example alert flow', () => {
-  it('posts a critical alert to the webhook as the AlertEvent JSON, then acks it', async () => {
+  const mailsFor = (id: string) => mail.mails.filter((m) => m.raw.includes(`alert id: ${id}`));
+
+  it('posts a critical alert to the webhook as the AlertEvent JSON and e-mails it, then acks it', async () => {
     const a = alert({ device: 'pump-1' });
     await publish(a, `${a.id}:${a.state}`);
     await waitFor(() => webhook.callsFor(a.id).length > 0, { timeoutMs: 20_000, what: 'the webhook call' });
@@ -82,10 +91,24 @@ describe('example alert flow', () => {
     expect(call!.body).toEqual(a);
     expect(call!.headers['x-fieldline-alert-id']).toBe(a.id);
     await allAcked();
+    const [m] = mailsFor(a.id);
+    expect(m).toMatchObject({ from: 'fieldline@example.test', to: ['ops@example.test'] });
+    expect(m!.raw).toContain('Subject: [fieldline critical] firing: pump-1/temp zscore');
+  });
+
+  it('a refused e-mail naks the alert; the redelivery sends it (webhook again: at least once)', async () => {
+    mail.failNext = 1;
+    const a = alert({ device: 'pump-6' });
+    await publish(a);
+    await waitFor(() => mailsFor(a.id).length > 0, { timeoutMs: 30_000, what: 'the e-mail after redelivery' });
+    await allAcked();
+    expect(mailsFor(a.id)).toHaveLength(1);
+    expect(webhook.callsFor(a.id)).toHaveLength(2);
   });
 
   it('the same alert delivered twice reaches the webhook once', async () => {
     const a = alert({ device: 'pump-2', severity: 'warning' });
+    const mailsBefore = mail.mails.length;
     // Distinct msg ids: a replay after JetStream's 2-minute dedup window reaches the stream again.
     await publish(a, 'first');
     await publish(a, 'replayed');
@@ -94,6 +117,8 @@ describe('example alert flow', () => {
     await publish(resolved);
     await allAcked();
     expect(webhook.callsFor(a.id).map((c) => (c.body as AlertEvent).state)).toEqual(['firing', 'resolved']);
+    // Warnings go to the webhook only.
+    expect(mail.mails.length).toBe(mailsBefore);
   });
 
   it('a failed webhook call is nak-ed and the alert is redelivered until it succeeds', async () => {
@@ -137,6 +162,7 @@ describe('example alert flow', () => {
     const keys = body.alerts.map((x) => `${x.id}|${x.state}`);
     expect(new Set(keys).size).toBe(keys.length);
     expect(body.alerts.filter((x) => x.id.startsWith('pump-3:'))).toHaveLength(1);
+    await waitFor(() => mail.mails.find((m) => m.raw.includes('Subject: [fieldline] daily digest')), { timeoutMs: 20_000, what: 'the digest e-mail' });
   });
 });
 
