@@ -1,0 +1,29 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadProcessorConfig, ProcessorConfigError } from '../../src/processor/config.js';
+
+const example = fileURLToPath(new URL('../../config/processor.example.yaml', import.meta.url));
+
+describe('processor config', () => {
+  it('loads the shipped example and applies defaults', () => {
+    const cfg = loadProcessorConfig(example);
+    expect(cfg.partitions.count).toBe(8);
+    expect(cfg.detectors.map((d) => d.type)).toEqual(['threshold', 'threshold', 'baseline', 'rate-of-change', 'flatline', 'dropout']);
+    expect(cfg.detectors[2]!.params).toMatchObject({ z: 5, warmup: 30, alpha: 0.05 });
+    expect(loadProcessorConfig({}).windows).toEqual({ gapMs: 30_000, maxLengthMs: 3_600_000, allowedLatenessMs: 10_000, deviceSilenceMs: 120_000 });
+  });
+
+  it.each([
+    [{ nats: { port: 4222 } }, /nats: Unrecognized key\(s\) in object: 'port'/],
+    [{ windows: { gapMs: 'soon' } }, /windows\.gapMs: Expected number, received string/],
+    [{ windows: { gapMs: 10_000, maxLengthMs: 5_000 } }, /windows\.maxLengthMs: must be at least windows\.gapMs/],
+    [{ partitions: { count: 4, owned: [1, 7] } }, /partitions\.owned\[1\]: partition 7 >= partitions\.count/],
+    [{ detectors: [{ rule: 'x', type: 'threshold', params: { above: 'hot' } }] }, /detectors\[0\]\.params\.above: Expected number/],
+    [{ detectors: [{ rule: 'x', type: 'magic' }] }, /detectors\[0\]\.type: unknown detector "magic"/],
+    [{ detectors: [{ rule: 'Bad Rule', type: 'dropout' }] }, /detectors\[0\]\.rule: must match/],
+    [{ influx: { api: 'v3' } }, /influx\.api: Invalid enum value/],
+  ])('rejects %j naming the key', (input, message) => {
+    expect(() => loadProcessorConfig(input as Record<string, unknown>)).toThrow(ProcessorConfigError);
+    expect(() => loadProcessorConfig(input as Record<string, unknown>)).toThrow(message);
+  });
+});
