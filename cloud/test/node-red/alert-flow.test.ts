@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { alertId, STREAMS, subjects, type AlertEvent } from '@fieldline/contract';
 import { NatsServer, cleanupAll, waitFor } from '@fieldline/harness';
-import { startNodeRed, type NodeRedProcess } from '../../node-red/launch.mjs';
+import { startNodeRed, type NodeRedOptions, type NodeRedProcess } from '../../node-red/launch.mjs';
 import { MailReceiver } from './mail-receiver.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
@@ -49,7 +49,15 @@ beforeAll(async () => {
     await jsm.streams.info(STREAMS.ALERTS.name).catch(() => Promise.reject(err));
   });
   [webhook, mail] = await Promise.all([WebhookReceiver.start(), MailReceiver.start()]);
-  nodeRed = await startNodeRed({
+  nodeRed = await startNodeRed(nodeRedOptions());
+  await waitFor(() => jsm.consumers.info(STREAMS.ALERTS.name, DURABLE).then(() => true), {
+    timeoutMs: 30_000,
+    what: `the durable consumer ${DURABLE}`,
+  });
+}, 120_000);
+
+function nodeRedOptions(): NodeRedOptions {
+  return {
     adminPassword: PASSWORD,
     credentialSecret: 'test-credential-secret',
     credentials: { 'fl-config': { apiToken: 'unused-in-this-flow' } },
@@ -63,12 +71,8 @@ beforeAll(async () => {
       FL_ALERT_EMAIL_TO: 'ops@example.test',
       FL_ALERT_EMAIL_FROM: 'fieldline@example.test',
     },
-  });
-  await waitFor(() => jsm.consumers.info(STREAMS.ALERTS.name, DURABLE).then(() => true), {
-    timeoutMs: 30_000,
-    what: `the durable consumer ${DURABLE}`,
-  });
-}, 120_000);
+  };
+}
 
 afterAll(async () => {
   await nodeRed?.close();
@@ -163,6 +167,24 @@ describe('example alert flow', () => {
     expect(new Set(keys).size).toBe(keys.length);
     expect(body.alerts.filter((x) => x.id.startsWith('pump-3:'))).toHaveLength(1);
     await waitFor(() => mail.mails.find((m) => m.raw.includes('Subject: [fieldline] daily digest')), { timeoutMs: 20_000, what: 'the digest e-mail' });
+  });
+});
+
+describe('durability across a Node-RED restart', () => {
+  it('delivers alerts published while Node-RED was down, and still suppresses ones it had delivered', async () => {
+    const delivered = alert({ device: 'pump-7' });
+    await publish(delivered);
+    await waitFor(() => webhook.callsFor(delivered.id).length > 0, { timeoutMs: 20_000, what: 'the first alert' });
+    await allAcked();
+    await nodeRed.close();
+    const missed = alert({ device: 'pump-8', severity: 'warning' });
+    await publish(missed);
+    await publish(delivered, 'replayed-while-down');
+    // Same user dir: same durable consumer, same credentials file, same file context store.
+    nodeRed = await startNodeRed({ ...nodeRedOptions(), userDir: nodeRed.userDir });
+    await waitFor(() => webhook.callsFor(missed.id).length > 0, { timeoutMs: 30_000, what: 'the alert published while down' });
+    await allAcked();
+    expect(webhook.callsFor(delivered.id)).toHaveLength(1);
   });
 });
 
