@@ -97,6 +97,8 @@ export class NatsBridge {
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
         pingInterval: 10_000,
+        // Async traces cost two Error objects (stack captures) per JetStream publish.
+        noAsyncTraces: true,
       });
     } catch (err) {
       throw new BridgeError(`cannot connect to NATS at ${servers.join(', ')}: ${(err as Error).message}`, { cause: err });

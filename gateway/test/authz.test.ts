@@ -45,6 +45,10 @@ describe('authorization matrix', () => {
       await expect(connectDevice(rig.mqttUrl, 'dev-a', { password: 'wrong-password' })).rejects.toThrow(/Bad username or password/i);
     });
 
+    it('MQTT 5 is not supported: CONNECT refused', async () => {
+      await expect(connectDevice(rig.mqttUrl, 'dev-a', { protocolVersion: 5 })).rejects.toThrow(/Unacceptable protocol version/i);
+    });
+
     it("another device's client id: refused", async () => {
       await expect(connectDevice(rig.mqttUrl, 'dev-b', { username: 'dev-a' })).rejects.toThrow(/Bad username or password/i);
     });

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cleanupAll, tempDir } from '@fieldline/harness';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GatewayConfigError, loadGatewayConfig } from '../src/index.js';
@@ -27,6 +28,12 @@ describe('gateway config', () => {
     expect(cfg.nats.partitions).toBe(8);
     expect(cfg.nats.streams.telemetry.duplicateWindowS).toBe(120);
     expect(cfg.http?.port).toBe(9464);
+  });
+
+  it('the shipped sample configs are valid', () => {
+    for (const f of ['../config/example.yaml', '../../deploy/gateway/gateway.yaml']) {
+      expect(() => loadGatewayConfig(fileURLToPath(new URL(f, import.meta.url))), f).not.toThrow();
+    }
   });
 
   it('names the key path of a wrong type', () => {
