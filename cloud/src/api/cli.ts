@@ -10,12 +10,27 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  const config = loadApiConfig(values.config);
+  let config;
+  try {
+    config = loadApiConfig(values.config);
+  } catch (err) {
+    process.stderr.write(`fieldline-cloud api: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const logger = pino({ level: config.logLevel });
-  const api = await startApi(config, { logger });
+  let api;
+  try {
+    api = await startApi(config, { logger });
+  } catch (err) {
+    // Config, InfluxDB detection or NATS connection: the message names what is wrong.
+    logger.fatal({ err: (err as Error).message }, 'query API failed to start');
+    process.exitCode = 1;
+    return;
+  }
   const stop = (): void => {
     logger.info('stopping query API');
-    api.close().then(
+    api!.close().then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'error while stopping');
