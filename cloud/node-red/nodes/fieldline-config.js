@@ -59,6 +59,10 @@ module.exports = function (RED) {
         watch(nc).catch((err) => node.error(`fieldline-config: NATS status watch ended: ${err.message}`));
         return nc;
       });
+      // A failed connect (bad URL, bad credentials) is retried by the next caller, not cached.
+      connection.catch(() => {
+        connection = undefined;
+      });
       return connection;
     };
 

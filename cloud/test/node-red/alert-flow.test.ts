@@ -204,6 +204,23 @@ describe('Node-RED admin API', () => {
     expect(flows.some((n) => n.type === 'fieldline alerts')).toBe(true);
   });
 
+  it('has the palette loaded: every node set enabled, and its editor help served', async () => {
+    const headers = { authorization: `Bearer ${await nodeRed.adminToken()}` };
+    const sets = (await (await fetch(`${nodeRed.url}/nodes`, { headers: { ...headers, accept: 'application/json' } })).json()) as {
+      module: string;
+      types: string[];
+      enabled: boolean;
+      err?: string;
+    }[];
+    const ours = sets.filter((s) => s.module === 'node-red-contrib-fieldline');
+    expect(ours.flatMap((s) => s.types).sort()).toEqual(['fieldline ack', 'fieldline alerts', 'fieldline command', 'fieldline query', 'fieldline-config']);
+    expect(ours.filter((s) => !s.enabled || s.err)).toEqual([]);
+    const html = await (await fetch(`${nodeRed.url}/nodes`, { headers: { ...headers, accept: 'text/html' } })).text();
+    for (const type of ['fieldline alerts', 'fieldline ack', 'fieldline query', 'fieldline command', 'fieldline-config']) {
+      expect(html).toContain(`data-help-name="${type}"`);
+    }
+  });
+
   it('keeps node credentials encrypted with the credential secret', async () => {
     const { readFileSync } = await import('node:fs');
     const text = readFileSync(`${nodeRed.userDir}/flows_cred.json`, 'utf8');

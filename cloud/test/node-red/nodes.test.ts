@@ -64,15 +64,18 @@ describe('fieldline query', () => {
   it('fetches a downsampled series with the API token from the encrypted credentials', async () => {
     const res = await fetch(`${nodeRed.url}/t/query?device=pump-1&sensor=temp&from=${T0}&to=${T0 + 600_000}&points=60`);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { points: number; count: number[]; mean: number[] };
+    const body = (await res.json()) as { points: number; time: number[]; mean: number[]; min: number[]; max: number[] };
     expect(body.points).toBe(60);
-    expect(body.count.reduce((a, b) => a + b, 0)).toBe(600);
-    expect(body.mean[0]).toBeCloseTo(24.5, 5);
+    expect(body.time[0]).toBe(T0);
+    // Each 10 s bucket holds the readings 20..29 once.
+    expect([body.min[0], body.mean[0], body.max[0]]).toEqual([20, 24.5, 29]);
   });
 
   it('accepts ISO times and other kinds (devices)', async () => {
     const iso = await fetch(`${nodeRed.url}/t/query?device=pump-1&sensor=temp&from=${new Date(T0).toISOString()}&to=${new Date(T0 + 60_000).toISOString()}&points=6`);
-    expect(((await iso.json()) as { count: number[] }).count.reduce((a, b) => a + b, 0)).toBe(60);
+    const isoBody = (await iso.json()) as { time: number[]; mean: number[] };
+    expect(isoBody.time).toEqual([0, 1, 2, 3, 4, 5].map((i) => T0 + i * 10_000));
+    expect(isoBody.mean.every((m) => m === 24.5)).toBe(true);
     const devices = (await (await fetch(`${nodeRed.url}/t/query?kind=devices`)).json()) as { devices: { device: string }[] };
     expect(devices.devices.map((d) => d.device)).toContain('pump-1');
   });
