@@ -7,25 +7,25 @@ export class AlertState {
   clearSince = NaN;
 }
 
-export interface AlertContext {
-  device: string;
-  sensor: string;
-  rule: string;
-  severity: Severity;
+export interface AlertTransition {
+  state: AlertEvent['state'];
+  start: number;
+  /** Resolved only: event time the condition cleared. */
+  end?: number;
 }
 
 /**
  * Lifecycle firing -> resolved. Flapping suppression: an open alert resolves only after its
  * condition has been clear for `clearMs` of event time; if it comes back before that, it is the
- * same alert (no new firing). Ids come from event data: `alertId` of the first anomalous reading.
+ * same alert (no new firing). Allocates only on a transition (this runs for every reading).
  */
-export function stepAlert(st: AlertState, ctx: AlertContext, ts: number, value: number, r: DetectorResult, clearMs: number): AlertEvent | null {
+export function stepAlert(st: AlertState, ts: number, r: DetectorResult, clearMs: number): AlertTransition | null {
   const open = !Number.isNaN(st.start);
   if (r.active) {
     st.clearSince = NaN;
     if (open) return null;
     st.start = ts;
-    return event(ctx, 'firing', ts, ts, undefined, value, r);
+    return { state: 'firing', start: ts };
   }
   if (!open) return null;
   if (Number.isNaN(st.clearSince) || ts < st.clearSince) st.clearSince = ts;
@@ -34,24 +34,32 @@ export function stepAlert(st: AlertState, ctx: AlertContext, ts: number, value: 
   const end = Math.max(st.clearSince, start);
   st.start = NaN;
   st.clearSince = NaN;
-  return event(ctx, 'resolved', start, end, end, value, r);
+  return { state: 'resolved', start, end };
 }
 
-function event(ctx: AlertContext, state: AlertEvent['state'], start: number, ts: number, end: number | undefined, value: number, r: DetectorResult): AlertEvent {
+export interface AlertContext {
+  device: string;
+  sensor: string;
+  rule: string;
+  severity: Severity;
+}
+
+/** The contract event of a transition; its id comes from event data (`alertId` of the first anomalous reading). */
+export function alertEvent(ctx: AlertContext, t: AlertTransition, value: number, score: number, message: string): AlertEvent {
   const e: AlertEvent = {
     v: 1,
-    id: alertId({ ...ctx, start }),
-    state,
+    id: alertId({ ...ctx, start: t.start }),
+    state: t.state,
     severity: ctx.severity,
     device: ctx.device,
     sensor: ctx.sensor,
     rule: ctx.rule,
-    start,
-    ts,
+    start: t.start,
+    ts: t.end ?? t.start,
     value,
-    score: r.score,
-    message: `${ctx.rule}: ${r.message}`,
+    score,
+    message: `${ctx.rule}: ${message}`,
   };
-  if (end !== undefined) e.end = end;
+  if (t.end !== undefined) e.end = t.end;
   return e;
 }

@@ -6,7 +6,6 @@ export interface DetectorResult {
   score: number;
   /** The rule's condition holds (with the detector's own hysteresis applied). */
   active: boolean;
-  message: string;
 }
 
 /**
@@ -16,6 +15,8 @@ export interface DetectorResult {
 export interface Detector<S = unknown> {
   init(): S;
   update(state: S, ts: number, value: number): DetectorResult;
+  /** Human text for an alert transition; only called on transitions (formatting is not free). */
+  describe(state: S, value: number): string;
   /** Called when the sensor's session closed because the sensor fell silent (dropout). */
   onSilence?(state: S, ts: number): DetectorResult;
 }

@@ -1,5 +1,5 @@
 import type { AlertEvent, Envelope, Reading, SessionSummary } from '@fieldline/contract';
-import { AlertState, stepAlert } from '../alerts/alert-state.js';
+import { AlertState, alertEvent, stepAlert } from '../alerts/alert-state.js';
 import { DetectorResolver, type BoundDetector, type DetectorEntry } from '../detectors/config.js';
 import type { Session, CloseReason } from '../windows/session.js';
 import { SessionWindows, type WindowConfig, type WindowKey } from '../windows/session-windows.js';
@@ -116,10 +116,11 @@ export class PartitionPipeline {
     const dets = s.detectors;
     for (let i = 0; i < dets.length; i++) {
       const b = dets[i]!;
-      const res = b.detector.update(s.states[i], r.ts, r.value);
+      const st = s.states[i];
+      const res = b.detector.update(st, r.ts, r.value);
       if (res.score > score) score = res.score;
-      const alert = stepAlert(s.alerts[i]!, { device: d.id, sensor: s.id, rule: b.rule, severity: b.severity }, r.ts, r.value, res, this.cfg.alerts.clearMs);
-      if (alert) this.alert(alert, fx);
+      const t = stepAlert(s.alerts[i]!, r.ts, res, this.cfg.alerts.clearMs);
+      if (t) this.alert(alertEvent({ device: d.id, sensor: s.id, rule: b.rule, severity: b.severity }, t, r.value, res.score, b.detector.describe(st, r.value)), fx);
     }
     this.windows.add(s, r.ts, r.value, score >= this.cfg.alerts.anomalyScore);
     fx.lines.push(readingLine(d.id, r, score));
@@ -150,10 +151,12 @@ export class PartitionPipeline {
     if (closedBy !== 'dropout') return;
     const silentAt = session.end + this.cfg.windows.gapMs;
     s.detectors.forEach((b, i) => {
-      const res = b.detector.onSilence?.(s.states[i], silentAt);
+      const st = s.states[i];
+      const res = b.detector.onSilence?.(st, silentAt);
       if (!res) return;
-      const alert = stepAlert(s.alerts[i]!, { device: d.id, sensor: s.id, rule: b.rule, severity: b.severity }, silentAt, 0, res, this.cfg.alerts.clearMs);
-      if (alert) this.alert(alert, fx);
+      const t = stepAlert(s.alerts[i]!, silentAt, res, this.cfg.alerts.clearMs);
+      // No reading to quote: the value of a silence is 0.
+      if (t) this.alert(alertEvent({ device: d.id, sensor: s.id, rule: b.rule, severity: b.severity }, t, 0, res.score, b.detector.describe(st, 0)), fx);
     });
   }
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { AlertState, stepAlert } from '../../src/alerts/alert-state.js';
+import { AlertState, alertEvent, stepAlert } from '../../src/alerts/alert-state.js';
 
 const ctx = { device: 'd1', sensor: 's1', rule: 'hot', severity: 'critical' as const };
-const r = (active: boolean) => ({ active, score: active ? 1 : 0, message: active ? 'bad' : 'ok' });
+const r = (active: boolean) => ({ active, score: active ? 1 : 0 });
 
 describe('alert lifecycle', () => {
   it('fires once, resolves after the condition is clear for clearMs, with a stable id', () => {
@@ -13,7 +13,10 @@ describe('alert lifecycle', () => {
       [102, false],
       [105, false],
       [112, false],
-    ].map(([ts, a]) => stepAlert(st, ctx, ts as number, 7, r(a as boolean), 10));
+    ].map(([ts, a]) => {
+      const t = stepAlert(st, ts as number, r(a as boolean), 10);
+      return t && alertEvent(ctx, t, 7, r(a as boolean).score, 'msg');
+    });
     expect(ev.map((e) => e && [e.state, e.id, e.start, e.end, e.ts])).toEqual([
       ['firing', 'd1:s1:hot:100', 100, undefined, 100],
       null,
@@ -21,18 +24,18 @@ describe('alert lifecycle', () => {
       null,
       ['resolved', 'd1:s1:hot:100', 100, 102, 102],
     ]);
-    expect(ev[0]).toMatchObject({ v: 1, severity: 'critical', device: 'd1', sensor: 's1', rule: 'hot', value: 7, score: 1 });
+    expect(ev[0]).toMatchObject({ v: 1, severity: 'critical', device: 'd1', sensor: 's1', rule: 'hot', value: 7, score: 1, message: 'hot: msg' });
   });
 
   it('suppresses flapping: a condition back within clearMs is the same open alert', () => {
     const st = new AlertState();
-    const states = [true, false, true, false, true, false, false, false].map((a, i) => stepAlert(st, ctx, i * 2, 1, r(a), 4)?.state ?? null);
+    const states = [true, false, true, false, true, false, false, false].map((a, i) => stepAlert(st, i * 2, r(a), 4)?.state ?? null);
     expect(states).toEqual(['firing', null, null, null, null, null, null, 'resolved']);
   });
 
   it('resolves on the first clear reading with clearMs 0 and fires anew afterwards', () => {
     const st = new AlertState();
-    const ids = [true, false, true].map((a, i) => stepAlert(st, ctx, i, 1, r(a), 0));
-    expect(ids.map((e) => e && `${e.state}:${e.start}`)).toEqual(['firing:0', 'resolved:0', 'firing:2']);
+    const ts = [true, false, true].map((a, i) => stepAlert(st, i, r(a), 0));
+    expect(ts.map((t) => t && `${t.state}:${t.start}`)).toEqual(['firing:0', 'resolved:0', 'firing:2']);
   });
 });

@@ -8,9 +8,9 @@ function make(type: string, params: Record<string, unknown>): Detector {
   return plugin.create(plugin.params.parse(params));
 }
 
-function feed(d: Detector, series: [number, number][]): DetectorResult[] {
+function feed(d: Detector, series: [number, number][]): (DetectorResult & { message: string })[] {
   const s = d.init();
-  return series.map(([ts, v]) => d.update(s, ts, v));
+  return series.map(([ts, v]) => ({ ...d.update(s, ts, v), message: d.describe(s, v) }));
 }
 
 describe('detector plugins', () => {

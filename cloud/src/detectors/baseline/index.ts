@@ -48,7 +48,11 @@ function create(p: Params): Detector<State> {
       const a = Math.max(p.alpha, 1 / s.n);
       s.mean += a * (x - s.mean);
       s.mad += a * (Math.abs(x - s.mean) - s.mad);
-      return { score, active: s.active, message: `value ${v} is ${z.toFixed(2)} robust sigmas from baseline ${s.mean.toPrecision(6)}` };
+      return { score, active: s.active };
+    },
+    describe(s, v) {
+      const z = Math.abs(v - s.mean) / Math.max(MAD_TO_SIGMA * s.mad, p.minSpread);
+      return `value ${v} is ${z.toFixed(2)} robust sigmas from baseline ${s.mean.toPrecision(6)}`;
     },
   };
 }

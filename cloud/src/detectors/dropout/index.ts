@@ -6,20 +6,22 @@ import type { Detector } from '../types.js';
 export const dropoutParams = z.object({}).strict();
 
 interface State {
-  silent: boolean;
+  /** Event time the sensor fell silent; NaN while it reports. */
+  since: number;
 }
 
 function create(): Detector<State> {
   return {
-    init: () => ({ silent: false }),
-    update(s, _ts, v) {
-      s.silent = false;
-      return { score: 0, active: false, message: `sensor reporting again (value ${v})` };
+    init: () => ({ since: NaN }),
+    update(s) {
+      s.since = NaN;
+      return { score: 0, active: false };
     },
     onSilence(s, ts) {
-      s.silent = true;
-      return { score: 1, active: true, message: `sensor silent since ${new Date(ts).toISOString()}` };
+      s.since = ts;
+      return { score: 1, active: true };
     },
+    describe: (s, v) => (Number.isNaN(s.since) ? `sensor reporting again (value ${v})` : `sensor silent since ${new Date(s.since).toISOString()}`),
   };
 }
 

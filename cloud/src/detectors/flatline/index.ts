@@ -15,20 +15,22 @@ type Params = z.infer<typeof flatlineParams>;
 interface State {
   since: number;
   value: number;
+  last: number;
 }
 
 function create(p: Params): Detector<State> {
   return {
-    init: () => ({ since: NaN, value: NaN }),
+    init: () => ({ since: NaN, value: NaN, last: NaN }),
     update(s, ts, v) {
       if (Number.isNaN(s.since) || Math.abs(v - s.value) > p.epsilon) {
         s.since = ts;
         s.value = v;
       }
+      s.last = ts;
       const stuck = Math.max(0, ts - s.since);
-      const active = stuck >= p.forMs;
-      return { score: clamp01(stuck / (2 * p.forMs)), active, message: `value ${s.value} unchanged for ${stuck} ms` };
+      return { score: clamp01(stuck / (2 * p.forMs)), active: stuck >= p.forMs };
     },
+    describe: (s, v) => (s.since === s.last ? `value ${v} changing again` : `value ${s.value} unchanged for ${s.last - s.since} ms`),
   };
 }
 

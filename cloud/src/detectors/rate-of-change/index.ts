@@ -15,25 +15,28 @@ type Params = z.infer<typeof rateParams>;
 interface State {
   ts: number;
   value: number;
+  rate: number;
   active: boolean;
 }
 
 function create(p: Params): Detector<State> {
   return {
-    init: () => ({ ts: NaN, value: NaN, active: false }),
+    init: () => ({ ts: NaN, value: NaN, rate: 0, active: false }),
     update(s, ts, v) {
       const dt = ts - s.ts;
       // Only forward steps in event time define a rate; a reading out of order is compared later.
       if (!(dt > 0)) {
         if (Number.isNaN(s.ts)) (s.ts = ts), (s.value = v);
-        return { score: 0, active: s.active, message: `no rate for value ${v}` };
+        return { score: 0, active: s.active };
       }
       const rate = Math.abs(v - s.value) / (dt / 1000);
       s.ts = ts;
       s.value = v;
+      s.rate = rate;
       s.active = s.active ? rate >= p.maxPerSecond * (1 - p.hysteresis) : rate > p.maxPerSecond;
-      return { score: ratioScore(rate / p.maxPerSecond), active: s.active, message: `changing ${rate.toPrecision(4)}/s (limit ${p.maxPerSecond}/s)` };
+      return { score: ratioScore(rate / p.maxPerSecond), active: s.active };
     },
+    describe: (s) => `changing ${s.rate.toPrecision(4)}/s (limit ${p.maxPerSecond}/s)`,
   };
 }
 

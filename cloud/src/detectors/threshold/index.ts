@@ -35,8 +35,11 @@ function create(p: Params): Detector<State> {
       const x = excess(v);
       s.active = beyond || (s.active && x > 0);
       const score = s.active ? Math.max(0.5, clamp01(x)) : Math.min(0.49, clamp01(x) * 0.49);
+      return { score, active: s.active };
+    },
+    describe(s, v) {
       const limit = p.above !== undefined && (p.below === undefined || v > p.above - band) ? `above ${p.above}` : `below ${p.below}`;
-      return { score, active: s.active, message: `value ${v} ${s.active ? 'beyond' : 'within'} limit (${limit})` };
+      return `value ${v} ${s.active ? 'beyond' : 'back within'} limit (${limit})`;
     },
   };
 }
