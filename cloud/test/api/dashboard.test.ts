@@ -6,6 +6,7 @@ import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { cleanupAll, InfluxServer, NatsServer, tempDir, waitFor } from '@fieldline/harness';
 import { loadApiConfig, startApi, type ApiHandle } from '../../src/api/index.js';
+import { readingLine } from '../../src/processor/lines.js';
 import { HOUR, MIN, seedLines, TOKEN, writeLines } from './seed.js';
 
 const ARTIFACTS = join(import.meta.dirname, '..', '..', '..', 'artifacts');
@@ -22,10 +23,10 @@ let page: Page;
 beforeAll(async () => {
   [influx, nats] = await Promise.all([InfluxServer.start(), NatsServer.start()]);
   await influx.createDatabase('fieldline');
-  const extra = [];
+  const extra: string[] = [];
   for (let t = t0; t < t0 + 6 * HOUR; t += 60_000) {
-    extra.push(`readings,device=boiler-7,sensor=pressure value=${(2.1 + 0.2 * Math.sin(t / 3e6)).toFixed(3)},unit="bar" ${t}`);
-    extra.push(`readings,device=boiler-7,sensor=flow value=${(14 + Math.cos(t / 5e6)).toFixed(2)},unit="l/min" ${t}`);
+    extra.push(readingLine('boiler-7', { sensor: 'pressure', ts: t, value: 2.1 + 0.2 * Math.sin(t / 3e6), unit: 'bar' }, 0));
+    extra.push(readingLine('boiler-7', { sensor: 'flow', ts: t, value: 14 + Math.cos(t / 5e6), unit: 'l/min' }, 0));
   }
   await writeLines(influx.url, 'fieldline', [...seedLines(t0), ...extra]);
   nc = await connect({ servers: nats.url });
