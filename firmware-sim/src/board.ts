@@ -22,7 +22,7 @@ export interface BoardStats {
   /** Frames lost while unplugged, or dropped because nobody read the port. */
   dropped: number;
   unplugs: number;
-  faults: Record<string, number>;
+  faults: Record<'garbage' | 'truncated' | 'overlong' | 'bad_checksum', number>;
 }
 
 /** One simulated board: writes its frames (or answers polls) on the device side of a pty pair. */
