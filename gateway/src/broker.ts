@@ -43,6 +43,16 @@ export async function createBroker(deps: BrokerDeps): Promise<{ broker: Aedes; s
   const { cfg, registry, metrics, log } = deps;
   const sessions = new WeakMap<Client, Session>();
   const connectBucket = new TokenBucket(cfg.mqtt.connectionRatePerS, cfg.mqtt.connectionBurst);
+  // Per device id, not per connection: reconnecting must not refill a device's budget.
+  const deviceBuckets = new Map<string, { messages: TokenBucket; bytes: TokenBucket }>();
+  const bucketsOf = (device: string): { messages: TokenBucket; bytes: TokenBucket } => {
+    let b = deviceBuckets.get(device);
+    if (!b) {
+      b = { messages: new TokenBucket(cfg.limits.messagesPerS, cfg.limits.messageBurst), bytes: new TokenBucket(cfg.limits.bytesPerS, cfg.limits.byteBurst) };
+      deviceBuckets.set(device, b);
+    }
+    return b;
+  };
 
   const refuse = (why: string, message: string, returnCode: 2 | 3 | 4 | 5 = 5): AuthorizationError => {
     metrics.refused.inc({ why });
@@ -79,8 +89,7 @@ export async function createBroker(deps: BrokerDeps): Promise<{ broker: Aedes; s
         sessions.set(client, {
           device,
           log: log.child({ device }),
-          messages: new TokenBucket(cfg.limits.messagesPerS, cfg.limits.messageBurst),
-          bytes: new TokenBucket(cfg.limits.bytesPerS, cfg.limits.byteBurst),
+          ...bucketsOf(device),
           tail: Promise.resolve(),
         });
         log.debug({ device, how }, 'device authenticated');

@@ -49,7 +49,7 @@ export const gatewayConfigSchema = z
         port: port.default(1883),
         /** Largest MQTT packet accepted; larger ones close the connection. @default envelope budget + 1 KiB */
         maximumPacketSize: z.number().int().min(64).default(MAX_ENVELOPE_BYTES + 1024),
-        /** Largest keep-alive a client may ask for (s); 0 (no keep-alive) is then refused too. @default 300 */
+        /** Largest keep-alive a client may ask for (s); asking for none (0) is then refused too. 0 = no limit. @default 300 */
         keepaliveLimitS: z.number().int().min(0).max(65535).default(300),
         /** A CONNECT must arrive within this time after the TCP connect (ms). @default 10000 */
         connectTimeoutMs: z.number().int().positive().default(10_000),

@@ -13,11 +13,17 @@ export class FrameGuard {
   private lenBytes = -1;
   private len = 0;
   private mult = 1;
+  /** Once violated, the stream cannot be re-synchronised: every later chunk is refused too. */
+  private failed: string | null = null;
 
   constructor(private readonly maxBytes: number) {}
 
   /** Returns an error message when the stream must be closed. */
   feed(buf: Buffer): string | null {
+    return (this.failed ??= this.scan(buf));
+  }
+
+  private scan(buf: Buffer): string | null {
     let i = 0;
     while (i < buf.length) {
       if (this.skip > 0) {

@@ -32,7 +32,8 @@ export async function startRig(devices: string[], overrides: Partial<GatewayConf
     nats: { ...overrides.nats, servers: [nats.url] },
   } as GatewayConfigInput);
   const gateway = await startGateway(cfg, { logger: pino({ level: process.env.GW_LOG ?? 'silent' }) });
-  const nc = await connect({ servers: nats.url });
+  // Reconnects forever: the outage test stops nats-server for longer than the default retries last.
+  const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   return {
     nats,
     nc,
