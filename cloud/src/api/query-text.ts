@@ -113,13 +113,20 @@ export const influxql = {
     );
   },
 
-  /** Alert transitions since `since`; the caller folds them into alerts with their latest state. */
-  alerts(tags: TagFilter, since: number, limit: number): string {
-    const where = [...influxqlTagConds(tags), `time >= ${int(since, 'since')}ms`].join(' AND ');
-    return (
+  /**
+   * Alert transitions in [since, to), then the resolutions after `to` of alerts that started
+   * before it (so their state is current); the caller folds them into alerts.
+   */
+  alerts(tags: TagFilter, since: number, to: number, limit: number): string {
+    const select =
       `SELECT "id", "state", "start", "end", "value", "score", "message", "device", "sensor", "rule", "severity" ` +
-      `FROM ${influxqlIdent(MEASUREMENTS.alerts)} WHERE ${where} ORDER BY time ASC LIMIT ${int(limit, 'limit')}`
-    );
+      `FROM ${influxqlIdent(MEASUREMENTS.alerts)} WHERE `;
+    const tail = ` ORDER BY time ASC LIMIT ${int(limit, 'limit')}`;
+    const conds = influxqlTagConds(tags);
+    const t = int(to, 'to');
+    const inRange = [...conds, `time >= ${int(since, 'since')}ms`, `time < ${t}ms`].join(' AND ');
+    const resolvedLater = [...conds, `"state" = 'resolved'`, `"start" < ${t}`, `time >= ${t}ms`].join(' AND ');
+    return `${select}${inRange}${tail}; ${select}${resolvedLater}${tail}`;
   },
 };
 
@@ -165,12 +172,15 @@ export const flux = {
     );
   },
 
-  alerts(bucket: string, tags: TagFilter, since: number, limit: number): string {
+  /** As {@link influxql.alerts}, in one pass: transitions before `to`, and later resolutions of alerts started before it. */
+  alerts(bucket: string, tags: TagFilter, since: number, to: number, limit: number): string {
     const conds = fluxTagConds(tags);
+    const t = int(to, 'to');
     return (
       `${fluxFrom(bucket, MEASUREMENTS.alerts, fluxTime(since))}\n` +
       (conds.length ? `  |> filter(fn: (r) => ${conds.join(' and ')})\n` : '') +
       `  |> pivot(rowKey: ["_time", "device", "sensor", "rule", "severity"], columnKey: ["_field"], valueColumn: "_value")\n` +
+      `  |> filter(fn: (r) => r._time < ${fluxTime(to)} or (r.state == "resolved" and r.start < ${t}))\n` +
       `  |> group()\n  |> sort(columns: ["_time"])\n  |> limit(n: ${int(limit, 'limit')})`
     );
   },

@@ -119,7 +119,7 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
       const { device, sensor, rule, severity, state, limit = 200 } = req.query;
       const { from, to } = parseRange(req.query, maxRangeMs, DAY);
       // Two rows per alert at most, plus redeliveries: read a generous multiple, then fold.
-      const rows = await store.alertRows({ device, sensor, rule, severity }, from - lookbackMs, L.maxRows * 4);
+      const rows = await store.alertRows({ device, sensor, rule, severity }, from - lookbackMs, to, L.maxRows * 4);
       const alerts = foldAlerts(rows, from, to).filter((a) => !state || a.state === state);
       return { from, to, alerts: alerts.slice(0, limit) };
     },

@@ -30,7 +30,8 @@ export interface Store {
   lastReadings(): Promise<LastReading[]>;
   series(q: SeriesQuery): Promise<SeriesData>;
   sessions(tags: TagFilter, since: number, from: number, to: number, limit: number): Promise<SessionRow[]>;
-  alertRows(tags: TagFilter, since: number, limit: number): Promise<AlertRow[]>;
+  /** Transitions in [since, to) plus later resolutions of alerts started before `to`, in time order. */
+  alertRows(tags: TagFilter, since: number, to: number, limit: number): Promise<AlertRow[]>;
 }
 
 export class StoreError extends Error {
@@ -162,9 +163,9 @@ class V1Store implements Store {
     return series.flatMap((s) => V1Store.rows(s)).map((r) => sessionFromRow(r, num(r.time)));
   }
 
-  async alertRows(tags: TagFilter, since: number, limit: number): Promise<AlertRow[]> {
-    const [series = []] = await this.run(influxql.alerts(tags, since, limit));
-    return series.flatMap((s) => V1Store.rows(s)).map((r) => alertFromRow(r, num(r.time)));
+  async alertRows(tags: TagFilter, since: number, to: number, limit: number): Promise<AlertRow[]> {
+    const [before = [], after = []] = await this.run(influxql.alerts(tags, since, to, limit));
+    return [...before, ...after].flatMap((s) => V1Store.rows(s)).map((r) => alertFromRow(r, num(r.time)));
   }
 }
 
@@ -216,8 +217,8 @@ class V2Store implements Store {
     return rows.map((r) => sessionFromRow(r, Date.parse(str(r._time))));
   }
 
-  async alertRows(tags: TagFilter, since: number, limit: number): Promise<AlertRow[]> {
-    const rows = await this.rows(flux.alerts(this.cfg.bucket, tags, since, limit));
+  async alertRows(tags: TagFilter, since: number, to: number, limit: number): Promise<AlertRow[]> {
+    const rows = await this.rows(flux.alerts(this.cfg.bucket, tags, since, to, limit));
     return rows.map((r) => alertFromRow(r, Date.parse(str(r._time))));
   }
 }

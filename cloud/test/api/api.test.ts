@@ -145,6 +145,9 @@ describe('query API against real InfluxDB 1.x', () => {
     expect(later.body.alerts.map((a: any) => a.rule)).toEqual(['drift']);
     const before = await get(`/api/v1/alerts?from=${T0}&to=${T0 + HOUR}&device=pump-1`);
     expect(before.body.alerts).toEqual([]);
+    // A range that ends while the critical alert fires still shows its current state (resolved later).
+    const during = await get(`/api/v1/alerts?from=${T0}&to=${T0 + 2 * HOUR + 5 * MIN}`);
+    expect(during.body.alerts.map((a: any) => [a.rule, a.state, a.end])).toEqual([['zscore', 'resolved', T0 + 2 * HOUR + 20 * MIN]]);
     const bad = await get(`/api/v1/alerts?severity=fatal`);
     expect(bad.status).toBe(400);
     expect(bad.body.message).toContain('query parameter "severity": must be equal to one of the allowed values');

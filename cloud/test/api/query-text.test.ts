@@ -52,7 +52,7 @@ describe('query text', () => {
 
   it('InfluxQL escapes values even if validation were bypassed', () => {
     expect(influxql.series({ ...q, device: "x' OR 1=1 --" })).toContain(`"device" = 'x\\' OR 1=1 --'`);
-    expect(influxql.alerts({ rule: "r'; DROP DATABASE x" }, T, 10)).toContain(`"rule" = 'r\\'; DROP DATABASE x'`);
+    expect(influxql.alerts({ rule: "r'; DROP DATABASE x" }, T, T + 1, 10)).toContain(`"rule" = 'r\\'; DROP DATABASE x'`);
     expect(() => influxql.series({ ...q, from: 1.5 })).toThrow(RangeError);
   });
 
@@ -74,10 +74,11 @@ describe('query text', () => {
   });
 
   it('Flux alerts and sessions queries pivot fields into rows', () => {
-    expect(flux.alerts('fieldline', { device: 'd1', severity: 'critical' }, T, 50)).toBe(
+    expect(flux.alerts('fieldline', { device: 'd1', severity: 'critical' }, T, T + 1000, 50)).toBe(
       'from(bucket: "fieldline")\n  |> range(start: 2026-01-01T00:00:00.000Z)\n  |> filter(fn: (r) => r._measurement == "alerts")\n' +
         '  |> filter(fn: (r) => r["device"] == "d1" and r["severity"] == "critical")\n' +
         '  |> pivot(rowKey: ["_time", "device", "sensor", "rule", "severity"], columnKey: ["_field"], valueColumn: "_value")\n' +
+        `  |> filter(fn: (r) => r._time < 2026-01-01T00:00:01.000Z or (r.state == "resolved" and r.start < ${T + 1000}))\n` +
         '  |> group()\n  |> sort(columns: ["_time"])\n  |> limit(n: 50)',
     );
     const s = flux.sessions('fieldline', {}, T, T + 1000, T + 2000, 5);
