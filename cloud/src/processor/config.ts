@@ -44,6 +44,11 @@ export const processorConfigSchema = z
         ackWaitMs: z.number().int().min(1000).default(60_000),
         /** @default 20000 */
         maxAckPending: z.number().int().min(1).default(20_000),
+        /**
+         * On start, state is re-derived by replaying this much TELEMETRY history (JetStream time)
+         * before the consumer's ack floor; 0 disables. @default windows.maxLengthMs + gapMs + allowedLatenessMs
+         */
+        replayMs: z.number().int().nonnegative().optional(),
       })
       .strict()
       .default({}),

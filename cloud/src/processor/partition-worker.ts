@@ -16,7 +16,6 @@ import { Effects, PartitionPipeline, type PipelineConfig } from './pipeline.js';
 export interface WorkerOptions {
   partition: number;
   partitions: number;
-  consumer: Consumer;
   js: JetStreamClient;
   sink: BatchingSink;
   pipeline: PipelineConfig;
@@ -50,6 +49,7 @@ export class PartitionWorker {
   private closing = false;
   private loop: Promise<void> | undefined;
   private messages: ConsumerMessages | undefined;
+  private consumer: Consumer | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** Flushes run one after another: with AckAll an ack must never overtake an earlier batch. */
   private chain: Promise<void> = Promise.resolve();
@@ -59,6 +59,11 @@ export class PartitionWorker {
 
   constructor(private readonly o: WorkerOptions) {
     this.pipeline = new PartitionPipeline(o.pipeline);
+  }
+
+  /** The durable consumer, once the partition was taken over (see warm-up.ts). */
+  attach(consumer: Consumer): void {
+    this.consumer = consumer;
   }
 
   start(): void {
@@ -80,7 +85,7 @@ export class PartitionWorker {
     const label = { partition: String(this.o.partition) };
     while (!this.closing) {
       try {
-        this.messages = await this.o.consumer.consume({ max_messages: this.o.fetchBatch });
+        this.messages = await this.consumer!.consume({ max_messages: this.o.fetchBatch });
         if (this.closing) this.messages.stop();
         for await (const m of this.messages) {
           this.handle(m);

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { DEADLETTER_HEADERS, STREAMS, subjects } from '@fieldline/contract';
-import { AckPolicy, DeliverPolicy, connect, credsAuthenticator, headers, nanos, type NatsConnection } from 'nats';
+import { AckPolicy, connect, credsAuthenticator, headers, nanos, type NatsConnection } from 'nats';
 import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { createInfluxWriter, type InfluxWriter } from '../influx/writer.js';
@@ -9,6 +9,7 @@ import { loadProcessorConfig, type ProcessorConfig, type ProcessorConfigInput } 
 import { createMetrics, type Metrics } from './metrics.js';
 import { PartitionWorker } from './partition-worker.js';
 import { ensureStreams } from './streams.js';
+import { takeOverPartition } from './warm-up.js';
 
 export interface Processor {
   readonly config: ProcessorConfig;
@@ -67,34 +68,26 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
         durable_name: durable,
         filter_subject: subjects.telemetryPartition(p),
         ack_policy: AckPolicy.All,
-        deliver_policy: DeliverPolicy.All,
         ack_wait: nanos(cfg.consumer.ackWaitMs),
         max_ack_pending: cfg.consumer.maxAckPending,
       };
-      try {
-        await jsm.consumers.add(STREAMS.TELEMETRY.name, consumerConfig);
-      } catch (err) {
-        // Exists with other settings (e.g. a changed ackWaitMs): update what may change.
-        if (!/already exists|exists/i.test((err as Error).message)) throw err;
-        await jsm.consumers.update(STREAMS.TELEMETRY.name, durable, { ack_wait: consumerConfig.ack_wait, max_ack_pending: consumerConfig.max_ack_pending });
-      }
-      const consumer = await js.consumers.get(STREAMS.TELEMETRY.name, durable);
-      workers.push(
-        new PartitionWorker({
-          partition: p,
-          partitions: cfg.partitions.count,
-          consumer,
-          js,
-          sink,
-          pipeline: cfg,
-          fetchBatch: cfg.consumer.fetchBatch,
-          batchLines: cfg.sink.batchLines,
-          flushIntervalMs: cfg.sink.flushIntervalMs,
-          retryMaxMs: cfg.sink.retryMaxMs,
-          metrics,
-          logger: logger.child({ partition: p }),
-        }),
-      );
+      const worker = new PartitionWorker({
+        partition: p,
+        partitions: cfg.partitions.count,
+        js,
+        sink,
+        pipeline: cfg,
+        fetchBatch: cfg.consumer.fetchBatch,
+        batchLines: cfg.sink.batchLines,
+        flushIntervalMs: cfg.sink.flushIntervalMs,
+        retryMaxMs: cfg.sink.retryMaxMs,
+        metrics,
+        logger: logger.child({ partition: p }),
+      });
+      const replayMs = cfg.consumer.replayMs ?? cfg.windows.maxLengthMs + cfg.windows.gapMs + cfg.windows.allowedLatenessMs;
+      await takeOverPartition({ jsm, js, config: consumerConfig, pipeline: worker.pipeline, replayMs, logger: logger.child({ partition: p }) });
+      worker.attach(await js.consumers.get(STREAMS.TELEMETRY.name, durable));
+      workers.push(worker);
     }
     if (cfg.http.port !== null) server = await listen(cfg.http.port, cfg.http.host, metrics, () => nc.isClosed() ? 'nats connection closed' : workers.find((w) => w.lastError)?.lastError?.message);
     for (const w of workers) w.start();
