@@ -17,6 +17,30 @@ const query = (properties: Record<string, unknown>, required: string[] = []) => 
 });
 
 type Q<T> = { Querystring: T };
+
+// Response schemas: they document the API in /openapi.json and let fastify serialise fast.
+const nums = { type: 'array', items: { type: 'number' } } as const;
+const int = { type: 'integer' } as const;
+const str = { type: 'string' } as const;
+const obj = (properties: Record<string, unknown>, required = Object.keys(properties)) => ({ type: 'object', properties, required });
+const errorReply = obj({ error: str, message: str });
+const errors = { 400: errorReply, 401: errorReply, 502: errorReply, 503: errorReply };
+const rangeReply = { from: int, to: int };
+const alertSchema = obj(
+  { id: str, state: { type: 'string', enum: ['firing', 'resolved'] }, severity: str, device: str, sensor: str, rule: str, start: int, end: int, ts: int, value: { type: 'number' }, score: { type: 'number' }, message: str },
+  ['id', 'state', 'severity', 'device', 'sensor', 'rule', 'start', 'ts', 'value', 'score', 'message'],
+);
+const sessionSchema = obj({
+  device: str, sensor: str, start: int, end: int, count: int, min: { type: 'number' }, max: { type: 'number' }, mean: { type: 'number' }, stddev: { type: 'number' }, anomalies: int, closedBy: str,
+});
+const deviceSchema = obj(
+  {
+    device: str,
+    status: obj({ v: int, device: str, state: { type: 'string', enum: ['online', 'offline'] }, ts: { type: 'number' } }, ['device', 'state']),
+    sensors: { type: 'array', items: obj({ sensor: str, unit: str, last: obj({ ts: { type: 'number' }, value: { type: 'number' } }) }, ['sensor', 'last']) },
+  },
+  ['device', 'sensors'],
+);
 interface RangeQ {
   from?: string;
   to?: string;
@@ -36,7 +60,13 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
   const lookbackMs = L.alertLookbackDays * DAY;
   const limitSchema = { type: 'integer', minimum: 1, maximum: L.maxRows, default: Math.min(200, L.maxRows) };
 
-  app.get('/api/v1/devices', { schema: { summary: 'Devices and sensors with their last reading and status', tags: ['query'] } }, async () => {
+  app.get('/api/v1/devices', {
+      schema: {
+        summary: 'Devices and sensors with their last reading and status',
+        tags: ['query'],
+        response: { 200: obj({ devices: { type: 'array', items: deviceSchema } }), ...errors },
+      },
+    }, async () => {
     const [last, statuses] = await Promise.all([store.lastReadings(), live?.statuses() ?? new Map()]);
     type DeviceView = { device: string; status?: unknown; sensors: unknown[] };
     const devices = new Map<string, DeviceView>();
@@ -69,6 +99,10 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
           },
           ['device', 'sensor'],
         ),
+        response: {
+          200: obj({ device: str, sensor: str, ...rangeReply, bucketMs: int, points: int, time: { type: 'array', items: int }, mean: nums, min: nums, max: nums }),
+          ...errors,
+        },
       },
     },
     async (req) => {
@@ -87,6 +121,7 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
         summary: 'Closed session windows overlapping [from, to), newest first',
         tags: ['query'],
         querystring: query({ device: idSchema, sensor: idSchema, from: timeSchema, to: timeSchema, limit: limitSchema }),
+        response: { 200: obj({ ...rangeReply, sessions: { type: 'array', items: sessionSchema } }), ...errors },
       },
     },
     async (req) => {
@@ -113,6 +148,7 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
           to: timeSchema,
           limit: limitSchema,
         }),
+        response: { 200: obj({ ...rangeReply, alerts: { type: 'array', items: alertSchema } }), ...errors },
       },
     },
     async (req) => {
@@ -160,6 +196,7 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
             id: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' },
           },
         },
+        response: { 202: obj({ id: str, subject: str }), ...errors },
       },
     },
     async (req, reply) => {
