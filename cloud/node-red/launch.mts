@@ -46,6 +46,8 @@ export interface NodeRedProcess {
   readonly url: string;
   readonly port: number;
   readonly userDir: string;
+  /** The Node-RED process id (for RSS figures). */
+  readonly pid: number | undefined;
   /** Tail of Node-RED's stdout and stderr. */
   readonly log: string;
   /** A bearer token for the admin API, from `POST /auth/token` with the admin password. */
@@ -86,9 +88,8 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedProcess
       FL_NODE_RED_PASSWORD: opts.adminPassword,
       FL_NODE_RED_CREDENTIAL_SECRET: opts.credentialSecret,
     },
-    ready: (out) => {
-      return out.includes('Started flows');
-    },
+    // Node-RED listens only once its flows are started; the login scheme needs no credentials.
+    ready: async () => (await fetch(`http://127.0.0.1:${port}/auth/login`, { signal: AbortSignal.timeout(1000) })).ok,
     readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
     keepOutput: 64 * 1024,
   });
@@ -98,6 +99,9 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedProcess
     url,
     port,
     userDir,
+    get pid() {
+      return proc.pid;
+    },
     get log() {
       return proc.log;
     },
