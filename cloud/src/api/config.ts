@@ -15,8 +15,8 @@ export const apiNatsSchema = z
     /** Never logged; prefer `tokenFile`. */
     token: z.string().min(1).optional(),
     tokenFile: z.string().min(1).optional(),
-    /** JetStream KV bucket with the gateway's retained device status (`StatusMessage` per device key). Off when unset. */
-    statusBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+    /** JetStream KV bucket where the gateway keeps each device's latest `StatusMessage` (key = device id). @default 'fl_device_status' */
+    statusBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('fl_device_status'),
     /** @default 5000 */
     connectTimeoutMs: z.number().int().positive().default(5000),
   })

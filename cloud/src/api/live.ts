@@ -35,6 +35,7 @@ export class Live {
   private readonly clients = new Set<Client>();
   private readonly subs: Subscription[] = [];
   private telemetrySub: Subscription | undefined;
+  private statusWarned = false;
   private readonly heartbeat: NodeJS.Timeout;
 
   private constructor(
@@ -164,11 +165,10 @@ export class Live {
     return subject;
   }
 
-  /** Latest `StatusMessage` per device from the status KV bucket; empty when unconfigured or absent. */
+  /** Latest `StatusMessage` (plus the gateway's `source`, `receivedAt`) per device from the status KV bucket; empty when absent. */
   async statuses(): Promise<Map<string, StatusMessage>> {
     const out = new Map<string, StatusMessage>();
-    const bucket = this.cfg.nats?.statusBucket;
-    if (!bucket) return out;
+    const bucket = this.cfg.nats!.statusBucket;
     try {
       const kv = await this.nc.jetstream().views.kv(bucket, { bindOnly: true });
       // Keys first: awaiting gets inside the keys iterator ends it early (nats.js 2.29).
@@ -181,7 +181,9 @@ export class Live {
         if (typeof msg?.device === 'string' && (msg.state === 'online' || msg.state === 'offline')) out.set(msg.device, msg);
       }
     } catch (err) {
-      this.log.warn({ bucket, err: (err as Error).message }, 'device status unavailable');
+      // Once: without a gateway the bucket does not exist, and /devices is polled.
+      if (!this.statusWarned) this.log.warn({ bucket, err: (err as Error).message }, 'device status unavailable');
+      this.statusWarned = true;
     }
     return out;
   }

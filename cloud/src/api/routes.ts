@@ -36,7 +36,10 @@ const sessionSchema = obj({
 const deviceSchema = obj(
   {
     device: str,
-    status: obj({ v: int, device: str, state: { type: 'string', enum: ['online', 'offline'] }, ts: { type: 'number' } }, ['device', 'state']),
+    status: obj(
+      { v: int, device: str, state: { type: 'string', enum: ['online', 'offline'] }, ts: { type: 'number' }, source: str, receivedAt: { type: 'number' } },
+      ['device', 'state'],
+    ),
     sensors: { type: 'array', items: obj({ sensor: str, unit: str, last: obj({ ts: { type: 'number' }, value: { type: 'number' } }) }, ['sensor', 'last']) },
   },
   ['device', 'sensors'],

@@ -30,13 +30,14 @@ beforeAll(async () => {
   }
   await writeLines(influx.url, 'fieldline', [...seedLines(t0), ...extra]);
   nc = await connect({ servers: nats.url });
-  const kv = await nc.jetstream().views.kv('fl-status');
-  await kv.put('pump-1', JSON.stringify({ v: 1, device: 'pump-1', state: 'online', ts: Date.now() }));
+  const kv = await nc.jetstream().views.kv('fl_device_status');
+  // As the gateway stores it (gateway/src/uplink.ts): the StatusMessage plus source and receivedAt.
+  await kv.put('pump-1', JSON.stringify({ v: 1, device: 'pump-1', state: 'online', ts: Date.now(), source: 'status', receivedAt: Date.now() }));
   await kv.put('pump-2', JSON.stringify({ v: 1, device: 'pump-2', state: 'offline' }));
   const config = loadApiConfig({
     port: 0,
     influx: { url: influx.url },
-    nats: { servers: nats.url, statusBucket: 'fl-status' },
+    nats: { servers: nats.url },
     auth: { tokens: [TOKEN] },
   });
   api = await startApi(config, { logger: pino({ level: 'silent' }) });
