@@ -27,6 +27,7 @@ export { BoardPlan, planScenario, type GroundTruthRecord } from './plan.js';
 export { generateSamples, type GenerateOptions, type Sample, type SampleRun } from './generator.js';
 export { runFleet, type FleetOptions, type FleetResult } from './fleet.js';
 export { createLogger } from './log.js';
+export { BUILTIN_DIR, listBuiltinScenarios, resolveScenario, type BuiltinScenario } from './builtin.js';
 export { startSimulation, type Simulation, type SimulatedBoard, type SimulationOptions } from './simulation.js';
 export type { BoardStats } from './board.js';
 export { encodeLineFrame } from './protocols/line.js';

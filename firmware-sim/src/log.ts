@@ -1,8 +1,8 @@
-import { pino, type Logger } from 'pino';
+import { destination, pino, type Logger } from 'pino';
 
-/** The part's root logger; components take a child bound to `component` (and `device`). */
+/** The part's root logger, on stderr (stdout carries the CLI's output); children bind component/device. */
 export function createLogger(level: string = process.env.FIELDLINE_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ name: 'firmware-sim', level });
+  return pino({ name: 'firmware-sim', level }, destination(2));
 }
 
 /** A logger that discards everything (library default: callers pass their own). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadScenario, parseDuration, ScenarioError } from '../src/index.js';
+import { listBuiltinScenarios, loadScenario, parseDuration, resolveScenario, ScenarioError } from '../src/index.js';
 
 const scenariosDir = new URL('../scenarios/', import.meta.url).pathname;
 
@@ -30,6 +30,12 @@ describe('scenario validation', () => {
       expect(s.name).toBe(name);
       expect(s.devices.length).toBeGreaterThan(0);
     }
+  });
+
+  it('loads the sample config and lists the built-ins', () => {
+    expect(loadScenario(new URL('../config/example.yaml', import.meta.url).pathname).devices[0]!.boards[0]!.protocol).toBe('text-kv');
+    expect(listBuiltinScenarios().map((s) => s.name)).toEqual(['factory-modbus', 'fleet-load', 'greenhouse']);
+    expect(resolveScenario('greenhouse').name).toBe('greenhouse');
   });
 
   it('applies defaults', () => {
