@@ -31,7 +31,9 @@ export interface NodeRedOptions {
   credentials?: Record<string, Record<string, string>>;
   /** Extra environment for the flows: FL_NATS_URL, FL_API_URL, FL_ALERT_WEBHOOK_URL, … */
   env?: Record<string, string>;
-  /** @default a free loopback port */
+  /** Listen address (the demo may open it to the LAN; the editor still needs the password). @default '127.0.0.1' */
+  host?: string;
+  /** @default a free port */
   port?: number;
   /** @default a temp dir, removed at cleanup */
   userDir?: string;
@@ -82,7 +84,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedProcess
     env: {
       ...process.env,
       ...opts.env,
-      FL_NODE_RED_HOST: '127.0.0.1',
+      FL_NODE_RED_HOST: opts.host ?? '127.0.0.1',
       FL_NODE_RED_PORT: String(port),
       FL_NODE_RED_USER: adminUser,
       FL_NODE_RED_PASSWORD: opts.adminPassword,
