@@ -62,6 +62,20 @@ sinkConformance('influx-v2 (@influxdata/influxdb-client) on an in-test /api/v2/w
   };
 });
 
+describe('influx-v1 writer', () => {
+  it('creates the database again when the server lost it (404 database not found)', async () => {
+    const server = await InfluxServer.start();
+    try {
+      const writer = await createInfluxWriter({ url: server.url, database: 'gone' });
+      await server.query('DROP DATABASE "gone"');
+      await writer.write([encodePoint({ measurement: 'm', tags: {}, fields: { v: 1 }, ts: 1000 })]);
+      expect(await server.query('SELECT v FROM m', 'gone')).toEqual([{ name: 'm', columns: ['time', 'v'], values: [[1000, 1]] }]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('influx-v2 requests', () => {
   it('carry org, bucket, precision=ns, the token header, and gzip for large bodies', async () => {
     const v2 = await new FakeInfluxV2('o', 'b', 't0k').start();

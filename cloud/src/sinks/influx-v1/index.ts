@@ -26,17 +26,27 @@ export async function createInfluxV1Writer(ctx: SinkContext): Promise<LineWriter
     }
   }
 
-  const q = new URLSearchParams({ q: `CREATE DATABASE "${config.database.replace(/["\\]/g, '\\$&')}"` });
-  const created = await post(`${base}/query`, q, { 'content-type': 'application/x-www-form-urlencoded' });
-  if (!created.ok) {
-    throw new SinkWriteError(classifyStatus(created.status), `InfluxDB: could not create database "${config.database}": ${created.status} ${await created.text()}`, created.status);
+  async function createDatabase(): Promise<void> {
+    const q = new URLSearchParams({ q: `CREATE DATABASE "${config.database.replace(/["\\]/g, '\\$&')}"` });
+    const created = await post(`${base}/query`, q, { 'content-type': 'application/x-www-form-urlencoded' });
+    if (!created.ok) {
+      throw new SinkWriteError(classifyStatus(created.status), `InfluxDB: could not create database "${config.database}": ${created.status} ${await created.text()}`, created.status);
+    }
   }
+  await createDatabase();
 
   return {
     kind: 'influx-v1',
     async write(lines) {
       if (lines.length === 0) return;
-      const res = await post(writeUrl, lines.join('\n'), {});
+      const body = lines.join('\n');
+      let res = await post(writeUrl, body, {});
+      if (res.status === 404) {
+        // A server that lost its data (new volume) forgets the database: create it again once.
+        await res.arrayBuffer();
+        await createDatabase();
+        res = await post(writeUrl, body, {});
+      }
       if (res.status === 204) return;
       const text = await res.text();
       let message = text;
