@@ -202,8 +202,11 @@ function renderLists() {
   )) : [h('li', { class: 'muted' }, 'No sessions in this range.')]));
 }
 
+let loadSeq = 0;
 async function loadView() {
   if (!state.device || !state.sensor) return;
+  // Clicks can outrun responses: only the latest request may draw.
+  const seq = ++loadSeq;
   const { from, to } = window_();
   const q = new URLSearchParams({ device: state.device, sensor: state.sensor, from: String(from), to: String(to) });
   const points = String(Math.min(POINTS_MAX, Math.max(100, Math.round(chartSize().width))));
@@ -212,6 +215,7 @@ async function loadView() {
     api(`api/v1/alerts?${q}&limit=500`),
     api(`api/v1/sessions?${q}&limit=500`),
   ]);
+  if (seq !== loadSeq) return;
   const dev = state.devices.find((d) => d.device === state.device);
   state.unit = dev?.sensors.find((s) => s.sensor === state.sensor)?.unit ?? '';
   state.series = series;
