@@ -54,7 +54,7 @@ export async function createInfluxWriter(config: InfluxConfig | Record<string, u
     token: readSecret(cfg.token, cfg.tokenFile, 'tokenFile'),
     password: readSecret(cfg.password, cfg.passwordFile, 'passwordFile'),
   };
-  const writer = await getSinkFactory(`influx-${api}`)({ config: cfg, secrets, logger: opts.logger });
+  const writer = await getSinkFactory(`influx-${api}`)({ config: cfg, secrets });
   opts.logger?.info({ url: cfg.url, api, database: api === 'v1' ? cfg.database : cfg.bucket }, 'InfluxDB writer ready');
   return Object.assign(writer, { api });
 }

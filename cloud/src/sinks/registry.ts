@@ -13,7 +13,3 @@ export function getSinkFactory(kind: string): SinkFactory {
   if (!f) throw new Error(`unknown sink "${kind}"; registered: ${[...factories.keys()].join(', ')}`);
   return f;
 }
-
-export function sinkKinds(): string[] {
-  return [...factories.keys()];
-}

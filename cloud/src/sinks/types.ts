@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import type { InfluxConfig } from '../influx/config.js';
 
 /** Writes line protocol; resolves only when the server accepted every line. */
@@ -34,7 +33,6 @@ export interface SinkContext {
   config: InfluxConfig;
   /** Token/password read from `token`/`tokenFile`/`password`/`passwordFile`. */
   secrets: { token?: string; password?: string };
-  logger?: Logger;
 }
 
 export type SinkFactory = (ctx: SinkContext) => Promise<LineWriter>;
