@@ -16,7 +16,8 @@ export function seedLines(t0 = T0): string[] {
   for (let t = t0; t < t0 + 6 * HOUR; t += 10_000) {
     const k = (t - t0) / HOUR;
     const spike = t >= t0 + 2 * HOUR && t < t0 + 2 * HOUR + 20 * MIN ? 9 : 0;
-    const temp = 21 + 2 * Math.sin(k * 1.7) + 0.3 * Math.sin(k * 37) + spike;
+    // Golden-angle steps give deterministic sample-to-sample jitter, so the min-max band shows.
+    const temp = 21 + 2 * Math.sin(k * 1.7) + 0.3 * Math.sin(k * 37) + 0.25 * Math.sin(((t - t0) / 10_000) * 2.39996) + spike;
     lines.push(readingLine('pump-1', { sensor: 'temp', ts: t, value: Number(temp.toFixed(3)), unit: 'C' }, spike ? 0.97 : 0.05));
     lines.push(readingLine('pump-1', { sensor: 'vib', ts: t, value: Number((0.4 + 0.1 * Math.cos(k * 5)).toFixed(4)), unit: 'g' }, 0.01));
   }
