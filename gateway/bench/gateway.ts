@@ -1,14 +1,15 @@
 /**
  * Gateway throughput with PUBACK-after-store: a fleet of simulated devices (firmware-sim fleet
  * mode, in this process) publishes QoS 1 envelopes to the gateway (a child process, via its CLI),
- * which stores each in JetStream (nats-server, a third process) before the PUBACK. Baseline in
- * the same run: a NATS client publishing the same payloads straight to the stream with acks.
+ * which stores each in JetStream (nats-server, a third process) before the PUBACK. Baselines in
+ * the same run: a NATS client publishing the same payloads straight to the stream with acks, via
+ * nats.js's `js.publish` and via the pipelined publisher the gateway uses.
  *
  *   npm run bench:gateway
  * BENCH_SECONDS, BENCH_DEVICES override the defaults; GATEWAY_NODE_ARGS adds node flags to the
  * gateway process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeEnvelope, type Envelope } from '@fieldline/contract';
@@ -16,6 +17,7 @@ import { runFleet, type FleetResult } from '@fieldline/firmware-sim';
 import { cleanupAll, freePort, ManagedProcess, NatsServer, tempDir } from '@fieldline/harness';
 import { connect, type NatsConnection } from 'nats';
 import { addDevice } from '../src/index.js';
+import { JetStreamPublisher } from '../src/js-publisher.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 50);
@@ -37,10 +39,14 @@ function envelopeBytes(device: string, seq: number, readings: number): Uint8Arra
   return Buffer.from(encodeEnvelope(env));
 }
 
-/** Raw JetStream baseline: acked publishes, `window` in flight, for `seconds`. */
-async function rawJetStream(nc: NatsConnection, readings: number, seconds: number, window = 256): Promise<{ msgsPerS: number; readingsPerS: number }> {
+/**
+ * Raw JetStream baseline: acked publishes, `window` in flight, for `seconds`, through nats.js's
+ * `js.publish` (`lean` false) or the gateway's own pipelined publisher (`lean` true).
+ */
+async function rawJetStream(nc: NatsConnection, readings: number, seconds: number, lean: boolean, window = 256): Promise<{ msgsPerS: number; readingsPerS: number }> {
   const js = nc.jetstream();
-  const device = `raw-${readings}`;
+  const publisher = new JetStreamPublisher(nc, 5000);
+  const device = `raw-${readings}-${lean ? 'lean' : 'js'}`;
   const payloads = Array.from({ length: 64 }, (_, i) => envelopeBytes(device, i + 1, readings));
   let seq = 0;
   let acked = 0;
@@ -49,13 +55,50 @@ async function rawJetStream(nc: NatsConnection, readings: number, seconds: numbe
   const worker = async (): Promise<void> => {
     while (performance.now() < deadline) {
       const s = ++seq;
-      await js.publish(`fl.telemetry.0.${device}`, payloads[s % payloads.length]!, { msgID: `${device}:rawbench01:${s}` });
+      const subject = `fl.telemetry.0.${device}`;
+      const payload = payloads[s % payloads.length]!;
+      const msgID = `${device}:rawbench01:${s}`;
+      await (lean ? publisher.publish(subject, payload, msgID) : js.publish(subject, payload, { msgID }));
       acked++;
     }
   };
   await Promise.all(Array.from({ length: window }, worker));
+  publisher.close();
   const elapsed = (performance.now() - started) / 1000;
   return { msgsPerS: acked / elapsed, readingsPerS: (acked * readings) / elapsed };
+}
+
+/** utime + stime of a process, in seconds (Linux /proc). */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ = 100)
+}
+
+/** The nats-server started with `configFile` (the harness does not expose its pid). */
+function natsPid(configFile: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(configFile)) return Number(entry);
+    } catch {
+      // gone while we looked
+    }
+  }
+  return undefined;
+}
+
+/** Runs `fn` and reports the CPU (% of one core) each process used meanwhile. */
+async function withCpu<T>(pids: { gateway?: number; nats?: number }, fn: () => Promise<T>): Promise<T & { cpu: { gateway: number; nats: number; bench: number } }> {
+  const t0 = performance.now();
+  const g0 = cpuSeconds(pids.gateway);
+  const n0 = cpuSeconds(pids.nats);
+  const b0 = process.cpuUsage();
+  const r = await fn();
+  const wall = (performance.now() - t0) / 1000;
+  const b = process.cpuUsage(b0);
+  const pct = (sec: number) => Math.round((sec / wall) * 100);
+  return { ...r, cpu: { gateway: pct(cpuSeconds(pids.gateway) - g0), nats: pct(cpuSeconds(pids.nats) - n0), bench: pct((b.user + b.system) / 1e6) } };
 }
 
 function rssMb(pid: number | undefined): number {
@@ -109,14 +152,18 @@ async function main(): Promise<void> {
   const credentials = (id: string) => ({ username: id, password: PASSWORD });
   await runFleet({ url, devices: ids, credentials, rate: 0, readingsPerEnvelope: 10, durationMs: 2000 });
 
-  const raw1 = await rawJetStream(nc, 1, SECONDS);
-  const rawB = await rawJetStream(nc, BATCH, SECONDS);
+  const pids = { gateway: gateway.pid, nats: natsPid(nats.configFile) };
+  const raw1 = await withCpu(pids, () => rawJetStream(nc, 1, SECONDS, false));
+  const rawB = await withCpu(pids, () => rawJetStream(nc, BATCH, SECONDS, false));
+  const lean1 = await withCpu(pids, () => rawJetStream(nc, 1, SECONDS, true));
+  const leanB = await withCpu(pids, () => rawJetStream(nc, BATCH, SECONDS, true));
 
-  const phase = async (readingsPerEnvelope: number): Promise<FleetResult & { stored: number }> => {
-    const before = await streamCount(nc);
-    const r = await runFleet({ url, devices: ids, credentials, rate: 0, readingsPerEnvelope, durationMs: SECONDS * 1000, maxInflight: 64 });
-    return { ...r, stored: (await streamCount(nc)) - before };
-  };
+  const phase = (readingsPerEnvelope: number) =>
+    withCpu(pids, async (): Promise<FleetResult & { stored: number }> => {
+      const before = await streamCount(nc);
+      const r = await runFleet({ url, devices: ids, credentials, rate: 0, readingsPerEnvelope, durationMs: SECONDS * 1000, maxInflight: 64 });
+      return { ...r, stored: (await streamCount(nc)) - before };
+    });
   const batched = await phase(BATCH);
   const single = await phase(1);
   const rss = rssMb(gateway.pid);
@@ -125,12 +172,15 @@ async function main(): Promise<void> {
   await nats.stop();
 
   const perS = (r: FleetResult, n: number) => (n / r.elapsedMs) * 1000;
-  const rows: [string, string, string, string, string][] = [
-    ['path', 'readings/envelope', 'envelopes/s', 'readings/s', 'PUBACK p50/p99 ms'],
-    ['raw JetStream (acked)', '1', raw1.msgsPerS.toFixed(0), raw1.readingsPerS.toFixed(0), '-'],
-    ['raw JetStream (acked)', String(BATCH), rawB.msgsPerS.toFixed(0), rawB.readingsPerS.toFixed(0), '-'],
-    ['gateway, PUBACK after store', String(BATCH), perS(batched, batched.envelopesAcked).toFixed(0), perS(batched, batched.readingsAcked).toFixed(0), `${batched.pubackLatencyMs.p50}/${batched.pubackLatencyMs.p99}`],
-    ['gateway, PUBACK after store', '1', perS(single, single.envelopesAcked).toFixed(0), perS(single, single.readingsAcked).toFixed(0), `${single.pubackLatencyMs.p50}/${single.pubackLatencyMs.p99}`],
+  const cpu = (c: { gateway: number; nats: number; bench: number }, gw: boolean) => `${gw ? c.gateway : '-'}/${c.nats}/${c.bench}`;
+  const rows: string[][] = [
+    ['path', 'readings/envelope', 'envelopes/s', 'readings/s', 'PUBACK p50/p99 ms', 'CPU % gateway/nats/bench'],
+    ['raw JetStream, nats.js js.publish', '1', raw1.msgsPerS.toFixed(0), raw1.readingsPerS.toFixed(0), '-', cpu(raw1.cpu, false)],
+    ['raw JetStream, nats.js js.publish', String(BATCH), rawB.msgsPerS.toFixed(0), rawB.readingsPerS.toFixed(0), '-', cpu(rawB.cpu, false)],
+    ['raw JetStream, pipelined publisher', '1', lean1.msgsPerS.toFixed(0), lean1.readingsPerS.toFixed(0), '-', cpu(lean1.cpu, false)],
+    ['raw JetStream, pipelined publisher', String(BATCH), leanB.msgsPerS.toFixed(0), leanB.readingsPerS.toFixed(0), '-', cpu(leanB.cpu, false)],
+    ['gateway, PUBACK after store', String(BATCH), perS(batched, batched.envelopesAcked).toFixed(0), perS(batched, batched.readingsAcked).toFixed(0), `${batched.pubackLatencyMs.p50}/${batched.pubackLatencyMs.p99}`, cpu(batched.cpu, true)],
+    ['gateway, PUBACK after store', '1', perS(single, single.envelopesAcked).toFixed(0), perS(single, single.readingsAcked).toFixed(0), `${single.pubackLatencyMs.p50}/${single.pubackLatencyMs.p99}`, cpu(single.cpu, true)],
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   console.log(`gateway bench: ${DEVICES} devices, ${SECONDS} s per phase, 2-core shared machine`);
@@ -145,6 +195,8 @@ async function main(): Promise<void> {
       single_envelopes_per_s: Math.round(perS(single, single.envelopesAcked)),
       raw_js_single_msgs_per_s: Math.round(raw1.msgsPerS),
       raw_js_batched_readings_per_s: Math.round(rawB.readingsPerS),
+      raw_pipelined_single_msgs_per_s: Math.round(lean1.msgsPerS),
+      raw_pipelined_batched_readings_per_s: Math.round(leanB.readingsPerS),
       batched_puback_p99_ms: batched.pubackLatencyMs.p99,
       single_puback_p99_ms: single.pubackLatencyMs.p99,
       stored_minus_acked_envelopes: batched.stored + single.stored - batched.envelopesAcked - single.envelopesAcked,

@@ -5,7 +5,6 @@ import {
   nanos,
   RetentionPolicy,
   StorageType,
-  type JetStreamClient,
   type JetStreamManager,
   type MsgHdrs,
   type NatsConnection,
@@ -15,6 +14,7 @@ import {
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config.js';
 import { BridgeError } from './errors.js';
+import { JetStreamPublisher } from './js-publisher.js';
 import type { GatewayMetrics } from './metrics.js';
 
 type StreamLimits = GatewayConfig['nats']['streams']['telemetry'];
@@ -72,14 +72,15 @@ export class NatsBridge {
   private pendingBytes = 0;
   private readonly roomWaiters: (() => void)[] = [];
   private lastWarn = 0;
+  private readonly publisher: JetStreamPublisher;
 
   private constructor(
     readonly nc: NatsConnection,
-    readonly js: JetStreamClient,
     private readonly cfg: GatewayConfig,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
   ) {
+    this.publisher = new JetStreamPublisher(nc, cfg.nats.publishTimeoutMs);
     metrics.natsConnected.set(1);
     void this.watchStatus();
   }
@@ -110,7 +111,7 @@ export class NatsBridge {
       await ensureStream(jsm, streamConfig(STREAMS.DEADLETTER.name, [...STREAMS.DEADLETTER.subjects], s.deadletter), log);
       const js = nc.jetstream();
       await js.views.kv(cfg.nats.statusBucket, { history: 1, storage: StorageType.File, replicas: s.telemetry.replicas });
-      return new NatsBridge(nc, js, cfg, metrics, log);
+      return new NatsBridge(nc, cfg, metrics, log);
     } catch (err) {
       await nc.close().catch(() => undefined);
       throw new BridgeError(`cannot set up JetStream streams: ${(err as Error).message}`, { cause: err });
@@ -182,11 +183,7 @@ export class NatsBridge {
         if (this.closed) throw new BridgeError('gateway closed before JetStream acknowledged');
         const t0 = performance.now();
         try {
-          const ack = await this.js.publish(job.subject, job.payload, {
-            timeout: this.cfg.nats.publishTimeoutMs,
-            ...(job.msgID ? { msgID: job.msgID } : {}),
-            ...(job.headers ? { headers: job.headers } : {}),
-          });
+          const ack = await this.publisher.publish(job.subject, job.payload, job.msgID, job.headers);
           this.metrics.jsPublishSeconds.observe((performance.now() - t0) / 1000);
           return ack;
         } catch (err) {
@@ -209,6 +206,7 @@ export class NatsBridge {
     this.closed = true;
     this.reconnected?.resolve();
     for (const w of this.roomWaiters.splice(0)) w();
+    this.publisher.close();
     await this.nc.close().catch(() => undefined);
   }
 }
