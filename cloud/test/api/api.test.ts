@@ -231,6 +231,22 @@ describe('NATS: live updates and commands', () => {
     ctl.abort();
   });
 
+  it('streams readings of the asked sensor from telemetry, and counts payloads it cannot parse', async () => {
+    const ctl = new AbortController();
+    const res = await fetch(`${api.url}/api/v1/live?device=pump-1&sensor=temp&readings=true`, { headers: auth, signal: ctl.signal });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('event: hello')) text += (await reader.read()).value;
+    const clock = { synced: true, now: T0 };
+    nc.publish('fl.telemetry.3.pump-1', 'not json');
+    const env = { v: 1, device: 'pump-1', epoch: 'abcdefgh', seq: 1, clock, readings: [{ sensor: 'vib', ts: T0, value: 0.5 }, { sensor: 'temp', ts: T0, value: 21.5 }] };
+    nc.publish('fl.telemetry.3.pump-1', JSON.stringify(env));
+    while (!text.includes('event: readings')) text += (await reader.read()).value;
+    expect(JSON.parse(/event: readings\ndata: (.*)\n/.exec(text)![1]!)).toEqual({ device: 'pump-1', readings: [{ sensor: 'temp', ts: T0, value: 21.5 }] });
+    ctl.abort();
+    expect((await get('/healthz', {})).body.counters.liveBadMessages).toBe(1);
+  });
+
   it('publishes a contract CommandMessage on fl.commands.{device}', async () => {
     const sub = nc.subscribe('fl.commands.pump-1', { max: 1 });
     const res = await fetch(`${api.url}/api/v1/devices/pump-1/commands`, {
