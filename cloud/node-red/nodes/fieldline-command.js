@@ -1,5 +1,6 @@
 'use strict';
 const { randomUUID } = require('node:crypto');
+const { ErrorCode } = require('nats');
 const { loadContract } = require('../lib/contract.js');
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -17,6 +18,7 @@ module.exports = async function (RED) {
     const node = this;
     const conn = RED.nodes.getNode(config.connection);
     const via = config.via === 'api' ? 'api' : 'nats';
+    const timeoutMs = Number(config.timeout) > 0 ? Number(config.timeout) * 1000 : DEFAULT_TIMEOUT_MS;
     let sent = 0;
 
     /** Builds and validates the command; ids become subject tokens and topic levels. */
@@ -45,16 +47,36 @@ module.exports = async function (RED) {
         headers: { authorization: `Bearer ${conn.apiToken}`, 'content-type': 'application/json' },
         // The API builds the CommandMessage itself from {name, args?, id}.
         body: JSON.stringify({ name: cmd.name, id: cmd.id, ...(cmd.args ? { args: cmd.args } : {}) }),
-        signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       if (!res.ok) throw new Error(`fieldline command: ${url.pathname} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+      return {};
     }
 
+    /**
+     * A request, so the gateway's answer `{ok, delivered}` says the command reached its broker
+     * (`delivered`: the device has a session there). No gateway subscribed = an error, not a
+     * silently lost command.
+     */
     async function viaNats(device, cmd) {
       const nc = await conn.nats();
-      nc.publish(contract.subjects.commands(device), JSON.stringify(cmd));
-      // flush() returns once the server has the publish, so an error here means it was not sent.
-      await nc.flush();
+      const subject = contract.subjects.commands(device);
+      let reply;
+      try {
+        reply = await nc.request(subject, JSON.stringify(cmd), { timeout: timeoutMs });
+      } catch (err) {
+        if (err.code === ErrorCode.NoResponders) throw new Error(`fieldline command: no gateway is subscribed to ${subject}`);
+        if (err.code === ErrorCode.Timeout) throw new Error(`fieldline command: no answer from the gateway on ${subject} within ${timeoutMs} ms`);
+        throw err;
+      }
+      let answer;
+      try {
+        answer = JSON.parse(reply.string());
+      } catch {
+        throw new Error(`fieldline command: the gateway answered ${subject} with something that is not JSON`);
+      }
+      if (!answer || answer.ok !== true) throw new Error(`fieldline command: the gateway refused it: ${answer?.error ?? 'no reason given'}`);
+      return { delivered: answer.delivered === true };
     }
 
     node.on('input', async (msg, send, done) => {
@@ -67,16 +89,17 @@ module.exports = async function (RED) {
         return done(err);
       }
       try {
-        await (via === 'api' ? viaApi(built.device, built.cmd) : viaNats(built.device, built.cmd));
+        const result = await (via === 'api' ? viaApi(built.device, built.cmd) : viaNats(built.device, built.cmd));
         sent++;
         node.status({ fill: 'green', shape: 'dot', text: `${sent} sent, last ${built.cmd.name} to ${built.device}` });
         msg.payload = built.cmd;
         msg.device = built.device;
+        if (result.delivered !== undefined) msg.delivered = result.delivered;
         send(msg);
         done();
       } catch (err) {
         node.status({ fill: 'red', shape: 'ring', text: 'send failed' });
-        done(err instanceof Error && err.message.startsWith('fieldline') ? err : new Error(`fieldline command: ${err.message}`, { cause: err }));
+        done(String(err?.message).startsWith('fieldline') ? err : new Error(`fieldline command: ${err.message}`, { cause: err }));
       }
     });
   }

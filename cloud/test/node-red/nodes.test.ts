@@ -1,14 +1,18 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { alertId, STREAMS, subjects, type AlertEvent, type CommandMessage } from '@fieldline/contract';
-import { InfluxServer, NatsServer, cleanupAll, waitFor } from '@fieldline/harness';
+import { addDevice, loadGatewayConfig, startGateway, type Gateway } from '@fieldline/gateway';
+import { InfluxServer, NatsServer, cleanupAll, tempDir, waitFor } from '@fieldline/harness';
 import { loadApiConfig, startApi, type ApiHandle } from '../../src/api/index.js';
 import { startNodeRed, type NodeRedProcess } from '../../node-red/launch.mjs';
 
-// The query and command nodes against the real query API (real InfluxDB, real NATS), driven
-// through HTTP endpoints of a fixture flow; the `complete` ack mode on a real JetStream consumer.
+// The query and command nodes against the real query API (real InfluxDB, real NATS) and the real
+// gateway with an MQTT device, driven through HTTP endpoints of a fixture flow; the `complete`
+// ack mode on a real JetStream consumer.
 const FLOW = fileURLToPath(new URL('./fixtures/nodes-flow.json', import.meta.url));
 const API_TOKEN = 'node-red-test-token-0123456789';
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -19,6 +23,10 @@ let nc: NatsConnection;
 let jsm: JetStreamManager;
 let api: ApiHandle;
 let nodeRed: NodeRedProcess;
+let gateway: Gateway | undefined;
+let device: MqttClient;
+const received: { topic: string; cmd: CommandMessage }[] = [];
+const DEVICE_PASSWORD = 'device-password-1';
 
 async function writeReadings(): Promise<void> {
   const lines: string[] = [];
@@ -39,6 +47,15 @@ beforeAll(async () => {
   nc = await connect({ servers: nats.url });
   jsm = await nc.jetstreamManager();
   await jsm.streams.add({ name: STREAMS.ALERTS.name, subjects: [...STREAMS.ALERTS.subjects] });
+  const registryFile = join(tempDir('gw'), 'devices.json');
+  await addDevice(registryFile, 'pump-1', DEVICE_PASSWORD);
+  gateway = await startGateway(
+    loadGatewayConfig({ mqtt: { host: '127.0.0.1', port: 0 }, auth: { registryFile }, http: null, nats: { servers: [nats.url] }, log: { level: 'silent' } }),
+    { logger: pino({ level: 'silent' }) },
+  );
+  device = await mqtt.connectAsync(`mqtt://127.0.0.1:${gateway.mqttPort}`, { clientId: 'pump-1', username: 'pump-1', password: DEVICE_PASSWORD, reconnectPeriod: 0 });
+  await device.subscribeAsync('fl/v1/pump-1/commands/#', { qos: 1 });
+  device.on('message', (topic, payload) => received.push({ topic, cmd: JSON.parse(payload.toString()) as CommandMessage }));
   api = await startApi(loadApiConfig({ port: 0, influx: { url: influx.url }, nats: { servers: nats.url }, auth: { tokens: [API_TOKEN] } }), {
     logger: pino({ level: 'silent' }),
   });
@@ -54,6 +71,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await nodeRed?.close();
+  await device?.endAsync();
+  await gateway?.close();
   await api?.close();
   await nc?.close();
   await Promise.all([influx?.stop(), nats?.stop()]);
@@ -96,17 +115,21 @@ describe('fieldline query', () => {
 });
 
 describe('fieldline command', () => {
-  it('publishes a contract CommandMessage on fl.commands.{device}', async () => {
-    const sub = nc.subscribe(subjects.commands('pump-1'), { max: 1 });
-    const got = (async () => {
-      for await (const m of sub) return JSON.parse(m.string()) as CommandMessage;
-      throw new Error('no command');
-    })();
+  it('sends a contract CommandMessage through the gateway to the device over MQTT', async () => {
     const res = await post('/t/command', { device: 'pump-1', command: 'set-interval', args: { seconds: 5 } });
     expect(res.status).toBe(200);
-    const cmd = await got;
-    expect(cmd).toEqual({ v: 1, id: res.body.id, name: 'set-interval', args: { seconds: 5 } });
-    expect(cmd.id).toMatch(/^[0-9a-f-]{36}$/);
+    const { command, delivered } = res.body as { command: CommandMessage; delivered: boolean };
+    expect(command).toEqual({ v: 1, id: command.id, name: 'set-interval', args: { seconds: 5 } });
+    expect(command.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(delivered).toBe(true);
+    await waitFor(() => received.find((r) => r.cmd.id === command.id), { what: 'the command at the device' });
+    expect(received.find((r) => r.cmd.id === command.id)).toEqual({ topic: 'fl/v1/pump-1/commands/set-interval', cmd: command });
+  });
+
+  it('reports delivered: false for a device without a session', async () => {
+    const res = await post('/t/command', { device: 'pump-3', command: 'reboot' });
+    expect(res.status).toBe(200);
+    expect(res.body.delivered).toBe(false);
   });
 
   it('sends through the query API when configured to', async () => {
@@ -117,7 +140,7 @@ describe('fieldline command', () => {
     })();
     const res = await post('/t/command-api', { device: 'pump-2', command: 'reboot' });
     expect(res.status).toBe(200);
-    expect(await got).toEqual({ v: 1, id: res.body.id, name: 'reboot' });
+    expect(await got).toEqual({ v: 1, id: res.body.command.id, name: 'reboot' });
   });
 
   it('refuses bad device ids and the reserved name with a clear error', async () => {
@@ -125,6 +148,14 @@ describe('fieldline command', () => {
       'Error: fieldline command: device "Pump 1" must match [a-z0-9][a-z0-9_-]{0,62}',
     );
     expect((await post('/t/command', { device: 'pump-1', command: 'rejected' })).body.error).toContain('reserved for the gateway');
+  });
+
+  it('fails clearly when no gateway is listening', async () => {
+    await gateway?.close();
+    gateway = undefined;
+    const res = await post('/t/command', { device: 'pump-1', command: 'reboot' });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('Error: fieldline command: no gateway is subscribed to fl.commands.pump-1');
   });
 });
 
