@@ -76,7 +76,10 @@ export class SerialBoard {
     const port = new SerialPort({ path: this.pair.devicePath, baudRate: this.plan.board.baud, autoOpen: false });
     port.on('error', (err) => this.log.warn({ err: err.message }, 'serial port error'));
     port.on('close', () => {
-      if (this.port === port) this.port = undefined;
+      if (this.port !== port) return;
+      // Not closed by us: the pty went away (socat died or the cable was pulled by hand).
+      this.port = undefined;
+      this.log.warn('serial port closed unexpectedly; frames are held until it is reopened');
     });
     if (this.slave) port.on('data', (chunk: Buffer) => this.onRequestBytes(chunk));
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
