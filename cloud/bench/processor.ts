@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     await waitFor(async () => {
       const infos = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => jsm.consumers.info('TELEMETRY', `processor-${p}`)));
       return infos.every((c) => c.num_pending === 0 && c.num_ack_pending === 0);
-    }, { timeoutMs: 600_000, intervalMs: 20, what: 'the processor to ack everything' });
+    }, { timeoutMs: 600_000, intervalMs: 50, what: 'the processor to ack everything' });
     const procSeconds = (performance.now() - t) / 1000;
     const sensors = processor.stats().sensors;
     const linesWritten = (await processor.metrics.sinkLines.get()).values[0]?.value ?? 0;

@@ -112,11 +112,14 @@ export class PartitionWorker {
       }
       this.pipeline.process(env, this.fx);
     } catch (err) {
-      if (!(err instanceof ContractError)) throw err;
-      // Not ours to fix: filed with its reason, acked with the batch, never blocks the partition.
-      this.o.metrics.badMessages.inc({ reason: err.reason });
-      this.o.logger.warn({ device, seq: m.seq, err: err.message }, 'invalid TELEMETRY message dead-lettered');
-      this.deadLetters.push({ subject: subjects.deadletter(err.reason, device), data: m.data, error: err.message, device });
+      // Filed with its reason and acked with the batch: one message never blocks its partition.
+      // A ContractError is bad input; anything else is a processor bug, kept for a replay once fixed.
+      const reason = err instanceof ContractError ? err.reason : 'processing_failed';
+      const message = (err as Error).message;
+      this.o.metrics.badMessages.inc({ reason });
+      if (err instanceof ContractError) this.o.logger.warn({ device, seq: m.seq, err: message }, 'invalid TELEMETRY message dead-lettered');
+      else this.o.logger.error({ device, seq: m.seq, err }, 'processing failed; message dead-lettered');
+      this.deadLetters.push({ subject: subjects.deadletter(reason, device), data: m.data, error: message, device });
     }
   }
 

@@ -60,7 +60,7 @@ export async function takeOverPartition(o: {
         pipeline.process(parseEnvelope(m.data, m.subject.slice(m.subject.lastIndexOf('.') + 1)), fx);
       } catch (err) {
         // Dead-lettered by the live run already.
-        if (!(err instanceof ContractError)) throw err;
+        if (!(err instanceof ContractError)) logger.error({ err, seq: m.seq }, 'replay: processing failed');
       }
       fx.clear();
       replayed++;
