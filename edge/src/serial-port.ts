@@ -65,7 +65,10 @@ export class LinePort {
 
   private openPort(): void {
     if (this.closed) return;
-    const port = new SerialPort({ path: this.cfg.path, baudRate: this.cfg.baudRate, autoOpen: false });
+    // serialport reads into a fresh highWaterMark-sized buffer each time (64 KiB by default):
+    // at 10 Hz per port that is most of the agent's garbage, so it is sized to the frame limit.
+    const highWaterMark = Math.max(1024, 2 * this.cfg.maxFrameBytes);
+    const port = new SerialPort({ path: this.cfg.path, baudRate: this.cfg.baudRate, autoOpen: false, highWaterMark });
     this.port = port;
     port.on('data', (chunk: Buffer) => {
       this.lastData = performance.now();

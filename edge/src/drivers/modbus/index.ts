@@ -38,7 +38,9 @@ export const modbusOptions = z
 type Options = z.infer<typeof modbusOptions>;
 
 // modbus-serial is CommonJS with `module.exports = ModbusRTU`; its typings declare an ES default.
-const ModbusRTU = createRequire(import.meta.url)('modbus-serial') as typeof ModbusClient;
+// Loaded on first use: a device without Modbus ports should not pay its memory.
+let modbusRtu: typeof ModbusClient | undefined;
+const loadModbus = (): typeof ModbusClient => (modbusRtu ??= createRequire(import.meta.url)('modbus-serial') as typeof ModbusClient);
 
 function decode(buf: Buffer, type: 'float32' | 'int16', divisor: number): number {
   return type === 'float32' ? buf.readFloatBE(0) : buf.readInt16BE(0) / divisor;
@@ -65,7 +67,7 @@ class ModbusPoller {
   }
 
   private async connect(): Promise<void> {
-    const client = new ModbusRTU();
+    const client = new (loadModbus())();
     try {
       await client.connectRTUBuffered(this.ctx.path, { baudRate: this.ctx.baudRate });
     } catch (err) {

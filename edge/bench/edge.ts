@@ -1,0 +1,259 @@
+/**
+ * Edge agent benchmark (`npm run bench:edge`). Runs the compiled agent (dist, as shipped) as a
+ * child process against an in-process aedes broker and measures:
+ *  1. steady state: RSS and CPU of the agent reading 10 sensors at 10 Hz (10 ptys, one sensor
+ *     each), against an idle node process measured over the same window (baseline);
+ *  2. drain: an agent restarted with a 1,000,000-reading backlog in its disk queue (as left by an
+ *     outage) sends it all; the baseline is a bare MQTT client publishing the same envelopes.
+ * Prints a table, then one JSON line.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Aedes } from 'aedes';
+import mqtt from 'mqtt';
+import { stringify } from 'yaml';
+import { telemetryTopic } from '@fieldline/contract';
+import { cleanupAll, freePort, onCleanup, PtyPair, sleep, tempDir, waitFor } from '@fieldline/harness';
+import { DiskQueue } from '../src/queue.js';
+import { EdgeState } from '../src/state.js';
+
+const edgeDir = new URL('..', import.meta.url).pathname;
+const repo = join(edgeDir, '..');
+const SENSORS = 10;
+const HZ = 10;
+// EDGE_BENCH_QUICK=1: a smoke run of the bench itself (small backlog, short window).
+const QUICK = process.env.EDGE_BENCH_QUICK === '1';
+const WINDOW_S = QUICK ? 5 : 30;
+const BACKLOG = QUICK ? 50_000 : 1_000_000;
+const BATCH = 500;
+
+function procStats(pid: number): { rssMb: number; cpuTicks: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { rssMb: rssKb / 1024, cpuTicks: Number(f[11]) + Number(f[12]) };
+}
+const TICKS_PER_S = 100;
+
+async function startBroker(): Promise<{ url: string; received: { readings: number; batches: Set<string>; seen: Uint8Array; dup: number; last: number; first: number }; close(): Promise<void> }> {
+  const broker = await Aedes.createBroker();
+  const port = await freePort();
+  const server = createServer(broker.handle);
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  const received = { readings: 0, batches: new Set<string>(), seen: new Uint8Array(BACKLOG), dup: 0, last: 0, first: 0 };
+  broker.on('publish', (packet) => {
+    if (!packet.topic.endsWith('/telemetry')) return;
+    const env = JSON.parse(packet.payload.toString()) as { epoch: string; seq: number; readings: { value: number }[] };
+    if (!env.readings.length) return;
+    const id = `${env.epoch}:${env.seq}`;
+    if (received.batches.has(id)) return void (received.dup += 1);
+    received.batches.add(id);
+    for (const r of env.readings) if (r.value < BACKLOG) received.seen[r.value] = 1;
+    received.readings += env.readings.length;
+    received.first ||= performance.now();
+    received.last = performance.now();
+  });
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    received,
+    close: async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => broker.close(() => r()));
+    },
+  };
+}
+
+/** The node flags the shipped systemd unit runs the agent with, so the bench measures the same. */
+function unitNodeFlags(): string[] {
+  const unit = readFileSync(join(edgeDir, 'packaging/fieldline-edge.service'), 'utf8');
+  const exec = /^ExecStart=\S+ (.*?) \/usr\/lib\/fieldline-edge\//m.exec(unit);
+  return exec ? exec[1]!.split(' ') : [];
+}
+
+function spawnAgent(configFile: string): ChildProcess {
+  const args = [...unitNodeFlags(), join(edgeDir, 'bin/fieldline-edge.js'), 'run', '--config', configFile];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  onCleanup(() => child.kill('SIGKILL'));
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function writeConfig(dir: string, url: string, extra: Record<string, unknown>): string {
+  const file = join(dir, 'edge.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      device: 'bench-1',
+      stateDir: join(dir, 'state'),
+      mqtt: { url, reconnect: { minMs: 100, maxMs: 1000 } },
+      heartbeat: { intervalMs: 10_000 },
+      clock: { assumeSynced: true },
+      log: { level: 'warn' },
+      ...extra,
+    }),
+  );
+  return file;
+}
+
+async function steadyState(url: string): Promise<Record<string, number>> {
+  const ptys = await Promise.all(Array.from({ length: SENSORS }, () => PtyPair.create()));
+  const dir = tempDir('bench-steady');
+  const cfg = writeConfig(dir, url, {
+    ports: ptys.map((p, i) => ({ id: `p${i}`, path: p.hostPath, driver: 'text-kv', channels: { temp: { sensor: `s${i}`, unit: 'C' } } })),
+  });
+  const agent = spawnAgent(cfg);
+  const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  onCleanup(() => idle.kill('SIGKILL'));
+  const fds = ptys.map((p) => openSync(p.devicePath, 'w'));
+  let k = 0;
+  const gen = setInterval(() => {
+    k += 1;
+    fds.forEach((fd) => writeSync(fd, `temp=${(20 + Math.sin(k / 50)).toFixed(3)}\r\n`));
+  }, 1000 / HZ);
+  await sleep(8000); // start-up and JIT warm-up are not steady state
+  const a0 = procStats(agent.pid!);
+  const b0 = procStats(idle.pid!);
+  const t0 = performance.now();
+  let rssMax = 0;
+  for (let s = 0; s < WINDOW_S; s++) {
+    await sleep(1000);
+    rssMax = Math.max(rssMax, procStats(agent.pid!).rssMb);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const a1 = procStats(agent.pid!);
+  const b1 = procStats(idle.pid!);
+  clearInterval(gen);
+  fds.forEach((fd) => closeSync(fd));
+  await stopChild(agent);
+  idle.kill('SIGKILL');
+  await Promise.all(ptys.map((p) => p.close()));
+  return {
+    agent_rss_mb: a1.rssMb,
+    agent_rss_max_mb: rssMax,
+    agent_cpu_pct: ((a1.cpuTicks - a0.cpuTicks) / TICKS_PER_S / secs) * 100,
+    idle_node_rss_mb: b1.rssMb,
+    idle_node_cpu_pct: ((b1.cpuTicks - b0.cpuTicks) / TICKS_PER_S / secs) * 100,
+  };
+}
+
+/** Fills a state dir's queue the way an agent does during an outage (batches closed by count). */
+function prefill(stateDir: string): void {
+  const state = EdgeState.open(stateDir);
+  const q = new DiskQueue({ dir: join(stateDir, 'queue'), maxBytes: 512 * 1024 * 1024, segmentBytes: 4 * 1024 * 1024, overflow: 'drop-oldest', fsync: 'never' });
+  const t0 = 1_800_000_000_000;
+  for (let i = 0; i < BACKLOG; i += BATCH) {
+    const lines: string[] = [];
+    for (let j = i; j < i + BATCH; j++) lines.push(JSON.stringify({ sensor: `s${j % SENSORS}`, ts: t0 + j * 10, value: j, unit: 'C' }));
+    q.append(lines);
+    q.close(state.nextSeq(), { synced: true, now: t0 + i * 10 });
+  }
+  q.shutdown();
+}
+
+async function drain(): Promise<Record<string, number>> {
+  const broker = await startBroker();
+  const dir = tempDir('bench-drain');
+  prefill(join(dir, 'state'));
+  const cfg = writeConfig(dir, broker.url, { batching: { maxReadings: BATCH }, queue: { maxBytes: 512 * 1024 * 1024 } });
+  const started = performance.now();
+  const agent = spawnAgent(cfg);
+  let peakRss = 0;
+  const rssTimer = setInterval(() => {
+    try {
+      peakRss = Math.max(peakRss, procStats(agent.pid!).rssMb);
+    } catch {
+      // the child exited
+    }
+  }, 250);
+  await waitFor(() => broker.received.readings >= BACKLOG, { timeoutMs: 600_000, intervalMs: 100, what: 'backlog drained' });
+  clearInterval(rssTimer);
+  const r = broker.received;
+  const lost = BACKLOG - r.seen.reduce((a, v) => a + v, 0);
+  await stopChild(agent);
+  await broker.close();
+  return {
+    drain_readings_per_s: BACKLOG / ((r.last - r.first) / 1000),
+    drain_incl_startup_readings_per_s: BACKLOG / ((r.last - started) / 1000),
+    drain_lost_readings: lost,
+    drain_duplicate_batches: r.dup,
+    drain_peak_rss_mb: peakRss,
+  };
+}
+
+/** Baseline: a bare mqtt.js client publishing 500-reading envelopes, QoS 1, 16 in flight. */
+async function brokerOnly(): Promise<number> {
+  const broker = await startBroker();
+  const client = await mqtt.connectAsync(broker.url, { clientId: 'bench-raw' });
+  const n = 200_000;
+  const t0 = 1_800_000_000_000;
+  const payloads: string[] = [];
+  for (let i = 0; i < n; i += BATCH) {
+    const readings = Array.from({ length: BATCH }, (_, k) => ({ sensor: `s${(i + k) % SENSORS}`, ts: t0 + (i + k) * 10, value: i + k, unit: 'C' }));
+    payloads.push(JSON.stringify({ v: 1, device: 'raw-1', epoch: 'rawepoch1', seq: i / BATCH + 1, clock: { synced: true, now: t0 }, readings }));
+  }
+  const start = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < payloads.length) await client.publishAsync(telemetryTopic('raw-1'), payloads[next++]!, { qos: 1 });
+    }),
+  );
+  const rate = n / ((performance.now() - start) / 1000);
+  await client.endAsync();
+  await broker.close();
+  return rate;
+}
+
+async function main(): Promise<void> {
+  execFileSync('npx', ['tsc', '-p', join(repo, 'contract/tsconfig.build.json')], { cwd: repo, stdio: 'inherit' });
+  execFileSync('npx', ['tsc', '-p', join(edgeDir, 'tsconfig.build.json')], { cwd: repo, stdio: 'inherit' });
+  const broker = await startBroker();
+  const steady = await steadyState(broker.url);
+  await broker.close();
+  const raw = await brokerOnly();
+  const d = await drain();
+  const round = (v: number, p = 1): number => Math.round(v * 10 ** p) / 10 ** p;
+  const rows: Array<[string, string, string]> = [
+    ['steady: agent RSS (end / max)', `${round(steady.agent_rss_mb!)} / ${round(steady.agent_rss_max_mb!)} MB`, '< 60 MB'],
+    ['steady: agent CPU (10 sensors x 10 Hz)', `${round(steady.agent_cpu_pct!, 2)} % of one core`, '< 3 %'],
+    ['baseline: idle node process RSS / CPU', `${round(steady.idle_node_rss_mb!)} MB / ${round(steady.idle_node_cpu_pct!, 2)} %`, ''],
+    [`drain: ${BACKLOG.toLocaleString('en')}-reading backlog`, `${Math.round(d.drain_readings_per_s!)} readings/s`, '>= 20000/s'],
+    ['drain incl. agent start-up + queue recovery', `${Math.round(d.drain_incl_startup_readings_per_s!)} readings/s`, ''],
+    ['drain: lost readings / duplicate batches', `${d.drain_lost_readings} / ${d.drain_duplicate_batches}`, '0'],
+    ['drain: agent peak RSS', `${round(d.drain_peak_rss_mb!)} MB`, ''],
+    ['baseline: bare MQTT client -> broker', `${Math.round(raw)} readings/s`, ''],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  process.stdout.write(`${'measure'.padEnd(w)}  ${'value'.padEnd(28)}  target\n`);
+  for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(w)}  ${b.padEnd(28)}  ${c}\n`);
+  const json = {
+    agent_rss_mb: round(steady.agent_rss_mb!),
+    agent_rss_max_mb: round(steady.agent_rss_max_mb!),
+    agent_cpu_pct: round(steady.agent_cpu_pct!, 2),
+    idle_node_rss_mb: round(steady.idle_node_rss_mb!),
+    idle_node_cpu_pct: round(steady.idle_node_cpu_pct!, 2),
+    drain_readings_per_s: Math.round(d.drain_readings_per_s!),
+    drain_incl_startup_readings_per_s: Math.round(d.drain_incl_startup_readings_per_s!),
+    drain_lost_readings: d.drain_lost_readings,
+    drain_duplicate_batches: d.drain_duplicate_batches,
+    drain_peak_rss_mb: round(d.drain_peak_rss_mb!),
+    broker_only_readings_per_s: Math.round(raw),
+  };
+  process.stdout.write(`${JSON.stringify(json)}\n`);
+}
+
+main()
+  .catch((err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanupAll());
