@@ -4,6 +4,7 @@
  * InfluxQL sent straight to influxd (the API's own overhead), and the raw 86,400-point read a
  * client would do without server-side downsampling. Target: API p95 < 250 ms.
  */
+import { loadavg } from 'node:os';
 import { pino } from 'pino';
 import { cleanupAll, InfluxServer } from '@fieldline/harness';
 import { loadApiConfig, startApi } from '../src/api/index.js';
@@ -82,7 +83,8 @@ try {
       ['baseline: same InfluxQL straight to influxd', directMs, 0],
       ['baseline: raw 86,400 pts straight to influxd', rawMs, rawBytes],
     ];
-    console.log(`\n24 h @ 1 Hz = ${POINTS} readings -> ${check.points} buckets; ${RUNS} runs (raw: ${rawMs.length}); shared 2-core machine\n`);
+    const load = loadavg()[0]!;
+    console.log(`\n24 h @ 1 Hz = ${POINTS} readings -> ${check.points} buckets; ${RUNS} runs (raw: ${rawMs.length}); load average ${load.toFixed(1)}\n`);
     console.log(`${'what'.padEnd(46)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'KiB'.padStart(8)}`);
     for (const [name, xs, bytes] of rows) {
       console.log(`${name.padEnd(46)} ${String(r1(pct(xs, 50))).padStart(8)} ${String(r1(pct(xs, 95))).padStart(8)} ${String(r1(Math.max(...xs))).padStart(8)} ${(bytes ? String(r1(bytes / 1024)) : '-').padStart(8)}`);
@@ -104,6 +106,7 @@ try {
         raw_response_kib: r1(rawBytes / 1024),
         target_p95_ms: 250,
         target_met: p95 < 250,
+        load_avg_1m: r1(load),
       }),
     );
   } finally {
