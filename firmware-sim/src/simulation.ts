@@ -33,6 +33,8 @@ export interface SimulatedBoard {
   baud: number;
   /** Channel names in frame/register order (channel i is Modbus register 2·i). */
   channels: string[];
+  /** Frames carry the board clock (`ts=` / first csv column / `"ts"`): the edge's csv `timeColumn`. */
+  timestamps: boolean;
   /** Modbus slave id (modbus boards only). */
   unitId?: number;
   /** The tty the edge opens (its serial `path`): a stable symlink to the host side of the pty pair. */
@@ -138,6 +140,7 @@ export async function startSimulation(scenarioIn: Scenario, opts: SimulationOpti
       protocol: b.plan.board.protocol,
       baud: b.plan.board.baud,
       channels: b.plan.channels.map((c) => c.channel.name),
+      timestamps: b.plan.board.timestamps || b.plan.channels.some((c) => c.channel.model === 'replay'),
       ...(b.isModbus ? { unitId: b.plan.board.unitId } : {}),
       path: b.pair.hostPath,
     })),
