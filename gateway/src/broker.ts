@@ -126,6 +126,13 @@ export async function createBroker(deps: BrokerDeps): Promise<{ broker: Aedes; s
       if (isWill) {
         if (topic.kind !== 'status') return done(refuse('will_not_status', 'a Last Will may only be a status message'));
         metrics.messagesIn.inc({ kind: 'will' });
+        // A session taken over by a new connection leaves a will behind; the device is online, so
+        // the status view keeps what the new session says (MQTT still delivers the will itself).
+        const current = (broker as unknown as { clients: Record<string, Client | undefined> }).clients[device];
+        if (current && current !== client) {
+          metrics.statusUpdates.inc({ result: 'superseded' });
+          return done(null);
+        }
         deps.uplink().status(device, payload, 'will').catch((err: Error) => log.warn({ device, err: err.message }, 'will not recorded'));
         return done(null);
       }
