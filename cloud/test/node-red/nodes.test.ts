@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { pino } from 'pino';
@@ -27,6 +28,7 @@ let gateway: Gateway | undefined;
 let device: MqttClient;
 const received: { topic: string; cmd: CommandMessage }[] = [];
 const DEVICE_PASSWORD = 'device-password-1';
+const ADMIN_PASSWORD = 'another long password';
 
 async function writeReadings(): Promise<void> {
   const lines: string[] = [];
@@ -61,7 +63,7 @@ beforeAll(async () => {
   });
   nodeRed = await startNodeRed({
     flowFile: FLOW,
-    adminPassword: 'another long password',
+    adminPassword: ADMIN_PASSWORD,
     credentialSecret: 'fixture-secret',
     credentials: { 'fx-config': { apiToken: API_TOKEN } },
     env: { FL_NATS_URL: nats.url, FL_API_URL: api.url },
@@ -185,4 +187,35 @@ describe('fieldline alerts, ack when every wired node is done', () => {
     expect(nodeRed.log.match(/will be redelivered: node fx-check reported: negative value -1/g)).toHaveLength(2);
     adv.unsubscribe();
   });
+});
+
+describe('Node-RED editor (headless Chromium)', () => {
+  it('logs in, shows the fieldline palette and opens a node dialog without script errors', async () => {
+    const browser = await chromium.launchPersistentContext(tempDir('chromium'), {
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = browser.pages()[0] ?? (await browser.newPage());
+      const errors: string[] = [];
+      page.on('pageerror', (err) => errors.push(err.message));
+      await page.goto(nodeRed.url);
+      await page.fill('#node-dialog-login-username', 'admin');
+      await page.fill('#node-dialog-login-password', ADMIN_PASSWORD);
+      await page.click('#node-dialog-login-submit');
+      for (const type of ['fieldline alerts', 'fieldline ack', 'fieldline query', 'fieldline command']) {
+        await page.waitForSelector(`.red-ui-palette-node[data-palette-type="${type}"]`, { timeout: 30_000 });
+      }
+      await page.evaluate(() => {
+        const RED = (globalThis as unknown as { RED: { editor: { edit(n: unknown): void }; nodes: { node(id: string): unknown } } }).RED;
+        RED.editor.edit(RED.nodes.node('fx-alerts'));
+      });
+      await page.waitForSelector('#node-input-durable', { state: 'visible', timeout: 15_000 });
+      expect(await page.inputValue('#node-input-durable')).toBe('fx-complete');
+      expect(await page.inputValue('#node-input-ackMode')).toBe('complete');
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
 });
