@@ -27,6 +27,14 @@ describe('bridge: MQTT QoS 1 -> JetStream, PUBACK after store', () => {
     await c.endAsync();
   });
 
+  it('keep-alive limit: none (0) or above keepaliveLimitS is refused, 60 s is fine', async () => {
+    // aedes answers with CONNACK code 6, which MQTT 3.1.1 does not define; MQTT.js calls it "Connection refused".
+    await expect(connectDevice(rig.mqttUrl, 'dev-a', { keepalive: 0 })).rejects.toThrow(/Connection refused/);
+    await expect(connectDevice(rig.mqttUrl, 'dev-a', { keepalive: 301 })).rejects.toThrow(/Connection refused/);
+    const c = await connectDevice(rig.mqttUrl, 'dev-a', { keepalive: 60 });
+    await c.endAsync();
+  });
+
   it('serves /metrics and /healthz', async () => {
     const h = await fetch(`http://127.0.0.1:${rig.gateway.httpPort}/healthz`);
     expect(h.status).toBe(200);
