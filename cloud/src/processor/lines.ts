@@ -4,11 +4,25 @@ import { encodeFieldValue, encodePoint, encodeStringField, msToNs } from '../inf
 // Measurements of docs/influxdb-schema.md. Device and sensor ids were validated against the
 // contract's id pattern ([a-z0-9_-]), which needs no escaping, so the hot path skips it.
 
+// Units repeat across sensors; their quoted form is cached (bounded: units are few).
+const unitCache = new Map<string, string>();
+function unitField(unit: string): string {
+  let enc = unitCache.get(unit);
+  if (enc === undefined) {
+    enc = encodeStringField(unit, 'unit');
+    if (unitCache.size < 1024) unitCache.set(unit, enc);
+  }
+  return enc;
+}
+
+/** Scores are stored to 1e-4: enough to rank and threshold, and shorter lines for InfluxDB to parse. */
+export const roundScore = (score: number): number => Math.round(score * 1e4) / 1e4;
+
 export function readingLine(device: string, r: Reading, score: number | undefined): string {
   let line = `readings,device=${device},sensor=${r.sensor} value=${encodeFieldValue(r.value)}`;
-  if (score !== undefined) line += `,score=${encodeFieldValue(score)}`;
-  line += `,quality="${r.quality ?? 'good'}"`;
-  if (r.unit !== undefined) line += `,unit=${encodeStringField(r.unit, 'unit')}`;
+  if (score !== undefined) line += score === 0 ? ',score=0' : `,score=${roundScore(score)}`;
+  line += r.quality === undefined ? ',quality="good"' : `,quality="${r.quality}"`;
+  if (r.unit !== undefined) line += `,unit=${unitField(r.unit)}`;
   return `${line} ${msToNs(r.ts)}`;
 }
 
