@@ -71,11 +71,12 @@ module.exports = async function (RED) {
     function showStatus() {
       if (connState !== 'connected') return node.status({ fill: 'red', shape: 'ring', text: connState });
       if (phase !== 'consuming') return node.status({ fill: 'yellow', shape: 'ring', text: phase });
+      const filtered = counts.filtered > 0 ? `, ${counts.filtered} filtered` : '';
       const bad = counts.invalid > 0 ? `, ${counts.invalid} invalid` : '';
       node.status({
         fill: counts.invalid > 0 ? 'yellow' : 'green',
         shape: 'dot',
-        text: `${pending.size} in flight, ${counts.acked} acked, ${counts.nakked} retried${bad}`,
+        text: `${pending.size} in flight, ${counts.acked} acked, ${counts.nakked} retried${filtered}${bad}`,
       });
     }
     node.connectionState = (s) => {
@@ -114,7 +115,8 @@ module.exports = async function (RED) {
       }
       if (!matches(alert)) {
         counts.filtered++;
-        return m.ack();
+        m.ack();
+        return showStatus();
       }
       const msg = {
         _msgid: RED.util.generateId(),
