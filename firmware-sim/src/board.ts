@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import type { PtyPair } from '@fieldline/harness';
 import type { Logger } from 'pino';
 import { SerialPort } from 'serialport';
@@ -220,5 +221,7 @@ export class SerialBoard {
     if (port?.isOpen) await Promise.race([new Promise<void>((r) => port.drain(() => r())), new Promise((r) => setTimeout(r, 1000))]);
     await this.closePort();
     await this.pair.close();
+    // socat leaves its links behind when stopped; a dangling tty path would mislead the edge.
+    for (const link of [this.pair.devicePath, this.pair.hostPath]) rmSync(link, { force: true });
   }
 }
