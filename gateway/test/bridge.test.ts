@@ -1,5 +1,7 @@
 import { cleanupAll, waitFor } from '@fieldline/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { loadGatewayConfig, startGateway } from '../src/index.js';
 import { connectDevice, envelope, startRig, streamMessages, type Rig } from './helpers.js';
 
 describe('bridge: MQTT QoS 1 -> JetStream, PUBACK after store', () => {
@@ -33,6 +35,25 @@ describe('bridge: MQTT QoS 1 -> JetStream, PUBACK after store', () => {
     await expect(connectDevice(rig.mqttUrl, 'dev-a', { keepalive: 301 })).rejects.toThrow(/Connection refused/);
     const c = await connectDevice(rig.mqttUrl, 'dev-a', { keepalive: 60 });
     await c.endAsync();
+  });
+
+  it('a second start with changed limits updates the streams in place (idempotent set-up)', async () => {
+    const before = await streamMessages(rig.nc, 'TELEMETRY');
+    const cfg = loadGatewayConfig({
+      mqtt: { host: '127.0.0.1', port: 0 },
+      auth: { registryFile: rig.registryFile },
+      nats: { servers: [rig.nats.url], streams: { telemetry: { maxAgeS: 3600, duplicateWindowS: 60 } } },
+      http: null,
+    });
+    const second = await startGateway(cfg, { logger: pino({ level: 'silent' }) });
+    await second.close();
+    const jsm = await rig.nc.jetstreamManager();
+    const info = await jsm.streams.info('TELEMETRY');
+    expect(info.config.max_age).toBe(3600 * 1e9);
+    expect(info.config.duplicate_window).toBe(60 * 1e9);
+    expect(info.config.storage).toBe('file');
+    expect(info.state.messages).toBe(before);
+    expect((await jsm.streams.info('DEADLETTER')).config.subjects).toEqual(['fl.deadletter.>']);
   });
 
   it('serves /metrics and /healthz', async () => {
