@@ -20,6 +20,8 @@ export interface BoardStats {
   bytes: number;
   /** Modbus requests answered. */
   polls: number;
+  /** Modbus request windows that failed the CRC (skipped byte by byte to resynchronise). */
+  badCrc: number;
   /** Frames lost while unplugged, or dropped because nobody read the port. */
   dropped: number;
   unplugs: number;
@@ -52,11 +54,13 @@ export class SerialBoard {
     private readonly log: Logger,
   ) {
     this.faults = new FrameFaults(plan.board, seed, plan.device);
-    this.stats = { device: plan.device, board: plan.board.id, frames: 0, bytes: 0, polls: 0, dropped: 0, unplugs: 0, faults: this.faults.counts };
+    this.stats = { device: plan.device, board: plan.board.id, frames: 0, bytes: 0, polls: 0, badCrc: 0, dropped: 0, unplugs: 0, faults: this.faults.counts };
     this.registerSpecs = plan.channels.map((c) => ({ type: c.channel.register, scale: c.channel.scale }));
     if (plan.board.protocol === 'modbus') {
       this.slave = new ModbusSlave(plan.board.unitId, () => this.registers(), (e) => {
-        if (e === 'bad_crc') this.log.debug('request with bad CRC ignored');
+        if (e !== 'bad_crc') return;
+        this.stats.badCrc++;
+        this.log.debug('request with bad CRC ignored');
       });
     }
     const start = plan.scenario.start;

@@ -90,5 +90,6 @@ describe('Modbus RTU slave on a real tty', () => {
 
   it('stats count the answered polls', () => {
     expect(sim.stats()[0]!.polls).toBe(5);
+    expect(sim.stats()[0]!.badCrc).toBeGreaterThan(0);
   });
 });
