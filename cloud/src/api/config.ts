@@ -45,6 +45,10 @@ export const apiLimitsSchema = z
     maxRows: z.number().int().positive().max(100_000).default(1000),
     /** How far before `from` an alert may have fired and still be open in the range. @default 7 */
     alertLookbackDays: z.number().nonnegative().max(366).default(7),
+    /** InfluxDB queries run at once. @default 8 */
+    influxConcurrency: z.number().int().positive().default(8),
+    /** Queries waiting for a slot; more get 503. @default 64 */
+    influxQueue: z.number().int().nonnegative().default(64),
     /** Concurrent SSE clients; more get 503. @default 100 */
     sseClients: z.number().int().positive().default(100),
     /** Bytes buffered for one slow SSE client before its events are dropped (and counted). @default 1048576 */

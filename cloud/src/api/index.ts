@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { pino, type Logger } from 'pino';
 import { registerAuth, TokenSet } from './auth.js';
 import { loadApiConfig, resolveTokens, type ApiConfig } from './config.js';
+import { Limiter, limitedStore } from './limiter.js';
 import { Live } from './live.js';
 import { ApiError } from './params.js';
 import { registerRoutes } from './routes.js';
@@ -34,7 +35,8 @@ function formatSchemaErrors(errors: FastifySchemaValidationError[], dataVar: str
 export async function startApi(config: ApiConfig, opts: { logger?: Logger } = {}): Promise<ApiHandle> {
   const log = (opts.logger ?? pino({ level: config.logLevel })).child({ component: 'api' });
   const tokens = new TokenSet(resolveTokens(config.auth));
-  const store = await openStore(config.influx);
+  const limiter = new Limiter(config.limits.influxConcurrency, config.limits.influxQueue);
+  const store = limitedStore(await openStore(config.influx), limiter);
   const live = config.nats ? await Live.connect(config, log) : undefined;
   const counters = { badRequests: 0, unauthorized: 0, influxErrors: 0 };
 
@@ -78,7 +80,7 @@ export async function startApi(config: ApiConfig, opts: { logger?: Logger } = {}
       influx: store.api,
       nats: live ? (live.connected ? 'connected' : 'disconnected') : 'off',
       liveClients: live?.clientCount ?? 0,
-      counters: { ...counters, ...live?.counters },
+      counters: { ...counters, influxBusy: limiter.rejected, ...live?.counters },
     }));
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -3,6 +3,7 @@ import { bucketing, flux, fluxString, influxql, influxqlIdent, influxqlString } 
 import { ApiError, foldAlerts, parseRange, parseTime } from '../../src/api/params.js';
 import { loadApiConfig, resolveTokens } from '../../src/api/config.js';
 import type { AlertRow } from '../../src/api/store.js';
+import { Limiter } from '../../src/api/limiter.js';
 
 const T = Date.parse('2026-01-01T00:00:00Z');
 
@@ -139,5 +140,32 @@ describe('config', () => {
     expect(() => resolveTokens(auth, {})).toThrow(/no API token configured/);
     expect(resolveTokens(auth, { FIELDLINE_API_TOKENS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb' })).toEqual(['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);
     expect(() => resolveTokens(auth, { FIELDLINE_API_TOKENS: 'short' })).toThrow(/shorter than 16/);
+  });
+});
+
+describe('query limiter', () => {
+  it('runs at most `concurrency` at once, queues up to `queue`, refuses the rest with 503', async () => {
+    const limiter = new Limiter(2, 1);
+    let running = 0;
+    let peak = 0;
+    const gates: (() => void)[] = [];
+    const job = () =>
+      limiter.run(async () => {
+        peak = Math.max(peak, ++running);
+        await new Promise<void>((r) => gates.push(r));
+        running--;
+        return 'done';
+      });
+    const jobs = [job(), job(), job()];
+    await expect(job()).rejects.toMatchObject({ statusCode: 503, message: expect.stringContaining('limits.influxConcurrency = 2') });
+    expect(limiter.rejected).toBe(1);
+    let results: string[] | undefined;
+    void Promise.all(jobs).then((r) => (results = r));
+    while (!results) {
+      await new Promise((r) => setTimeout(r, 1));
+      gates.shift()?.();
+    }
+    expect(results).toEqual(['done', 'done', 'done']);
+    expect(peak).toBe(2);
   });
 });
