@@ -167,9 +167,10 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
         acked++;
         lastAckAt = performance.now();
         const ms = lastAckAt - t;
+        // Reservoir sampling keeps the percentiles unbiased past the cap, in bounded memory.
         if (latencyCount < LATENCY_CAP) latencies[latencyCount] = ms;
         else {
-          const j = Math.floor(rng.next() * (acked));
+          const j = Math.floor(rng.next() * (latencyCount + 1));
           if (j < LATENCY_CAP) latencies[j] = ms;
         }
         latencyCount++;
