@@ -64,9 +64,13 @@ export async function startApi(config: ApiConfig, opts: { logger?: Logger } = {}
         return reply.code(502).send({ error: 'influx_error', message: err.message });
       }
       const status = err.statusCode ?? 500;
+      if (status === 503) {
+        req.log.warn({ err: err.message }, 'refused: unavailable or busy');
+        return reply.code(503).send({ error: 'unavailable', message: err.message });
+      }
       if (status >= 500) {
         req.log.error({ err }, 'request failed');
-        return reply.code(status).send({ error: 'internal', message: status === 503 ? err.message : 'internal error' });
+        return reply.code(status).send({ error: 'internal', message: 'internal error' });
       }
       if (status === 400) counters.badRequests++;
       return reply.code(status).send({ error: status === 401 ? 'unauthorized' : 'bad_request', message: err.message });
