@@ -60,6 +60,18 @@ export const gatewayConfigSchema = z
         /** Burst of new connections above the rate. @default 400 */
         connectionBurst: z.number().int().positive().default(400),
         tls: tlsSchema.optional(),
+        /** MQTT over WebSocket (optional), e.g. for browser tools; same authentication and limits. */
+        ws: z
+          .object({
+            /** @default '0.0.0.0' */
+            host: z.string().min(1).default('0.0.0.0'),
+            /** 0 picks a free port. @default 8083 */
+            port: port.default(8083),
+            /** @default '/mqtt' */
+            path: z.string().startsWith('/').default('/mqtt'),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({}),

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Aedes } from 'aedes';
 import { pino, type Logger } from 'pino';
+import { createWebSocketStream, WebSocketServer } from 'ws';
 import { createBroker } from './broker.js';
 import type { GatewayConfig } from './config.js';
 import { startDownlink } from './downlink.js';
@@ -18,6 +20,8 @@ export interface Gateway {
   mqttPort: number;
   /** MQTT over TLS port, when `mqtt.tls` is configured. */
   tlsPort?: number;
+  /** MQTT over WebSocket port, when `mqtt.ws` is configured. */
+  wsPort?: number;
   /** `/metrics` and `/healthz` port, unless `http: null`. */
   httpPort?: number;
   metrics: GatewayMetrics;
@@ -72,16 +76,17 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   uplink = new Uplink(broker, bridge, metrics, config.nats.partitions, config.nats.statusBucket, log.child({ component: 'uplink' }));
   const downlink = startDownlink(bridge.nc, broker, metrics, log.child({ component: 'downlink' }));
 
-  const sockets = new Set<Socket>();
-  const handle = (conn: Socket): void => {
+  const sockets = new Set<Duplex>();
+  const handle = (conn: Duplex, req?: IncomingMessage): void => {
     sockets.add(conn);
     conn.once('close', () => sockets.delete(conn));
     conn.on('error', () => undefined); // aedes reports it; an unhandled socket error must not crash us
+    const remote = (conn as Partial<Socket>).remoteAddress ?? req?.socket.remoteAddress;
     FrameGuard.attach(conn, config.mqtt.maximumPacketSize, (why) => {
       metrics.clientErrors.inc();
-      log.info({ remote: conn.remoteAddress, why }, 'connection closed: oversize or malformed packet');
+      log.info({ remote, why }, 'connection closed: oversize or malformed packet');
     });
-    broker.handle(conn);
+    broker.handle(conn, req);
   };
 
   const servers: Server[] = [];
@@ -95,6 +100,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   };
   let mqttPort: number;
   let tlsPort: number | undefined;
+  let wsPort: number | undefined;
   let http: { server: HttpServer; port: number } | undefined;
   try {
     mqttPort = await listen(tcp, config.mqtt.port, config.mqtt.host);
@@ -114,6 +120,15 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       tlsServer.on('tlsClientError', () => metrics.clientErrors.inc());
       tlsPort = await listen(tlsServer, t.port, t.host);
       servers.push(tlsServer);
+    }
+    const w = config.mqtt.ws;
+    if (w) {
+      const wsHttp = createHttpServer((_req, res) => res.writeHead(426, { upgrade: 'websocket' }).end('MQTT over WebSocket only\n'));
+      wsHttp.maxConnections = config.mqtt.maxConnections;
+      const wss = new WebSocketServer({ server: wsHttp, path: w.path, maxPayload: config.mqtt.maximumPacketSize });
+      wss.on('connection', (socket, req) => handle(createWebSocketStream(socket), req));
+      wsPort = await listen(wsHttp, w.port, w.host);
+      servers.push(wsHttp);
     }
     if (config.http) {
       http = await startHttp(
@@ -146,11 +161,12 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   }, 2000);
   revokeTimer.unref();
 
-  log.info({ mqttPort, tlsPort, httpPort: http?.port, registry: config.auth.registryFile }, 'gateway ready');
+  log.info({ mqttPort, tlsPort, wsPort, httpPort: http?.port, registry: config.auth.registryFile }, 'gateway ready');
   let closing: Promise<void> | undefined;
   return {
     mqttPort,
     ...(tlsPort !== undefined ? { tlsPort } : {}),
+    ...(wsPort !== undefined ? { wsPort } : {}),
     ...(http ? { httpPort: http.port } : {}),
     metrics,
     close: () =>
