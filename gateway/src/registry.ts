@@ -188,11 +188,6 @@ export class DeviceRegistry {
     return changed;
   }
 
-  isActive(deviceId: string): boolean {
-    const rec = this.devices[deviceId];
-    return !!rec && !rec.revokedAt;
-  }
-
   /** Known and not revoked: certificate-authenticated devices still honour revocation. */
   status(deviceId: string): 'active' | 'revoked' | 'unknown' {
     const rec = this.devices[deviceId];

@@ -86,9 +86,9 @@ export interface RunResult {
 }
 
 /** Runs a CLI (mosquitto_pub/sub) to completion or `timeoutMs`, then kills it. */
-export function run(cmd: string, args: string[], timeoutMs = 10_000, onStart?: (child: ChildProcess) => void): Promise<RunResult> {
+export function run(cmd: string, args: string[], timeoutMs = 10_000, onStart?: (child: ChildProcess) => void, cwd?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
