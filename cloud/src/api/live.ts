@@ -79,8 +79,11 @@ export class Live {
     return this.clients.size;
   }
 
-  /** Starts an SSE stream on a hijacked response; it ends when the client goes away. */
-  attach(res: ServerResponse, filter: LiveFilter): void {
+  /**
+   * Starts an SSE stream on a hijacked response; it ends when the client goes away. `hello` is sent
+   * once the server has every subscription the client needs, so nothing published after it is missed.
+   */
+  async attach(res: ServerResponse, filter: LiveFilter): Promise<void> {
     const client: Client = { res, filter, dropped: 0 };
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -88,13 +91,20 @@ export class Live {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    res.write(`retry: 3000\nevent: hello\ndata: ${JSON.stringify({ filter })}\n\n`);
     this.clients.add(client);
-    if (filter.readings) this.updateTelemetrySub();
     res.on('close', () => {
       this.clients.delete(client);
       if (filter.readings) this.updateTelemetrySub();
     });
+    if (filter.readings) this.updateTelemetrySub();
+    try {
+      await this.nc.flush();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'NATS flush failed; closing live stream');
+      res.end();
+      return;
+    }
+    res.write(`retry: 3000\nevent: hello\ndata: ${JSON.stringify({ filter })}\n\n`);
   }
 
   /** Subscribes to telemetry only while some client wants readings. */

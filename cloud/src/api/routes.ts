@@ -177,7 +177,7 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
       const l = liveOrFail(live);
       if (l.clientCount >= L.sseClients) throw new ApiError(503, `too many live clients (limits.sseClients = ${L.sseClients})`);
       reply.hijack();
-      l.attach(reply.raw, { device: req.query.device, sensor: req.query.sensor, readings: req.query.readings ?? false });
+      await l.attach(reply.raw, { device: req.query.device, sensor: req.query.sensor, readings: req.query.readings ?? false });
     },
   );
 

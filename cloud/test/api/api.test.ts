@@ -249,6 +249,7 @@ describe('NATS: live updates and commands', () => {
 
   it('publishes a contract CommandMessage on fl.commands.{device}', async () => {
     const sub = nc.subscribe('fl.commands.pump-1', { max: 1 });
+    await nc.flush(); // the server has the subscription before the API publishes
     const res = await fetch(`${api.url}/api/v1/devices/pump-1/commands`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
