@@ -7,7 +7,7 @@
  *     outage) sends it all; the baseline is a bare MQTT client publishing the same envelopes.
  * Prints a table, then one JSON line.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -16,11 +16,11 @@ import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { telemetryTopic } from '@fieldline/contract';
 import { cleanupAll, freePort, onCleanup, PtyPair, sleep, tempDir, waitFor } from '@fieldline/harness';
+import { compile } from '../src/packaging/build-deb.js';
 import { DiskQueue } from '../src/queue.js';
 import { EdgeState } from '../src/state.js';
 
 const edgeDir = new URL('..', import.meta.url).pathname;
-const repo = join(edgeDir, '..');
 const SENSORS = 10;
 const HZ = 10;
 // EDGE_BENCH_QUICK=1: a smoke run of the bench itself (small backlog, short window).
@@ -214,8 +214,7 @@ async function brokerOnly(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  execFileSync('npx', ['tsc', '-p', join(repo, 'contract/tsconfig.build.json')], { cwd: repo, stdio: 'inherit' });
-  execFileSync('npx', ['tsc', '-p', join(edgeDir, 'tsconfig.build.json')], { cwd: repo, stdio: 'inherit' });
+  await compile();
   const broker = await startBroker();
   const steady = await steadyState(broker.url);
   await broker.close();

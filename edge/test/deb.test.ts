@@ -15,8 +15,8 @@ const run = (cmd: string, args: string[]): string => execFileSync(cmd, args, { e
 const isRoot = process.getuid?.() === 0;
 
 describe('.deb package', () => {
-  it('builds, installs with dpkg -i, runs --version and check-config, and its unit passes systemd-analyze verify', { timeout: 240_000 }, () => {
-    const deb = buildDeb(tempDir('deb'));
+  it('builds, installs with dpkg -i, runs --version and check-config, and its unit passes systemd-analyze verify', { timeout: 240_000 }, async () => {
+    const deb = await buildDeb(tempDir('deb'));
     const info = run('dpkg-deb', ['-f', deb, 'Package', 'Architecture', 'Depends']);
     expect(info).toContain('Architecture: all');
     expect(info).toMatch(/Depends: nodejs \(>= 18\)/);

@@ -3,7 +3,7 @@
  * compiled agent, its production node_modules (copied from the workspace install, serialport
  * prebuilds for linux arm, arm64 and x64 only), the systemd unit and a sample config (conffile).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
@@ -71,9 +71,23 @@ function trimSerialport(lib: string): void {
   for (const d of KEEP_PREBUILDS) if (!existsSync(join(prebuilds, d))) throw new Error(`serialport prebuild ${d} missing`);
 }
 
-export function buildDeb(outDir = join(edgeDir, 'dist-deb')): string {
-  execFileSync('npx', ['tsc', '-p', join(repo, 'contract/tsconfig.build.json')], { cwd: repo, stdio: 'inherit' });
-  execFileSync('npx', ['tsc', '-p', join(edgeDir, 'tsconfig.build.json')], { cwd: repo, stdio: 'inherit' });
+/** Compiles contract and edge to dist (both at once: tsc is the slow part of the build). */
+export async function compile(): Promise<void> {
+  const tsc = join(repo, 'node_modules/typescript/bin/tsc');
+  await Promise.all(
+    [join(repo, 'contract/tsconfig.build.json'), join(edgeDir, 'tsconfig.build.json')].map(
+      (project) =>
+        new Promise<void>((resolve, reject) => {
+          const child = spawn(process.execPath, [tsc, '-p', project], { cwd: repo, stdio: 'inherit' });
+          child.once('error', reject);
+          child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`tsc -p ${project} failed (${code})`))));
+        }),
+    ),
+  );
+}
+
+export async function buildDeb(outDir = join(edgeDir, 'dist-deb')): Promise<string> {
+  await compile();
   const pkg = readPkg(edgeDir);
   const root = join(outDir, 'root');
   rmSync(outDir, { recursive: true, force: true });
@@ -129,5 +143,5 @@ export function buildDeb(outDir = join(edgeDir, 'dist-deb')): string {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) {
-  process.stdout.write(`${buildDeb(process.argv[2])}\n`);
+  process.stdout.write(`${await buildDeb(process.argv[2])}\n`);
 }
