@@ -371,7 +371,11 @@ document.addEventListener('DOMContentLoaded', () => {
     showLogin();
   });
   new ResizeObserver(() => plot && plot.setSize(chartSize())).observe($('chart'));
-  // Relative ranges follow the clock: refetch every minute so downsampled history stays current.
-  setInterval(() => window_().live && state.series && guard(loadView()), 60e3);
+  // Relative ranges follow the clock: refetch every minute so downsampled history and the tree stay current.
+  setInterval(() => {
+    if (!$('login').hidden) return;
+    guard(loadDevices());
+    if (window_().live && state.series) guard(loadView());
+  }, 60e3);
   guard(start());
 });
