@@ -6,7 +6,7 @@
  * nats.js's `js.publish` and via the pipelined publisher the gateway uses.
  *
  *   npm run bench:gateway
- * BENCH_SECONDS, BENCH_DEVICES override the defaults; GATEWAY_NODE_ARGS adds node flags to the
+ * BENCH_SECONDS, BENCH_DEVICES, BENCH_INFLIGHT override the defaults; GATEWAY_NODE_ARGS adds node flags to the
  * gateway process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,8 @@ import { JetStreamPublisher } from '../src/js-publisher.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 50);
 const BATCH = 100;
+// Unacknowledged QoS 1 PUBLISHes per device (MQTT's receive window on the device side).
+const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 64);
 const PASSWORD = 'bench-password-1';
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -161,7 +163,7 @@ async function main(): Promise<void> {
   const phase = (readingsPerEnvelope: number) =>
     withCpu(pids, async (): Promise<FleetResult & { stored: number }> => {
       const before = await streamCount(nc);
-      const r = await runFleet({ url, devices: ids, credentials, rate: 0, readingsPerEnvelope, durationMs: SECONDS * 1000, maxInflight: 64 });
+      const r = await runFleet({ url, devices: ids, credentials, rate: 0, readingsPerEnvelope, durationMs: SECONDS * 1000, maxInflight: INFLIGHT });
       return { ...r, stored: (await streamCount(nc)) - before };
     });
   const batched = await phase(BATCH);
