@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifySchemaValidationError } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { registerAuth, TokenSet } from './auth.js';
-import { loadApiConfig, resolveTokens, type ApiConfig } from './config.js';
+import { resolveTokens, type ApiConfig } from './config.js';
 import { Limiter, limitedStore } from './limiter.js';
 import { Live } from './live.js';
 import { ApiError } from './params.js';
@@ -32,6 +32,10 @@ function formatSchemaErrors(errors: FastifySchemaValidationError[], dataVar: str
   return new Error(name ? `${WHERE[dataVar] ?? dataVar} "${name}": ${msg}` : `${WHERE[dataVar] ?? dataVar}: ${msg}`);
 }
 
+/**
+ * Starts the query API and dashboard. Fails fast (typed errors naming the key) when no token is
+ * configured, InfluxDB cannot be reached for version detection, or NATS is configured but down.
+ */
 export async function startApi(config: ApiConfig, opts: { logger?: Logger } = {}): Promise<ApiHandle> {
   const log = (opts.logger ?? pino({ level: config.logLevel })).child({ component: 'api' });
   const tokens = new TokenSet(resolveTokens(config.auth));
@@ -108,4 +112,3 @@ export async function startApi(config: ApiConfig, opts: { logger?: Logger } = {}
   };
 }
 
-export { ApiError };

@@ -63,13 +63,12 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
   const lookbackMs = L.alertLookbackDays * DAY;
   const limitSchema = { type: 'integer', minimum: 1, maximum: L.maxRows, default: Math.min(200, L.maxRows) };
 
-  app.get('/api/v1/devices', {
-      schema: {
-        summary: 'Devices and sensors with their last reading and status',
-        tags: ['query'],
-        response: { 200: obj({ devices: { type: 'array', items: deviceSchema } }), ...errors },
-      },
-    }, async () => {
+  const devicesSchema = {
+    summary: 'Devices and sensors with their last reading and status',
+    tags: ['query'],
+    response: { 200: obj({ devices: { type: 'array', items: deviceSchema } }), ...errors },
+  };
+  app.get('/api/v1/devices', { schema: devicesSchema }, async () => {
     const [last, statuses] = await Promise.all([store.lastReadings(), live?.statuses() ?? new Map()]);
     type DeviceView = { device: string; status?: unknown; sensors: unknown[] };
     const devices = new Map<string, DeviceView>();
