@@ -18,12 +18,27 @@ function unitField(unit: string): string {
 /** Scores are stored to 1e-4: enough to rank and threshold, and shorter lines for InfluxDB to parse. */
 export const roundScore = (score: number): number => Math.round(score * 1e4) / 1e4;
 
-export function readingLine(device: string, r: Reading, score: number | undefined): string {
-  let line = `readings,device=${device},sensor=${r.sensor} value=${encodeFieldValue(r.value)}`;
+/** `readings,device=…,sensor=… value=`: built once per sensor, the start of each of its lines. */
+export function readingPrefix(device: string, sensor: string): string {
+  return `readings,device=${device},sensor=${sensor} value=`;
+}
+
+/**
+ * One `readings` point. Sparse fields keep lines short (InfluxDB 1.x's write cost grows with the
+ * values per line): `quality` only when not `good`, `unit` only when `withUnit` (the caller sets
+ * it from the message alone, so the same message always gives the same lines).
+ */
+export function prefixedReadingLine(prefix: string, r: Reading, score: number | undefined, withUnit: boolean): string {
+  let line = prefix + encodeFieldValue(r.value);
   if (score !== undefined) line += score === 0 ? ',score=0' : `,score=${roundScore(score)}`;
-  line += r.quality === undefined ? ',quality="good"' : `,quality="${r.quality}"`;
-  if (r.unit !== undefined) line += `,unit=${unitField(r.unit)}`;
+  if (r.quality !== undefined && r.quality !== 'good') line += `,quality="${r.quality}"`;
+  if (withUnit && r.unit !== undefined) line += `,unit=${unitField(r.unit)}`;
   return `${line} ${msToNs(r.ts)}`;
+}
+
+/** A `readings` point on its own (seeding, tests): unit included when known. */
+export function readingLine(device: string, r: Reading, score: number | undefined, withUnit = true): string {
+  return prefixedReadingLine(readingPrefix(device, r.sensor), r, score, withUnit);
 }
 
 /** Side output of readings older than the allowed lateness (they are in `readings` too). */

@@ -3,7 +3,7 @@ import { AlertState, alertEvent, stepAlert } from '../alerts/alert-state.js';
 import { DetectorResolver, type BoundDetector, type DetectorEntry } from '../detectors/config.js';
 import type { Session, CloseReason } from '../windows/session.js';
 import { SessionWindows, type WindowConfig, type WindowKey } from '../windows/session-windows.js';
-import { alertLine, lateLine, readingLine, sessionLine } from './lines.js';
+import { alertLine, lateLine, prefixedReadingLine, readingPrefix, sessionLine } from './lines.js';
 import { SeqWindow } from './seq-window.js';
 
 export interface PipelineConfig {
@@ -32,9 +32,14 @@ export class Effects {
 class SensorState implements WindowKey {
   sessions: Session[] = [];
   maxTs = -Infinity;
+  /** Envelope (pipeline-local number) and unit of this sensor's previous reading: `unit` is written once per envelope. */
+  unitMark = 0;
+  lastUnit: string | undefined;
+  readonly prefix: string;
   readonly states: unknown[];
   readonly alerts: AlertState[];
-  constructor(readonly id: string, readonly detectors: readonly BoundDetector[]) {
+  constructor(device: string, readonly id: string, readonly detectors: readonly BoundDetector[]) {
+    this.prefix = readingPrefix(device, id);
     this.states = detectors.map((d) => d.detector.init());
     this.alerts = detectors.map(() => new AlertState());
   }
@@ -60,6 +65,8 @@ export class PartitionPipeline {
   /** Partition event time: the newest device event time seen here; silent devices are judged against it. */
   private time = -Infinity;
   private lastSilenceCheck = -Infinity;
+  /** Numbers the envelopes processed, only to tell "first reading of a sensor in this envelope". */
+  private mark = 0;
 
   constructor(private readonly cfg: PipelineConfig) {
     this.windows = new SessionWindows(cfg.windows);
@@ -89,9 +96,10 @@ export class PartitionPipeline {
     d.silent = false;
     const before = d.time;
     let newest = before;
+    const mark = ++this.mark;
     for (const r of env.readings) {
       if (r.ts > newest) newest = r.ts;
-      this.reading(d, r, before, fx);
+      this.reading(d, r, before, mark, fx);
     }
     if (env.readings.length === 0 && env.clock.synced && env.clock.now > newest) newest = env.clock.now;
     if (newest > before) {
@@ -102,14 +110,19 @@ export class PartitionPipeline {
     }
   }
 
-  private reading(d: DeviceState, r: Reading, deviceTime: number, fx: Effects): void {
+  private reading(d: DeviceState, r: Reading, deviceTime: number, mark: number, fx: Effects): void {
     fx.readings++;
     let s = d.sensors.get(r.sensor);
-    if (!s) d.sensors.set(r.sensor, (s = new SensorState(r.sensor, this.resolver.resolve(d.id, r.sensor, r.unit))));
+    if (!s) d.sensors.set(r.sensor, (s = new SensorState(d.id, r.sensor, this.resolver.resolve(d.id, r.sensor, r.unit))));
+    // The unit goes on the sensor's first reading of the envelope (and wherever it changes within
+    // it): a function of the message alone, enough for "last unit", and far fewer values to write.
+    const withUnit = s.unitMark !== mark || s.lastUnit !== r.unit;
+    s.unitMark = mark;
+    s.lastUnit = r.unit;
     if (this.windows.isLate(r.ts, deviceTime)) {
       // Side output: counted and stored, never silently dropped; not windowed or scored.
       fx.late++;
-      fx.lines.push(readingLine(d.id, r, undefined), lateLine(d.id, r, deviceTime - r.ts));
+      fx.lines.push(prefixedReadingLine(s.prefix, r, undefined, withUnit), lateLine(d.id, r, deviceTime - r.ts));
       return;
     }
     let score = 0;
@@ -123,7 +136,7 @@ export class PartitionPipeline {
       if (t) this.alert(alertEvent({ device: d.id, sensor: s.id, rule: b.rule, severity: b.severity }, t, r.value, res.score, b.detector.describe(st, r.value)), fx);
     }
     this.windows.add(s, r.ts, r.value, score >= this.cfg.alerts.anomalyScore);
-    fx.lines.push(readingLine(d.id, r, score));
+    fx.lines.push(prefixedReadingLine(s.prefix, r, score, withUnit));
   }
 
   private alert(a: AlertEvent, fx: Effects): void {

@@ -77,6 +77,25 @@ describe('partition pipeline (pure)', () => {
     expect(fx.lines.filter((l) => l.startsWith('readings,'))).toHaveLength(2);
   });
 
+  it('reading lines are sparse: quality only when not good, unit on the first reading of each sensor per envelope and where it changes', () => {
+    const p = new PartitionPipeline(cfg());
+    const u = (sensor: string, ts: number, unit?: string, quality?: Reading['quality']): Reading => ({ sensor, ts, value: 1.5, unit, quality });
+    const lines = (fx: Effects): string[] => fx.lines.filter((l) => l.startsWith('readings,'));
+    const first = run(p, [env('d1', [u('a', 0, 'C'), u('b', 0, 'bar', 'good'), u('a', 1000, 'C', 'bad'), u('a', 2000, 'F'), u('b', 2000, 'bar', 'uncertain')])]);
+    expect(lines(first)).toEqual([
+      'readings,device=d1,sensor=a value=1.5,score=0,unit="C" 0',
+      'readings,device=d1,sensor=b value=1.5,score=0,unit="bar" 0',
+      'readings,device=d1,sensor=a value=1.5,score=0,quality="bad" 1000000000',
+      'readings,device=d1,sensor=a value=1.5,score=0,unit="F" 2000000000',
+      'readings,device=d1,sensor=b value=1.5,score=0,quality="uncertain" 2000000000',
+    ]);
+    // The next envelope starts over: its first reading of a sensor carries the unit again.
+    expect(lines(run(p, [env('d1', [u('a', 3000, 'F'), u('a', 4000, 'F')])]))).toEqual([
+      'readings,device=d1,sensor=a value=1.5,score=0,unit="F" 3000000000',
+      'readings,device=d1,sensor=a value=1.5,score=0 4000000000',
+    ]);
+  });
+
   it('a batch seen before (same epoch and seq) has no effect', () => {
     const p = new PartitionPipeline(cfg());
     const e = env('d1', [r('a', 0, 60)]);
@@ -94,7 +113,7 @@ describe('partition pipeline (pure)', () => {
       ['hot', 'resolved', 1000, 2000, 'critical'],
       ['dropout', 'firing', 12_000, undefined, 'warning'],
     ]);
-    expect(fx.lines.filter((l) => l.startsWith('readings,')).map((l) => /score=([^,]+)/.exec(l)?.[1])).toEqual(['0', '1', '0']);
+    expect(fx.lines.filter((l) => l.startsWith('readings,')).map((l) => /score=([^, ]+)/.exec(l)?.[1])).toEqual(['0', '1', '0']);
     expect(fx.sessions[0]).toMatchObject({ count: 3, anomalies: 1, min: 20, max: 70 });
   });
 

@@ -25,7 +25,10 @@ describe('processor walking skeleton (real nats-server + influxd 1.6)', () => {
       const r = await queryRows(s!.influx, `SELECT value, quality, unit FROM readings WHERE device='dev-a' GROUP BY *`);
       return r.length === 20 ? r : null;
     }, { timeoutMs: 20_000, what: '20 readings in InfluxDB' });
-    expect(rows.map((r) => [r.sensor, r.time, r.value, r.unit, r.quality])).toEqual(readings.map((x) => ['temp', Math.floor(x.ts), x.value, 'C', 'good']));
+    // Sparse fields (docs/influxdb-schema.md): no `quality` means good; `unit` on the envelope's first reading of the sensor.
+    expect(rows.map((r) => [r.sensor, r.time, r.value, r.unit, r.quality])).toEqual(readings.map((x, i) => ['temp', Math.floor(x.ts), x.value, i === 0 ? 'C' : null, null]));
+    const [last] = await queryRows(s!.influx, `SELECT last("unit") AS "unit" FROM readings WHERE device='dev-a'`);
+    expect(last?.unit).toBe('C');
     expect(p!.influx.api).toBe('v1');
     const jsm = await s!.nc.jetstreamManager();
     const streams = (await jsm.streams.names().next()).sort();
