@@ -9,7 +9,7 @@
  * BENCH_SECONDS, BENCH_DEVICES, BENCH_INFLIGHT override the defaults; GATEWAY_NODE_ARGS adds node flags to the
  * gateway process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeEnvelope, type Envelope } from '@fieldline/contract';
@@ -77,18 +77,6 @@ function cpuSeconds(pid: number | undefined): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ = 100)
 }
 
-/** The nats-server started with `configFile` (the harness does not expose its pid). */
-function natsPid(configFile: string): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(configFile)) return Number(entry);
-    } catch {
-      // gone while we looked
-    }
-  }
-  return undefined;
-}
 
 /** Runs `fn` and reports the CPU (% of one core) each process used meanwhile. */
 async function withCpu<T>(pids: { gateway?: number; nats?: number }, fn: () => Promise<T>): Promise<T & { cpu: { gateway: number; nats: number; bench: number } }> {
@@ -154,7 +142,7 @@ async function main(): Promise<void> {
   const credentials = (id: string) => ({ username: id, password: PASSWORD });
   await runFleet({ url, devices: ids, credentials, rate: 0, readingsPerEnvelope: 10, durationMs: 2000 });
 
-  const pids = { gateway: gateway.pid, nats: natsPid(nats.configFile) };
+  const pids = { gateway: gateway.pid, nats: nats.pid };
   const raw1 = await withCpu(pids, () => rawJetStream(nc, 1, SECONDS, false));
   const rawB = await withCpu(pids, () => rawJetStream(nc, BATCH, SECONDS, false));
   const lean1 = await withCpu(pids, () => rawJetStream(nc, 1, SECONDS, true));

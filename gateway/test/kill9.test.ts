@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanupAll, freePort, ManagedProcess, NatsServer, sleep, tempDir, waitFor } from '@fieldline/harness';
@@ -10,18 +10,6 @@ import { PASSWORD, SteadyDevice, telemetryIds } from './helpers.js';
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The pid of the nats-server started with `configFile` (the harness does not expose it). */
-function natsPid(configFile: string): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(configFile)) return Number(entry);
-    } catch {
-      // the process went away while we looked
-    }
-  }
-  throw new Error(`no nats-server running with ${configFile}`);
-}
 
 async function metric(httpPort: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
@@ -80,7 +68,7 @@ describe('kill -9 of the gateway between a PUBLISH and its JetStream ack', () =>
     await waitFor(() => dev.allAcked(), { what: 'first 20 acked' });
 
     // Freeze nats-server: PUBLISHes reach the gateway and are forwarded, but no ack comes back.
-    paused = natsPid(nats.configFile);
+    paused = nats.pid!;
     process.kill(paused, 'SIGSTOP');
     for (let i = 0; i < 20; i++) dev.publishOne();
     await waitFor(async () => (await metric(httpPort, 'fieldline_gateway_pending_envelopes')) >= 1, { what: 'PUBLISHes held for JetStream' });

@@ -59,6 +59,11 @@ export class NatsServer {
     return this.proc.running;
   }
 
+  /** The server's pid while it runs (for SIGSTOP/SIGCONT fault tests). */
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
   get log(): string {
     return this.proc.log;
   }
