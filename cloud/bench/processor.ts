@@ -1,6 +1,7 @@
 // npm run bench:processor -- readings/s through one processor (real JetStream consume, windows,
 // detectors, InfluxDB batch writes to the real Debian influxd) beside the raw InfluxDB batch-write
 // rate measured in the same run, and window/detector state memory per active sensor.
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -83,6 +84,43 @@ function stateBytesPerSensor(): number {
   return bytes;
 }
 
+/** The pid of the child whose command line contains `fragment` (Linux /proc), for its CPU time. */
+function pidOf(fragment: string): number | undefined {
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(fragment)) return Number(e);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+/** CPU seconds (user + system) used so far by a process; NaN when it cannot be read. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime) in clock ticks, 100 per second on Linux.
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds of this process, influxd and nats-server between two calls. */
+function cpuMeter(influxPid: number | undefined, natsPid: number | undefined): () => { node: number; influxd: number; nats: number } {
+  const c0 = process.cpuUsage();
+  const i0 = cpuSeconds(influxPid);
+  const n0 = cpuSeconds(natsPid);
+  return () => {
+    const c = process.cpuUsage(c0);
+    return { node: (c.user + c.system) / 1e6, influxd: cpuSeconds(influxPid) - i0, nats: cpuSeconds(natsPid) - n0 };
+  };
+}
+
 interface Payload {
   subject: string;
   msgID: string;
@@ -113,9 +151,13 @@ function pureRun(payloads: readonly Payload[], config: ProcessorConfigInput): { 
   return { seconds, batches, lines: batches.reduce((n, b) => n + b.length, 0) };
 }
 
+const per100k = (seconds: number, readings: number): number | null => (Number.isFinite(seconds) ? Number(((seconds * 1e5) / readings).toFixed(2)) : null);
+
 async function main(): Promise<void> {
   const logger = pino({ level: 'warn' });
   const [nats, influx] = await Promise.all([NatsServer.start(), InfluxServer.start()]);
+  const influxPid = pidOf(influx.dataDir);
+  const natsPid = pidOf(nats.configFile);
   try {
     const config: ProcessorConfigInput = {
       nats: { servers: [nats.url] },
@@ -142,12 +184,15 @@ async function main(): Promise<void> {
     // plugin, same batch size and as many concurrent writes as partitions, to another database.
     gc();
     const writer = await createInfluxWriter({ url: influx.url, database: 'baseline' });
+    let cpu = cpuMeter(influxPid, natsPid);
     let t = performance.now();
     let next = 0;
     await Promise.all(Array.from({ length: PARTITIONS }, async () => {
       while (next < pure.batches.length) await writer.write(pure.batches[next++]!);
     }));
     const rawSeconds = (performance.now() - t) / 1000;
+    const rawCpu = cpu();
+    await writer.close();
     pure.batches.length = 0;
 
     // Processor: everything published first, so the rate is the consumer's, not the publisher's.
@@ -163,6 +208,7 @@ async function main(): Promise<void> {
     // excluded) until every reading was flushed (in-process counter, no I/O to poll) and every
     // message is acked according to JetStream.
     const processor = await startProcessor(config, { logger });
+    cpu = cpuMeter(influxPid, natsPid);
     t = performance.now();
     const flushed = async (): Promise<number> => (await processor.metrics.readings.get()).values.reduce((n, v) => n + v.value, 0);
     await waitFor(async () => (await flushed()) >= readings, { timeoutMs: 600_000, intervalMs: 5, what: 'the processor to flush every reading' });
@@ -171,6 +217,7 @@ async function main(): Promise<void> {
       return infos.every((c) => c.num_pending === 0 && c.num_ack_pending === 0);
     }, { timeoutMs: 60_000, intervalMs: 5, what: 'the processor to ack everything' });
     const procSeconds = (performance.now() - t) / 1000;
+    const procCpu = cpu();
     const sensors = processor.stats().sensors;
     const linesWritten = (await processor.metrics.sinkLines.get()).values[0]?.value ?? 0;
     const rssMb = process.memoryUsage().rss / 2 ** 20;
@@ -190,12 +237,20 @@ async function main(): Promise<void> {
       pipeline_only_readings_per_s: Math.round(readings / pure.seconds),
       state_bytes_per_sensor: Math.round(perSensor),
       rss_mb: Math.round(rssMb),
+      // CPU per 100k readings: what the shared cores had to give each process, whatever the load.
+      processor_cpu_s_per_100k: per100k(procCpu.node, readings),
+      processor_influxd_cpu_s_per_100k: per100k(procCpu.influxd, readings),
+      processor_nats_cpu_s_per_100k: per100k(procCpu.nats, readings),
+      raw_influxd_cpu_s_per_100k: per100k(rawCpu.influxd, readings),
+      raw_client_cpu_s_per_100k: per100k(rawCpu.node, readings),
       load_avg_1m: Number(loadavg()[0]!.toFixed(2)),
     };
     const rows: [string, string, string][] = [
       ['readings through the processor', `${result.processor_readings_per_s.toLocaleString('en')} readings/s`, 'target >= 100,000 (JetStream consume -> InfluxDB accepted -> ack)'],
       ['raw InfluxDB batch writes (baseline)', `${result.influx_raw_lines_per_s.toLocaleString('en')} lines/s`, `= ${result.influx_raw_readings_per_s.toLocaleString('en')} readings/s; the processor's own lines, ${BATCH_LINES}/batch, ${PARTITIONS} concurrent`],
       ['pure pipeline, no I/O (one core)', `${result.pipeline_only_readings_per_s.toLocaleString('en')} readings/s`, 'JSON parse + validate, windows, 5 detectors, lines'],
+      ['CPU per 100k readings, processor run', `${result.processor_cpu_s_per_100k} + ${result.processor_influxd_cpu_s_per_100k} + ${result.processor_nats_cpu_s_per_100k} s`, 'processor (node) + influxd + nats-server'],
+      ['CPU per 100k readings, raw writes', `${result.raw_client_cpu_s_per_100k} + ${result.raw_influxd_cpu_s_per_100k} s`, 'client (node) + influxd'],
       ['state per active sensor', `${result.state_bytes_per_sensor} B`, 'target < 2048 B (5 detectors, 1 open session)'],
       ['readings / sensors', `${readings} / ${sensors}`, `${payloads.length} messages of ${READINGS_PER_ENVELOPE} readings, ${PARTITIONS} partitions`],
       ['lines written by the processor', `${linesWritten}`, 'readings + sessions + alerts (equal to the pure run\'s)'],
