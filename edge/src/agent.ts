@@ -51,7 +51,8 @@ export class Agent {
     this.state = EdgeState.open(cfg.stateDir);
     this.queue = new DiskQueue({ dir: join(cfg.stateDir, 'queue'), ...cfg.queue });
     this.state.atLeast(this.queue.highestSeq);
-    this.wasSynced = clock.synced();
+    // Starts as unsynced so that the first check releases readings held by a previous run.
+    this.wasSynced = false;
     // A batch left open by a crash is closed now, so it is sent (or corrected) like any other.
     this.closeBatch();
     this.uplink = new Uplink(cfg, log.child({ component: 'mqtt' }), {

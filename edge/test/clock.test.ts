@@ -1,7 +1,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { cleanupAll, PtyPair, sleep, waitFor } from '@fieldline/harness';
-import { ManualClock, startEdge, Timestamper, type Edge } from '../src/index.js';
+import { ManualClock, startEdge, Timestamper, type Edge, type EdgeConfig } from '../src/index.js';
 import { quietLogger, TestBroker, testConfig } from './helpers.js';
 
 afterAll(() => cleanupAll());
@@ -25,6 +25,7 @@ describe('clock-aware timestamps in the agent', () => {
   let broker: TestBroker;
   let pty: PtyPair;
   let edge: Edge | undefined;
+  let lastConfig: EdgeConfig | undefined;
 
   afterEach(async () => {
     await edge?.close();
@@ -39,6 +40,7 @@ describe('clock-aware timestamps in the agent', () => {
       clock: { unsynced, checkMs: 100 },
       ports: [{ id: 'p', path: pty.hostPath, driver: 'text-kv', channels: { temp: { sensor: 'temp' } } }],
     });
+    lastConfig = cfg;
     edge = await startEdge(cfg, { logger: quietLogger(), clock });
     await waitFor(() => edge!.health().ports.p!.open && edge!.health().connected, { what: 'port open and connected' });
     return edge;
@@ -81,5 +83,21 @@ describe('clock-aware timestamps in the agent', () => {
       [2, trueNow - 1000, undefined],
     ]);
     expect(e.health().readings_held).toBe(0);
+  });
+
+  it('hold policy: readings held when the agent stopped are corrected and sent by the next run once synced', async () => {
+    const clock = new ManualClock({ now: Date.UTC(1970, 0, 2), synced: false });
+    const e = await start(clock, 'hold');
+    write(pty.devicePath, 'temp=7\r\n');
+    await waitFor(() => e.health().readings_held === 1, { what: 'reading held' });
+    await e.close();
+    edge = undefined;
+    clock.advance(5000);
+    const trueNow = Date.UTC(2026, 5, 1);
+    clock.step(trueNow - clock.now());
+    clock.isSynced = true;
+    edge = await startEdge(lastConfig!, { logger: quietLogger(), clock });
+    await waitFor(() => broker.readings().length === 1, { what: 'corrected reading after restart' });
+    expect(broker.readings()[0]).toMatchObject({ value: 7, ts: trueNow - 5000 });
   });
 });
