@@ -42,4 +42,26 @@ describe('text-kv over a real pty', () => {
       await broker.close();
     }
   });
+
+  it('a port that stays open but silent is reopened by the watchdog, and reads again afterwards', async () => {
+    const broker = await TestBroker.start();
+    const pty = await PtyPair.create();
+    const cfg = testConfig(broker.url, {
+      ports: [{ id: 'p1', path: pty.hostPath, driver: 'text-kv', silenceTimeoutMs: 400, reopen: { minMs: 50, maxMs: 100 }, channels: { temp: { sensor: 't1' } } }],
+    });
+    const edge = await startEdge(cfg, { logger: quietLogger() });
+    try {
+      // No close event ever comes: socat keeps the pty open, the board just says nothing.
+      await waitFor(() => edge.health().ports.p1!.silent >= 1 && edge.health().ports.p1!.open, { what: 'watchdog reopen', timeoutMs: 10_000 });
+      expect(edge.health().ports.p1!.reopens).toBeGreaterThanOrEqual(1);
+      const fd = openSync(pty.devicePath, 'w');
+      writeSync(fd, 'temp=5\r\n');
+      closeSync(fd);
+      await waitFor(() => broker.readings().some((r) => r.value === 5), { what: 'reading after the watchdog reopen' });
+    } finally {
+      await edge.close();
+      await pty.close();
+      await broker.close();
+    }
+  });
 });
