@@ -5,6 +5,7 @@ import {
   partitionOf,
   subjects,
   type AlertEvent,
+  type Envelope,
   type SessionSummary,
 } from '@fieldline/contract';
 import { headers, type Consumer, type ConsumerMessages, type JetStreamClient, type JsMsg } from 'nats';
@@ -34,6 +35,7 @@ interface DeadLetter {
   device: string;
 }
 
+const deviceOf = (m: JsMsg): string => m.subject.slice(m.subject.lastIndexOf('.') + 1);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -88,11 +90,13 @@ export class PartitionWorker {
         this.messages = await this.consumer!.consume({ max_messages: this.o.fetchBatch });
         if (this.closing) this.messages.stop();
         for await (const m of this.messages) {
-          this.handle(m);
+          const env = this.parse(m);
+          // Cut before a message that would overflow the batch, so a request stays within
+          // batchLines (instead of a full request plus a tiny one for the overflow).
+          if (env && this.fx.lines.length > 0 && this.fx.lines.length + env.readings.length > this.o.batchLines) await this.cutBounded();
+          this.apply(m, env);
           this.o.metrics.lag.set(label, m.info.pending);
-          // Backpressure: at most one batch waits behind the one being written.
-          if (this.fx.lines.length >= this.o.batchLines && this.queued > 1) await this.chain;
-          if (this.fx.lines.length >= this.o.batchLines) void this.cut();
+          if (this.fx.lines.length >= this.o.batchLines) await this.cutBounded();
         }
       } catch (err) {
         this.lastError = err as Error;
@@ -102,25 +106,48 @@ export class PartitionWorker {
     }
   }
 
-  private handle(m: JsMsg): void {
-    this.last = m;
-    const device = m.subject.slice(m.subject.lastIndexOf('.') + 1);
+  /** The message's envelope, or undefined when it was dead-lettered as bad input. */
+  private parse(m: JsMsg): Envelope | undefined {
+    const device = deviceOf(m);
     try {
       const env = parseEnvelope(m.data, device);
       if (partitionOf(env.device, this.o.partitions) !== this.o.partition) {
         throw new ContractError('bad_topic', 'subject', `device "${env.device}" does not belong to partition ${this.o.partition}`);
       }
+      return env;
+    } catch (err) {
+      this.deadLetter(m, device, err);
+      return undefined;
+    }
+  }
+
+  private apply(m: JsMsg, env: Envelope | undefined): void {
+    this.last = m;
+    if (!env) return;
+    try {
       this.pipeline.process(env, this.fx);
     } catch (err) {
-      // Filed with its reason and acked with the batch: one message never blocks its partition.
-      // A ContractError is bad input; anything else is a processor bug, kept for a replay once fixed.
-      const reason = err instanceof ContractError ? err.reason : 'processing_failed';
-      const message = (err as Error).message;
-      this.o.metrics.badMessages.inc({ reason });
-      if (err instanceof ContractError) this.o.logger.warn({ device, seq: m.seq, err: message }, 'invalid TELEMETRY message dead-lettered');
-      else this.o.logger.error({ device, seq: m.seq, err }, 'processing failed; message dead-lettered');
-      this.deadLetters.push({ subject: subjects.deadletter(reason, device), data: m.data, error: message, device });
+      this.deadLetter(m, env.device, err);
     }
+  }
+
+  /**
+   * Files the message with its reason; it is acked with the batch: one message never blocks its
+   * partition. A ContractError is bad input; anything else is a processor bug, kept for a replay once fixed.
+   */
+  private deadLetter(m: JsMsg, device: string, err: unknown): void {
+    const reason = err instanceof ContractError ? err.reason : 'processing_failed';
+    const message = (err as Error).message;
+    this.o.metrics.badMessages.inc({ reason });
+    if (err instanceof ContractError) this.o.logger.warn({ device, seq: m.seq, err: message }, 'invalid TELEMETRY message dead-lettered');
+    else this.o.logger.error({ device, seq: m.seq, err }, 'processing failed; message dead-lettered');
+    this.deadLetters.push({ subject: subjects.deadletter(reason, device), data: m.data, error: message, device });
+  }
+
+  /** Backpressure: at most one batch waits behind the one being written. */
+  private async cutBounded(): Promise<void> {
+    if (this.queued > 1) await this.chain;
+    void this.cut();
   }
 
   /** Hands the pending effects to the flush chain; resolves when they (and all before) are durable. */
