@@ -1,7 +1,11 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { stringify } from 'yaml';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseEnvelope, type Envelope, type RejectionNotice } from '@fieldline/contract';
-import { cleanupAll, PtyPair, sleep, waitFor } from '@fieldline/harness';
+import { cleanupAll, onCleanup, PtyPair, sleep, tempDir, waitFor } from '@fieldline/harness';
 import { startEdge, type Edge } from '../src/index.js';
 import { quietLogger, TestBroker, testConfig } from './helpers.js';
 
@@ -97,5 +101,27 @@ describe('MQTT uplink', () => {
     await waitFor(() => e.health().queue.dropped_rejected === 2, { what: 'rejected batch dropped' });
     expect(e.health().queue.depth).toBe(0);
     expect(e.health().uplink.commands_rejected).toBe(2);
+  });
+
+  it('the broker publishes the Last Will (retained offline) when the agent process is killed', async () => {
+    broker = await TestBroker.start();
+    const dir = tempDir('edge-will');
+    const configFile = join(dir, 'edge.yaml');
+    writeFileSync(configFile, stringify({ device: 'dev-will', stateDir: join(dir, 'state'), mqtt: { url: broker.url }, clock: { assumeSynced: true }, log: { level: 'warn' } }));
+    const root = new URL('../../', import.meta.url).pathname;
+    const child = spawn(process.execPath, ['--conditions=fieldline-src', '--import', 'tsx', join(root, 'edge/src/cli.ts'), 'run', '--config', configFile], { cwd: root, stdio: 'ignore' });
+    onCleanup(() => child.kill('SIGKILL'));
+    await waitFor(() => broker.statuses.some((x) => x.includes('"online"')), { what: 'online status', timeoutMs: 20_000 });
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    await waitFor(() => broker.statuses.at(-1)?.includes('"offline"'), { what: 'Last Will' });
+    expect(JSON.parse(broker.statuses.at(-1)!)).toEqual({ v: 1, device: 'dev-will', state: 'offline' });
+    // A late subscriber (the gateway's status view, a dashboard) gets the retained offline.
+    const viewer = await mqtt.connectAsync(broker.url, { clientId: 'viewer' });
+    const retained = new Promise<Buffer>((r) => viewer.on('message', (_t, payload, packet) => packet.retain && r(payload)));
+    await viewer.subscribeAsync('fl/v1/dev-will/status', { qos: 1 });
+    expect(JSON.parse((await retained).toString())).toMatchObject({ state: 'offline' });
+    await viewer.endAsync();
   });
 });
