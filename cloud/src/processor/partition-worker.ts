@@ -156,13 +156,17 @@ export class PartitionWorker {
     if (!last) return this.chain;
     const fx = this.fx;
     const dead = this.deadLetters;
+    const lines = fx.lines.length;
+    // Joined now, while the lines are young, and held as one string until InfluxDB accepts them:
+    // thousands of small strings waiting behind a write cost the GC more than the join.
+    if (lines > 1 && lines <= this.o.batchLines) fx.lines = [fx.lines.join('\n')];
     this.fx = new Effects();
     this.deadLetters = [];
     this.last = undefined;
     this.queued++;
     this.chain = this.chain.then(async () => {
       try {
-        if (!this.failed) await this.flush(fx, dead, last);
+        if (!this.failed) await this.flush(fx, lines, dead, last);
       } catch (err) {
         // Only when closing: nothing after this batch may be acked either (AckAll).
         this.failed = true;
@@ -175,7 +179,7 @@ export class PartitionWorker {
   }
 
   /** Makes the effects durable, retrying until it works (or the worker closes), then acks. */
-  private async flush(fx: Effects, dead: DeadLetter[], last: JsMsg): Promise<void> {
+  private async flush(fx: Effects, lines: number, dead: DeadLetter[], last: JsMsg): Promise<void> {
     const label = { partition: String(this.o.partition) };
     for (let attempt = 0; ; attempt++) {
       try {
@@ -195,7 +199,7 @@ export class PartitionWorker {
     this.o.metrics.readings.inc(label, fx.readings);
     this.o.metrics.late.inc(label, fx.late);
     this.o.metrics.duplicates.inc(label, fx.duplicates);
-    this.o.metrics.sinkLines.inc(fx.lines.length);
+    this.o.metrics.sinkLines.inc(lines);
     for (const a of fx.alerts) this.o.metrics.alerts.inc({ severity: a.severity, state: a.state });
     for (const s of fx.sessions) this.o.metrics.sessions.inc({ closed_by: s.closedBy });
     this.o.metrics.sessionsOpen.set(label, this.pipeline.openSessions);

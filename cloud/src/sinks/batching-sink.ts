@@ -34,6 +34,11 @@ export class BatchingSink {
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
+  /**
+   * `lines` are lines of line protocol; an element may also be several lines joined with `\n`
+   * (a line cannot contain one), which counts as one toward `batchLines` and is split into its
+   * lines only if the server refuses it.
+   */
   async write(lines: readonly string[]): Promise<void> {
     for (let i = 0; i < lines.length; i += this.opts.batchLines) {
       await this.writeSplitting(lines.slice(i, i + this.opts.batchLines));
@@ -45,6 +50,10 @@ export class BatchingSink {
       await this.writeRetrying(lines);
     } catch (err) {
       if (!(err instanceof SinkWriteError) || err.failure !== 'rejected') throw err;
+      if (lines.length === 1 && lines[0]!.includes('\n')) {
+        await this.writeSplitting(lines[0]!.split('\n'));
+        return;
+      }
       if (lines.length === 1) {
         this.quarantined++;
         this.opts.logger?.warn({ err: err.message }, 'InfluxDB refused a point; quarantined to DEADLETTER');

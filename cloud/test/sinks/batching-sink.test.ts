@@ -50,4 +50,21 @@ describe('batching sink retries', () => {
     await expect(new BatchingSink(w, opts([])).write(['a'])).rejects.toThrow('unauthorized');
     expect(w.calls).toBe(1);
   });
+
+  it('splits a refused element holding several joined lines and quarantines only the bad line', async () => {
+    const quarantined: string[] = [];
+    const written: string[] = [];
+    const w: LineWriter = {
+      kind: 'picky',
+      async write(lines) {
+        if (lines.some((l) => l.includes('bad'))) throw new SinkWriteError('rejected', 'field type conflict', 400);
+        written.push(...lines);
+      },
+      async close() {},
+    };
+    const sink = new BatchingSink(w, { ...opts([]), batchLines: 10, quarantine: async (line) => void quarantined.push(line) });
+    await sink.write(['m v=1 1\nm v=bad 2\nm v=3 3', 'm v=4 4']);
+    expect(quarantined).toEqual(['m v=bad 2']);
+    expect(written.join('\n').split('\n').sort()).toEqual(['m v=1 1', 'm v=3 3', 'm v=4 4']);
+  });
 });
