@@ -25,7 +25,7 @@ export function edgeConfigFor(
 }
 
 function driverOptions(b: SimulatedBoard): Record<string, unknown> {
-  if (b.protocol === 'csv') return { columns: b.channels };
+  if (b.protocol === 'csv') return { columns: b.channels, timeColumn: b.timestamps };
   if (b.protocol === 'modbus') {
     return { unitId: b.unitId ?? 1, pollMs: 1000, registers: b.channels.map((channel, i) => ({ channel, address: 2 * i })) };
   }
