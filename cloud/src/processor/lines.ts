@@ -48,8 +48,9 @@ export function readingPrefix(device: string, sensor: string): string {
  * values per line): `quality` only when not `good`, `unit` only when `withUnit` (the caller sets
  * it from the message alone, so the same message always gives the same lines).
  */
-export function prefixedReadingLine(prefix: string, r: Reading, score: number | undefined, withUnit: boolean): string {
-  let line = prefix + encodeFieldValue(r.value);
+export function prefixedReadingLine(prefix: string, r: Reading, score: number | undefined, withUnit: boolean, valueText?: string): string {
+  // The value's own JSON text when known (see value-texts.ts); -0 is written as 0, as before.
+  let line = prefix + (valueText !== undefined && r.value !== 0 ? valueText : encodeFieldValue(r.value));
   if (score !== undefined) line += scoreField(score);
   if (r.quality !== undefined && r.quality !== 'good') line += `,quality="${r.quality}"`;
   if (withUnit && r.unit !== undefined) line += `,unit=${unitField(r.unit)}`;

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { BatchingSink } from '../sinks/batching-sink.js';
 import type { Metrics } from './metrics.js';
 import { Effects, PartitionPipeline, type PipelineConfig } from './pipeline.js';
+import { valueTexts } from './value-texts.js';
 
 export interface WorkerOptions {
   partition: number;
@@ -26,6 +27,11 @@ export interface WorkerOptions {
   retryMaxMs: number;
   metrics: Metrics;
   logger: Logger;
+}
+
+interface Parsed {
+  env: Envelope;
+  values: (string | undefined)[] | undefined;
 }
 
 interface DeadLetter {
@@ -90,11 +96,11 @@ export class PartitionWorker {
         this.messages = await this.consumer!.consume({ max_messages: this.o.fetchBatch });
         if (this.closing) this.messages.stop();
         for await (const m of this.messages) {
-          const env = this.parse(m);
+          const parsed = this.parse(m);
           // Cut before a message that would overflow the batch, so a request stays within
           // batchLines (instead of a full request plus a tiny one for the overflow).
-          if (env && this.fx.lines.length > 0 && this.fx.lines.length + env.readings.length > this.o.batchLines) await this.cutBounded();
-          this.apply(m, env);
+          if (parsed && this.fx.lines.length > 0 && this.fx.lines.length + parsed.env.readings.length > this.o.batchLines) await this.cutBounded();
+          this.apply(m, parsed);
           this.o.metrics.lag.set(label, m.info.pending);
           if (this.fx.lines.length >= this.o.batchLines) await this.cutBounded();
         }
@@ -106,28 +112,29 @@ export class PartitionWorker {
     }
   }
 
-  /** The message's envelope, or undefined when it was dead-lettered as bad input. */
-  private parse(m: JsMsg): Envelope | undefined {
+  /** The message's envelope (and its value texts), or undefined when it was dead-lettered as bad input. */
+  private parse(m: JsMsg): Parsed | undefined {
     const device = deviceOf(m);
     try {
-      const env = parseEnvelope(m.data, device);
+      const text = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8');
+      const env = parseEnvelope(text, device);
       if (partitionOf(env.device, this.o.partitions) !== this.o.partition) {
         throw new ContractError('bad_topic', 'subject', `device "${env.device}" does not belong to partition ${this.o.partition}`);
       }
-      return env;
+      return { env, values: valueTexts(text, env.readings.length) };
     } catch (err) {
       this.deadLetter(m, device, err);
       return undefined;
     }
   }
 
-  private apply(m: JsMsg, env: Envelope | undefined): void {
+  private apply(m: JsMsg, parsed: Parsed | undefined): void {
     this.last = m;
-    if (!env) return;
+    if (!parsed) return;
     try {
-      this.pipeline.process(env, this.fx);
+      this.pipeline.process(parsed.env, this.fx, parsed.values);
     } catch (err) {
-      this.deadLetter(m, env.device, err);
+      this.deadLetter(m, parsed.env.device, err);
     }
   }
 

@@ -85,7 +85,8 @@ export class PartitionPipeline {
     return n;
   }
 
-  process(env: Envelope, fx: Effects): void {
+  /** `valueTexts`: the JSON text of each reading's value, if known (see value-texts.ts). */
+  process(env: Envelope, fx: Effects, valueTexts?: readonly (string | undefined)[]): void {
     let d = this.devices.get(env.device);
     if (!d) this.devices.set(env.device, (d = new DeviceState(env.device)));
     // A batch already processed (edge retry, JetStream redelivery) changes nothing (guarantee 2).
@@ -97,9 +98,11 @@ export class PartitionPipeline {
     const before = d.time;
     let newest = before;
     const mark = ++this.mark;
-    for (const r of env.readings) {
+    const readings = env.readings;
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i]!;
       if (r.ts > newest) newest = r.ts;
-      this.reading(d, r, before, mark, fx);
+      this.reading(d, r, valueTexts?.[i], before, mark, fx);
     }
     if (env.readings.length === 0 && env.clock.synced && env.clock.now > newest) newest = env.clock.now;
     if (newest > before) {
@@ -110,7 +113,7 @@ export class PartitionPipeline {
     }
   }
 
-  private reading(d: DeviceState, r: Reading, deviceTime: number, mark: number, fx: Effects): void {
+  private reading(d: DeviceState, r: Reading, valueText: string | undefined, deviceTime: number, mark: number, fx: Effects): void {
     fx.readings++;
     let s = d.sensors.get(r.sensor);
     if (!s) d.sensors.set(r.sensor, (s = new SensorState(d.id, r.sensor, this.resolver.resolve(d.id, r.sensor, r.unit))));
@@ -122,7 +125,7 @@ export class PartitionPipeline {
     if (this.windows.isLate(r.ts, deviceTime)) {
       // Side output: counted and stored, never silently dropped; not windowed or scored.
       fx.late++;
-      fx.lines.push(prefixedReadingLine(s.prefix, r, undefined, withUnit), lateLine(d.id, r, deviceTime - r.ts));
+      fx.lines.push(prefixedReadingLine(s.prefix, r, undefined, withUnit, valueText), lateLine(d.id, r, deviceTime - r.ts));
       return;
     }
     let score = 0;
@@ -136,7 +139,7 @@ export class PartitionPipeline {
       if (t) this.alert(alertEvent({ device: d.id, sensor: s.id, rule: b.rule, severity: b.severity }, t, r.value, res.score, b.detector.describe(st, r.value)), fx);
     }
     this.windows.add(s, r.ts, r.value, score >= this.cfg.alerts.anomalyScore);
-    fx.lines.push(prefixedReadingLine(s.prefix, r, score, withUnit));
+    fx.lines.push(prefixedReadingLine(s.prefix, r, score, withUnit, valueText));
   }
 
   private alert(a: AlertEvent, fx: Effects): void {

@@ -1,0 +1,37 @@
+/** A JSON number without exponent (line protocol reads it as a float), not too long to be plausible. */
+const PLAIN = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
+const MAX_TEXT = 24;
+
+const isSpace = (c: number): boolean => c === 32 || c === 10 || c === 13 || c === 9;
+
+/**
+ * The source text of each reading's `value` in a TELEMETRY payload, in reading order, so its line
+ * can reuse the text instead of formatting the float again (the dearest step of a line).
+ * JSON.parse read exactly these texts into the values, and InfluxDB parses them to the same
+ * doubles (both round correctly), so the stored points are the same; the lines remain a function
+ * of the message. An entry is undefined where the text is not a plain decimal (format that value);
+ * the result is undefined unless `"value"` keys and readings pair one to one (a duplicate key or a
+ * `value` elsewhere, e.g. in `health`, makes the counts differ).
+ */
+export function valueTexts(json: string, readings: number): (string | undefined)[] | undefined {
+  const out: (string | undefined)[] = new Array<string | undefined>(readings);
+  let n = 0;
+  let at = 0;
+  for (;;) {
+    at = json.indexOf('"value"', at);
+    if (at < 0) break;
+    let i = at + 7;
+    at = i;
+    while (isSpace(json.charCodeAt(i))) i++;
+    // Only a key is followed by ':' (a string value "value" is not).
+    if (json.charCodeAt(i) !== 58) continue;
+    i++;
+    while (isSpace(json.charCodeAt(i))) i++;
+    let end = i;
+    for (let c = json.charCodeAt(end); end < json.length && c !== 44 && c !== 125 && c !== 93 && !isSpace(c); c = json.charCodeAt(++end));
+    if (n === readings) return undefined;
+    const text = json.slice(i, end);
+    out[n++] = text.length <= MAX_TEXT && PLAIN.test(text) ? text : undefined;
+  }
+  return n === readings ? out : undefined;
+}
