@@ -38,10 +38,11 @@ export function sinkConformance(name: string, open: () => Promise<SinkUnderTest>
       await sut?.close();
     });
 
-    it('round-trips escaped tag values, string fields, all field types and µs event times', async () => {
+    it('round-trips escaped tag values, string fields (UTF-8 too), all field types and µs event times', async () => {
       const points: Point[] = [
         { measurement: 'conf_rt', tags: { device: 'd 1,x=y"q', sensor: 'C:\\temp' }, fields: { value: 1.25, n: 3n, ok: true, msg: 'he said "hi", c:\\ ok = yes' }, ts: T0 + 0.123 },
         { measurement: 'conf_rt', tags: { device: 'plain', sensor: 's' }, fields: { value: -0.5, n: -7n, ok: false, msg: '' }, ts: T0 + 1 },
+        { measurement: 'conf_rt', tags: { device: 'plain', sensor: 'ü' }, fields: { value: 2, n: 0n, ok: true, msg: '°C, µs, 温度' }, ts: T0 + 2 },
       ];
       await sut.writer.write(points.map(encodePoint));
       expect((await sut.read('conf_rt')).sort(byTime)).toEqual(points.map(expected));

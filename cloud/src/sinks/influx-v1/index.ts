@@ -30,7 +30,7 @@ export async function createInfluxV1Writer(ctx: SinkContext): Promise<LineWriter
   const agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   const request = https ? httpsRequest : httpRequest;
 
-  function post(url: string, body: string, extra: Record<string, string>): Promise<Answer> {
+  function post(url: string, body: string | Buffer, extra: Record<string, string>): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const fail = (err: Error): void => reject(new SinkWriteError('unavailable', `InfluxDB ${base} unreachable: ${err.message}`, undefined, { cause: err }));
       const req = request(url, { method: 'POST', agent, headers: { ...headers, ...extra, 'content-length': Buffer.byteLength(body) }, timeout: config.timeoutMs }, (res: IncomingMessage) => {
@@ -59,7 +59,9 @@ export async function createInfluxV1Writer(ctx: SinkContext): Promise<LineWriter
     kind: 'influx-v1',
     async write(lines) {
       if (lines.length === 0) return;
-      const body = lines.join('\n');
+      const text = lines.join('\n');
+      // Lines are nearly always ASCII: then the bytes are a plain copy (latin1), not a UTF-8 encode.
+      const body = Buffer.byteLength(text) === text.length ? Buffer.from(text, 'latin1') : Buffer.from(text);
       let res = await post(writeUrl, body, {});
       if (res.status === 404) {
         // A server that lost its data (new volume) forgets the database: create it again once.
