@@ -1,6 +1,7 @@
 /**
- * Edge agent benchmark (`npm run bench:edge`). Runs the compiled agent (dist, as shipped) as a
- * child process against an in-process aedes broker and measures:
+ * Edge agent benchmark (`npm run bench:edge`). Runs the agent as the .deb ships it (the staged
+ * /usr/lib/fieldline-edge, started with the systemd unit's node flags and script) as a child
+ * process against an in-process aedes broker and measures:
  *  1. steady state: RSS and CPU of the agent reading 10 sensors at 10 Hz (10 ptys, one sensor
  *     each), against an idle node process measured over the same window (baseline);
  *  2. drain: an agent restarted with a 1,000,000-reading backlog in its disk queue (as left by an
@@ -16,7 +17,7 @@ import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { telemetryTopic } from '@fieldline/contract';
 import { cleanupAll, freePort, onCleanup, PtyPair, sleep, tempDir, waitFor } from '@fieldline/harness';
-import { compile } from '../src/packaging/build-deb.js';
+import { LIB, stageLib } from '../src/packaging/build-deb.js';
 import { DiskQueue } from '../src/queue.js';
 import { EdgeState } from '../src/state.js';
 
@@ -66,15 +67,18 @@ async function startBroker(): Promise<{ url: string; received: { readings: numbe
   };
 }
 
-/** The node flags the shipped systemd unit runs the agent with, so the bench measures the same. */
-function unitNodeFlags(): string[] {
+/** The node flags and script of the shipped systemd unit, the script mapped into the staged `lib`. */
+function unitCommand(lib: string): string[] {
   const unit = readFileSync(join(edgeDir, 'packaging/fieldline-edge.service'), 'utf8');
-  const exec = /^ExecStart=\S+ (.*?) \/usr\/lib\/fieldline-edge\//m.exec(unit);
-  return exec ? exec[1]!.split(' ') : [];
+  const exec = new RegExp(`^ExecStart=\\S+ (.*?)/${LIB}/(\\S+) run `, 'm').exec(unit);
+  if (!exec) throw new Error(`ExecStart of the unit does not run a script in /${LIB}`);
+  return [...exec[1]!.split(' ').filter(Boolean), join(lib, exec[2]!)];
 }
 
+let agentCommand: string[] = [];
+
 function spawnAgent(configFile: string): ChildProcess {
-  const args = [...unitNodeFlags(), join(edgeDir, 'bin/fieldline-edge.js'), 'run', '--config', configFile];
+  const args = [...agentCommand, 'run', '--config', configFile];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   onCleanup(() => child.kill('SIGKILL'));
   return child;
@@ -214,7 +218,7 @@ async function brokerOnly(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  await compile();
+  agentCommand = unitCommand(await stageLib(tempDir('bench-lib')));
   const broker = await startBroker();
   const steady = await steadyState(broker.url);
   await broker.close();

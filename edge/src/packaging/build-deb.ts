@@ -1,15 +1,19 @@
 /**
  * `npm run package:edge`: builds dist/fieldline-edge_<version>_all.deb with dpkg-deb. It holds the
- * compiled agent, its production node_modules (copied from the workspace install, serialport
- * prebuilds for linux arm, arm64 and x64 only), the systemd unit and a sample config (conffile).
+ * agent as one minified bundle (bundle.ts), the few packages that bundle loads at run time
+ * (copied from the workspace install, serialport prebuilds for linux arm, arm64 and x64 only), the
+ * systemd unit and a sample config (conffile).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { bundleAgent, RUNTIME_PACKAGES } from './bundle.js';
 
 const edgeDir = join(dirname(new URL(import.meta.url).pathname), '../..');
 const repo = join(edgeDir, '..');
-const LIB = 'usr/lib/fieldline-edge';
+export const LIB = 'usr/lib/fieldline-edge';
+/** The bundled agent inside LIB (bin/fieldline-edge.js and the systemd unit run it). */
+const AGENT = 'dist/fieldline-edge.js';
 // Serialport native bindings for a Raspberry Pi (armhf, arm64) and x64; nothing else is needed.
 const KEEP_PREBUILDS = new Set(['linux-arm', 'linux-arm64', 'linux-x64']);
 
@@ -32,7 +36,7 @@ function resolvePkgDir(name: string, fromDir: string): string | undefined {
   }
 }
 
-/** Copies the production dependency closure of the agent into `<lib>/node_modules`, keeping nesting. */
+/** Copies the dependency closure of the bundle's run-time packages into `<lib>/node_modules`, keeping nesting. */
 function copyDeps(lib: string): string[] {
   const copied = new Map<string, string>();
   const visit = (name: string, fromDir: string, optional: boolean): void => {
@@ -42,23 +46,14 @@ function copyDeps(lib: string): string[] {
       throw new Error(`dependency ${name} (needed by ${fromDir}) is not installed; run npm install`);
     }
     if (copied.has(src)) return;
-    let dest: string;
-    if (name.startsWith('@fieldline/')) {
-      // Workspace packages are symlinks to their source folders: ship package.json + dist only.
-      dest = join(lib, 'node_modules', name);
-      mkdirSync(dest, { recursive: true });
-      cpSync(join(src, 'package.json'), join(dest, 'package.json'));
-      cpSync(join(src, 'dist'), join(dest, 'dist'), { recursive: true });
-    } else {
-      dest = join(lib, relative(repo, src));
-      cpSync(src, dest, { recursive: true, dereference: true, filter: (p) => !/\/node_modules\/\.bin(\/|$)/.test(p) });
-    }
+    const dest = join(lib, relative(repo, src));
+    cpSync(src, dest, { recursive: true, dereference: true, filter: (p) => !/\/node_modules\/\.bin(\/|$)/.test(p) });
     copied.set(src, dest);
     const pkg = readPkg(src);
     for (const dep of Object.keys(pkg.dependencies ?? {})) visit(dep, src, false);
     for (const dep of Object.keys(pkg.optionalDependencies ?? {})) visit(dep, src, true);
   };
-  for (const dep of Object.keys(readPkg(edgeDir).dependencies ?? {})) visit(dep, edgeDir, false);
+  for (const dep of RUNTIME_PACKAGES) visit(dep, edgeDir, false);
   return [...copied.values()];
 }
 
@@ -71,35 +66,29 @@ function trimSerialport(lib: string): void {
   for (const d of KEEP_PREBUILDS) if (!existsSync(join(prebuilds, d))) throw new Error(`serialport prebuild ${d} missing`);
 }
 
-/** Compiles contract and edge to dist (both at once: tsc is the slow part of the build). */
-export async function compile(): Promise<void> {
-  const tsc = join(repo, 'node_modules/typescript/bin/tsc');
-  await Promise.all(
-    [join(repo, 'contract/tsconfig.build.json'), join(edgeDir, 'tsconfig.build.json')].map(
-      (project) =>
-        new Promise<void>((resolve, reject) => {
-          const child = spawn(process.execPath, [tsc, '-p', project], { cwd: repo, stdio: 'inherit' });
-          child.once('error', reject);
-          child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`tsc -p ${project} failed (${code})`))));
-        }),
-    ),
-  );
-}
-
-export async function buildDeb(outDir = join(edgeDir, 'dist-deb')): Promise<string> {
-  await compile();
-  const pkg = readPkg(edgeDir);
-  const root = join(outDir, 'root');
-  rmSync(outDir, { recursive: true, force: true });
+/**
+ * Lays out `/usr/lib/fieldline-edge` under `root` as the .deb installs it and returns that folder.
+ * The benchmark runs the agent from here, so it measures what ships.
+ */
+export async function stageLib(root: string): Promise<string> {
   const lib = join(root, LIB);
   mkdirSync(lib, { recursive: true });
-  cpSync(join(edgeDir, 'dist'), join(lib, 'dist'), { recursive: true, filter: (p) => !p.includes('/packaging') });
+  await bundleAgent(join(lib, AGENT));
   cpSync(join(edgeDir, 'bin'), join(lib, 'bin'), { recursive: true });
   chmodSync(join(lib, 'bin/fieldline-edge.js'), 0o755);
-  const { devDependencies: _dev, scripts: _scripts, ...shipped } = pkg;
+  // The bundle holds everything else: no dependencies left to declare.
+  const { devDependencies: _dev, dependencies: _deps, scripts: _scripts, exports: _exports, ...shipped } = readPkg(edgeDir);
   writeFileSync(join(lib, 'package.json'), `${JSON.stringify(shipped, null, 2)}\n`);
   copyDeps(lib);
   trimSerialport(lib);
+  return lib;
+}
+
+export async function buildDeb(outDir = join(edgeDir, 'dist-deb')): Promise<string> {
+  const pkg = readPkg(edgeDir);
+  const root = join(outDir, 'root');
+  rmSync(outDir, { recursive: true, force: true });
+  await stageLib(root);
 
   mkdirSync(join(root, 'usr/bin'), { recursive: true });
   symlinkSync(`/${LIB}/bin/fieldline-edge.js`, join(root, 'usr/bin/fieldline-edge'));
