@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManagedProcess } from './process.js';
 import { findBinary, tempDir } from './util.js';
@@ -42,8 +42,12 @@ export class PtyPair {
   }
 
   /** The cable is pulled: both ptys vanish, open handles get EIO/close. */
-  unplug(): Promise<void> {
-    return this.proc.stop('SIGKILL');
+  async unplug(): Promise<void> {
+    await this.proc.stop('SIGKILL');
+    // socat cannot remove its links when killed; a stale link could point at a /dev/pts number
+    // the kernel hands out again (even to the other end after replug), so remove them here.
+    rmSync(this.devicePath, { force: true });
+    rmSync(this.hostPath, { force: true });
   }
 
   /** Plugged back in: new ptys behind the same symlink paths. */
