@@ -13,6 +13,8 @@ afterAll(() => {
 
 const run = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const isRoot = process.getuid?.() === 0;
+// The installed command, by absolute path: npm puts the workspace's own bin first on PATH.
+const installed = '/usr/bin/fieldline-edge';
 
 describe('.deb package', () => {
   it('builds, installs with dpkg -i, runs --version and check-config, and its unit passes systemd-analyze verify', { timeout: 240_000 }, async () => {
@@ -28,10 +30,10 @@ describe('.deb package', () => {
     if (!isRoot) throw new Error('dpkg -i needs root (CI runs as root)');
     run('dpkg', ['-i', deb]);
     const pkgVersion = (JSON.parse(run('cat', [join(new URL('..', import.meta.url).pathname, 'package.json')])) as { version: string }).version;
-    expect(run('fieldline-edge', ['--version']).trim()).toBe(pkgVersion);
-    expect(run('fieldline-edge', ['check-config'])).toMatch(/\/etc\/fieldline\/edge\.yaml: OK/);
+    expect(run(installed, ['--version']).trim()).toBe(pkgVersion);
+    expect(run(installed, ['check-config'])).toMatch(/\/etc\/fieldline\/edge\.yaml: OK/);
     expect(run('id', ['-nG', 'fieldline'])).toContain('dialout');
-    const bad = spawnSync('fieldline-edge', ['check-config', '/nonexistent.yaml'], { encoding: 'utf8' });
+    const bad = spawnSync(installed, ['check-config', '/nonexistent.yaml'], { encoding: 'utf8' });
     expect(bad.status).toBe(78);
     expect(bad.stderr).toContain('cannot read config /nonexistent.yaml');
     if (existsSync('/usr/bin/systemd-analyze')) {
@@ -40,6 +42,6 @@ describe('.deb package', () => {
       expect(v.status).toBe(0);
     }
     run('dpkg', ['--purge', 'fieldline-edge']);
-    expect(existsSync('/usr/bin/fieldline-edge')).toBe(false);
+    expect(existsSync(installed)).toBe(false);
   });
 });
