@@ -1,3 +1,4 @@
+import { isatty, ReadStream } from 'node:tty';
 import type { Logger } from 'pino';
 import { SerialPort } from 'serialport';
 import { backoffMs } from './backoff.js';
@@ -18,12 +19,31 @@ export function badFrameReporter(counters: PortCounters, log: Logger, perMinute:
 }
 
 /**
+ * Takes the open port's fd from serialport and reads it through a libuv tty handle instead:
+ * serialport's own read path costs a poll wake-up and two thread-pool `read`s per frame, the tty
+ * handle one non-blocking `read` on the loop thread. The stream owns the fd from here on
+ * (destroying it closes the fd); serialport is left without one, so it can never close it twice.
+ */
+function takeReader(port: SerialPort): ReadStream {
+  const binding = port.port;
+  if (!binding || !('poller' in binding) || binding.fd === null || !isatty(binding.fd)) throw new Error('not a tty');
+  const fd = binding.fd;
+  // Closing serialport's poll handle drops the fd from epoll, so it goes before the tty handle's watch.
+  binding.poller.destroy();
+  binding.fd = null;
+  return new ReadStream(fd);
+}
+
+/**
  * A serial port read by a line driver. Reopened with jittered backoff when it vanishes (the path
  * may be a stable /dev/serial/by-id symlink that comes back), and closed and reopened by a watchdog
  * when no byte arrives for `silenceTimeoutMs`, since a dead adapter does not always send a close.
+ * serialport opens and configures the port (lock, baud rate, raw termios); the bytes are read by
+ * `takeReader`'s stream.
  */
 export class LinePort {
-  private port: SerialPort | undefined;
+  /** The port being opened, then the stream reading it. */
+  private link: SerialPort | ReadStream | undefined;
   private closed = false;
   private attempt = 0;
   private reopenTimer: NodeJS.Timeout | undefined;
@@ -65,20 +85,27 @@ export class LinePort {
 
   private openPort(): void {
     if (this.closed) return;
-    // serialport reads into a fresh highWaterMark-sized buffer each time (64 KiB by default):
-    // at 10 Hz per port that is most of the agent's garbage, so it is sized to the frame limit.
-    const highWaterMark = Math.max(1024, 2 * this.cfg.maxFrameBytes);
-    const port = new SerialPort({ path: this.cfg.path, baudRate: this.cfg.baudRate, autoOpen: false, highWaterMark });
-    this.port = port;
-    port.on('data', (chunk: Buffer) => {
-      this.lastData = performance.now();
-      this.framer.push(chunk);
-    });
+    const port = new SerialPort({ path: this.cfg.path, baudRate: this.cfg.baudRate, autoOpen: false });
+    this.link = port;
     port.on('error', (err) => this.log.warn({ err: err.message }, 'serial port error'));
-    port.on('close', () => this.lost(port, 'closed'));
     port.open((err) => {
       if (err) return this.lost(port, `open failed: ${err.message}`);
-      if (this.port !== port || this.closed) return void port.close(() => undefined);
+      if (this.link !== port || this.closed) return void port.close(() => undefined);
+      let reader: ReadStream;
+      try {
+        reader = takeReader(port);
+      } catch (e) {
+        return this.lost(port, `cannot read ${this.cfg.path}: ${(e as Error).message}`);
+      }
+      this.link = reader;
+      reader.on('data', (chunk: Buffer) => {
+        this.lastData = performance.now();
+        this.framer.push(chunk);
+      });
+      // An unplugged adapter fails the read (EIO) or ends the stream; both mean reopen.
+      reader.on('error', (e) => this.log.warn({ err: e.message }, 'serial port error'));
+      reader.on('end', () => this.lost(reader, 'ended'));
+      reader.on('close', () => this.lost(reader, 'closed'));
       this.attempt = 0;
       this.lastData = performance.now();
       this.counters.open = true;
@@ -87,12 +114,11 @@ export class LinePort {
   }
 
   /** The port is gone (closed, vanished, open failed): reopen after a jittered backoff. */
-  private lost(port: SerialPort, why: string): void {
-    if (this.port !== port) return;
-    this.port = undefined;
+  private lost(link: SerialPort | ReadStream, why: string): void {
+    if (this.link !== link) return;
+    this.link = undefined;
     this.counters.open = false;
-    port.removeAllListeners('data');
-    if (port.isOpen) port.close(() => undefined);
+    release(link);
     if (this.closed) return;
     const wait = backoffMs(this.attempt++, this.cfg.reopen.minMs, this.cfg.reopen.maxMs);
     if (this.attempt === 1) this.log.warn({ why, retryInMs: wait }, 'serial port lost; reopening');
@@ -102,20 +128,31 @@ export class LinePort {
   }
 
   private checkSilence(): void {
-    const port = this.port;
-    if (!port?.isOpen || performance.now() - this.lastData < this.cfg.silenceTimeoutMs) return;
+    const link = this.link;
+    if (!(link instanceof ReadStream) || performance.now() - this.lastData < this.cfg.silenceTimeoutMs) return;
     this.counters.silent += 1;
     this.log.warn({ silentForMs: Math.round(performance.now() - this.lastData) }, 'serial port silent; reopening');
-    this.lost(port, 'silent');
+    this.lost(link, 'silent');
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.reopenTimer);
     clearInterval(this.watchdog);
-    const port = this.port;
-    this.port = undefined;
+    const link = this.link;
+    this.link = undefined;
     this.counters.open = false;
-    if (port?.isOpen) await new Promise<void>((r) => port.close(() => r()));
+    if (link) await release(link);
   }
+}
+
+/** Closes the port or its reader (which closes the fd); resolves once it is closed. */
+function release(link: SerialPort | ReadStream): Promise<void> {
+  if (link instanceof ReadStream) {
+    link.removeAllListeners('data');
+    if (link.closed) return Promise.resolve();
+    return new Promise<void>((r) => link.once('close', () => r()).destroy());
+  }
+  if (!link.isOpen) return Promise.resolve();
+  return new Promise<void>((r) => link.close(() => r()));
 }
