@@ -23,6 +23,8 @@ export function badFrameReporter(counters: PortCounters, log: Logger, perMinute:
  * serialport's own read path costs a poll wake-up and two thread-pool `read`s per frame, the tty
  * handle one non-blocking `read` on the loop thread. The stream owns the fd from here on
  * (destroying it closes the fd); serialport is left without one, so it can never close it twice.
+ * libuv reopens a pty slave (a virtual port) over the same fd, which drops serialport's `flock` on
+ * it; real adapters (ttyUSB, ttyACM, ttyS) are not reopened and keep the lock.
  */
 function takeReader(port: SerialPort): ReadStream {
   const binding = port.port;
