@@ -22,20 +22,52 @@ export interface InfluxSeries {
  * A real influxd (Debian's 1.6.7: v1 HTTP API only) on loopback with a generated config.
  * Auth is off: it listens on 127.0.0.1 only and lives for one test run.
  */
-export class InfluxServer {
+export class InfluxServer extends ManagedProcess {
   readonly url: string;
-  private readonly proc: ManagedProcess;
 
   private constructor(
     readonly port: number,
     readonly dataDir: string,
-    rpcPort: number,
+    configFile: string,
   ) {
+    super({
+      name: `influxd:${port}`,
+      command: findBinary('influxd', 'influxdb'),
+      args: ['-config', configFile],
+      readyTimeoutMs: 30_000,
+      ready: async () => (await fetch(`http://127.0.0.1:${port}/ping`).catch(() => null))?.status === 204,
+    });
     this.url = `http://127.0.0.1:${port}`;
-    const config = join(dataDir, 'influxdb.conf');
-    writeFileSync(
-      config,
-      `reporting-disabled = true
+  }
+
+  static async start(opts: InfluxOptions = {}): Promise<InfluxServer> {
+    const dataDir = opts.dataDir ?? tempDir('influx');
+    const port = opts.port ?? (await freePort());
+    const configFile = join(dataDir, 'influxdb.conf');
+    writeFileSync(configFile, influxConfig(dataDir, port, await freePort()));
+    const server = new InfluxServer(port, dataDir, configFile);
+    await server.start();
+    return server;
+  }
+
+  /** Runs InfluxQL over the HTTP API (POST /query) and returns the first statement's series. */
+  async query(q: string, db?: string): Promise<InfluxSeries[]> {
+    const body = new URLSearchParams({ q, epoch: 'ms' });
+    if (db) body.set('db', db);
+    const res = await fetch(`${this.url}/query`, { method: 'POST', body });
+    const json = (await res.json()) as { results?: { series?: InfluxSeries[]; error?: string }[]; error?: string };
+    const err = json.error ?? json.results?.[0]?.error;
+    if (!res.ok || err) throw new Error(`InfluxDB query failed (${res.status}): ${err ?? 'unknown error'}: ${q}`);
+    return json.results?.[0]?.series ?? [];
+  }
+
+  async createDatabase(db: string): Promise<void> {
+    await this.query(`CREATE DATABASE "${db.replace(/["\\]/g, '\\$&')}"`);
+  }
+}
+
+function influxConfig(dataDir: string, port: number, rpcPort: number): string {
+  return `reporting-disabled = true
 bind-address = "127.0.0.1:${rpcPort}"
 [meta]
   dir = "${join(dataDir, 'meta')}"
@@ -53,52 +85,5 @@ bind-address = "127.0.0.1:${rpcPort}"
   enabled = false
 [subscriber]
   enabled = false
-`,
-    );
-    this.proc = new ManagedProcess({
-      name: `influxd:${port}`,
-      command: findBinary('influxd', 'influxdb'),
-      args: ['-config', config],
-      readyTimeoutMs: 30_000,
-      ready: async () => (await fetch(`${this.url}/ping`).catch(() => null))?.status === 204,
-    });
-  }
-
-  static async start(opts: InfluxOptions = {}): Promise<InfluxServer> {
-    const dataDir = opts.dataDir ?? tempDir('influx');
-    const server = new InfluxServer(opts.port ?? (await freePort()), dataDir, await freePort());
-    await server.start();
-    return server;
-  }
-
-  get running(): boolean {
-    return this.proc.running;
-  }
-
-  get log(): string {
-    return this.proc.log;
-  }
-
-  start(): Promise<void> {
-    return this.proc.start();
-  }
-
-  stop(): Promise<void> {
-    return this.proc.stop();
-  }
-
-  /** Runs InfluxQL over the HTTP API (POST /query) and returns the first statement's series. */
-  async query(q: string, db?: string): Promise<InfluxSeries[]> {
-    const body = new URLSearchParams({ q, epoch: 'ms' });
-    if (db) body.set('db', db);
-    const res = await fetch(`${this.url}/query`, { method: 'POST', body });
-    const json = (await res.json()) as { results?: { series?: InfluxSeries[]; error?: string }[]; error?: string };
-    const err = json.error ?? json.results?.[0]?.error;
-    if (!res.ok || err) throw new Error(`InfluxDB query failed (${res.status}): ${err ?? 'unknown error'}: ${q}`);
-    return json.results?.[0]?.series ?? [];
-  }
-
-  async createDatabase(db: string): Promise<void> {
-    await this.query(`CREATE DATABASE "${db.replace(/["\\]/g, '\\$&')}"`);
-  }
+`;
 }

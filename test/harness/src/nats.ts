@@ -15,22 +15,32 @@ export interface NatsOptions {
 }
 
 /** A real nats-server with JetStream on loopback. `stop()` + `start()` keeps port and store. */
-export class NatsServer {
+export class NatsServer extends ManagedProcess {
   readonly url: string;
-  readonly configFile: string;
-  private readonly proc: ManagedProcess;
 
   private constructor(
     readonly port: number,
     readonly monitorPort: number,
     readonly storeDir: string,
-    dir: string,
-    opts: NatsOptions,
+    readonly configFile: string,
   ) {
+    super({
+      name: `nats-server:${port}`,
+      command: findBinary('nats-server', 'nats-server'),
+      args: ['-c', configFile],
+      ready: (out) => out.includes('Server is ready'),
+    });
     this.url = `nats://127.0.0.1:${port}`;
-    this.configFile = join(dir, 'nats.conf');
+  }
+
+  static async start(opts: NatsOptions = {}): Promise<NatsServer> {
+    const dir = tempDir('nats');
+    const port = opts.port ?? (await freePort());
+    const monitorPort = await freePort();
+    const storeDir = opts.storeDir ?? join(dir, 'js');
+    const configFile = join(dir, 'nats.conf');
     writeFileSync(
-      this.configFile,
+      configFile,
       [
         `listen: "127.0.0.1:${port}"`,
         `http: "127.0.0.1:${monitorPort}"`,
@@ -39,46 +49,8 @@ export class NatsServer {
         opts.extraConfig ?? '',
       ].join('\n'),
     );
-    this.proc = new ManagedProcess({
-      name: `nats-server:${port}`,
-      command: findBinary('nats-server', 'nats-server'),
-      args: ['-c', this.configFile],
-      ready: (out) => out.includes('Server is ready'),
-    });
-  }
-
-  static async start(opts: NatsOptions = {}): Promise<NatsServer> {
-    const dir = tempDir('nats');
-    const port = opts.port ?? (await freePort());
-    const server = new NatsServer(port, await freePort(), opts.storeDir ?? join(dir, 'js'), dir, opts);
+    const server = new NatsServer(port, monitorPort, storeDir, configFile);
     await server.start();
     return server;
-  }
-
-  get running(): boolean {
-    return this.proc.running;
-  }
-
-  /** The server's pid while it runs (for SIGSTOP/SIGCONT fault tests). */
-  get pid(): number | undefined {
-    return this.proc.pid;
-  }
-
-  get log(): string {
-    return this.proc.log;
-  }
-
-  start(): Promise<void> {
-    return this.proc.start();
-  }
-
-  /** Graceful stop (SIGTERM): JetStream flushes. */
-  stop(): Promise<void> {
-    return this.proc.stop();
-  }
-
-  /** `kill -9`. */
-  kill(): Promise<void> {
-    return this.proc.kill();
   }
 }
