@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { loadConfigFile } from '../config-file.js';
 import { influxConfigSchema } from '../influx/config.js';
 
 /** NATS connection for live updates (SSE), commands and device status. */
@@ -85,20 +85,7 @@ export class ApiConfigError extends Error {
 
 /** Loads and validates the API config from a YAML file path or an object; errors name the key path. */
 export function loadApiConfig(pathOrObject: string | ApiConfigInput): ApiConfig {
-  let raw: unknown = pathOrObject;
-  if (typeof pathOrObject === 'string') {
-    try {
-      raw = parseYaml(readFileSync(pathOrObject, 'utf8')) ?? {};
-    } catch (err) {
-      throw new ApiConfigError(`cannot read API config ${pathOrObject}: ${(err as Error).message}`, { cause: err });
-    }
-  }
-  const parsed = apiConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const msg = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ApiConfigError(`invalid API config: ${msg}`, { cause: parsed.error });
-  }
-  return parsed.data;
+  return loadConfigFile(pathOrObject, apiConfigSchema, 'API', (msg, cause) => new ApiConfigError(msg, { cause }));
 }
 
 function readSecretFile(path: string, key: string): string {

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { DEFAULT_PARTITIONS, ID_PATTERN } from '@fieldline/contract';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { loadConfigFile } from '../config-file.js';
 import { influxConfigSchema } from '../influx/config.js';
 import { detectorEntrySchema } from '../detectors/config.js';
 
@@ -134,21 +133,7 @@ export class ProcessorConfigError extends Error {
   override readonly name = 'ProcessorConfigError';
 }
 
-export function formatZodError(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.length ? i.path.join('.').replace(/\.(\d+)/g, '[$1]') : '(root)'}: ${i.message}`).join('; ');
-}
-
 /** Loads a YAML file (path) or validates an object; defaults applied, unknown keys rejected. */
 export function loadProcessorConfig(pathOrObject: string | ProcessorConfigInput | Record<string, unknown>): ProcessorConfig {
-  let raw: unknown = pathOrObject;
-  if (typeof pathOrObject === 'string') {
-    try {
-      raw = parseYaml(readFileSync(pathOrObject, 'utf8')) ?? {};
-    } catch (err) {
-      throw new ProcessorConfigError(`${pathOrObject}: ${(err as Error).message}`, { cause: err });
-    }
-  }
-  const result = processorConfigSchema.safeParse(raw);
-  if (!result.success) throw new ProcessorConfigError(`invalid processor config: ${formatZodError(result.error)}`, { cause: result.error });
-  return result.data;
+  return loadConfigFile(pathOrObject, processorConfigSchema, 'processor', (msg, cause) => new ProcessorConfigError(msg, { cause }));
 }
