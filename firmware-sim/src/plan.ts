@@ -63,13 +63,17 @@ export class BoardPlan {
     this.replay = this.channels[0]?.replay;
     this.tickCount = this.replay ? this.replay.length : Infinity;
     board.anomalies.forEach((a, ai) => {
-      for (const cp of this.channels) {
-        if (a.channel !== undefined && a.channel !== cp.channel.name) continue;
-        const s = start + a.at;
-        const e = s + a.duration;
-        const held = quantise(cp.params, cleanValue(cp.params, s, start));
-        cp.anomalies.push({ kind: a.kind, start: s, end: e, magnitude: a.magnitude ?? 0, seed: deriveSeed(cp.seed, 'anomaly', ai), held });
-        this.groundTruth.push({ device, sensor: cp.channel.name, kind: a.kind, start: s, end: e });
+      for (let n = 0; n < a.count; n++) {
+        for (const cp of this.channels) {
+          if (a.channel !== undefined && a.channel !== cp.channel.name) continue;
+          const s = start + a.at + n * (a.every ?? 0);
+          const e = s + a.duration;
+          const held = quantise(cp.params, cleanValue(cp.params, s, start));
+          // The first occurrence keeps the seed it had before repeats existed (same output).
+          const seed = n === 0 ? deriveSeed(cp.seed, 'anomaly', ai) : deriveSeed(cp.seed, 'anomaly', ai, n);
+          cp.anomalies.push({ kind: a.kind, start: s, end: e, magnitude: a.magnitude ?? 0, seed, held });
+          this.groundTruth.push({ device, sensor: cp.channel.name, kind: a.kind, start: s, end: e });
+        }
       }
     });
   }

@@ -82,6 +82,10 @@ const anomalySchema = z
     duration,
     /** Added value (spike, level_shift, final drift offset) or noise std (noise_burst). */
     magnitude: z.number().optional(),
+    /** Repeat: `count` occurrences, one every `every` from `at` (a ground-truth record each). */
+    every: duration.optional(),
+    /** @default 1 */
+    count: z.number().int().min(1).max(100_000).default(1),
   })
   .strict();
 
@@ -115,7 +119,7 @@ const boardSchema = z
     /** Serial speed (8N1). @default 115200 */
     baud: z.number().int().positive().default(115_200),
     /** Samples per second, 0.1..100. @default 1 */
-    hz: z.number().min(0.1).max(100).default(1),
+    hz: z.number().min(0.001).max(100).default(1),
     /** Put the board clock (`ts`) in each frame (text-kv, csv, jsonl). @default false; forced on for replay */
     timestamps: z.boolean().default(false),
     /** Modbus slave id. @default 1 */
@@ -221,6 +225,8 @@ function checkScenario(s: Out, ctx: z.RefinementCtx): void {
         if (a.channel !== undefined && !names.has(a.channel)) issue([...ap, 'channel'], `no channel "${a.channel}" on board "${b.id}"`);
         if (a.duration < periodMs) issue([...ap, 'duration'], `${a.duration} ms is shorter than the sample period (${Math.round(periodMs)} ms): it would hit no sample`);
         if (['spike', 'level_shift', 'drift', 'noise_burst'].includes(a.kind) && a.magnitude === undefined) issue([...ap, 'magnitude'], `required for ${a.kind}`);
+        if (a.count > 1 && a.every === undefined) issue([...ap, 'every'], 'required with count > 1');
+        if (a.every !== undefined && a.every < a.duration) issue([...ap, 'every'], 'must be at least duration (occurrences may not overlap)');
         if (a.kind === 'dropout' && a.channel !== undefined && (b.protocol === 'csv' || b.protocol === 'modbus')) {
           issue([...ap, 'channel'], `a ${b.protocol} board can only drop out as a whole (omit channel)`);
         }

@@ -34,7 +34,7 @@ describe('scenario validation', () => {
 
   it('loads the sample config and lists the built-ins', () => {
     expect(loadScenario(new URL('../config/example.yaml', import.meta.url).pathname).devices[0]!.boards[0]!.protocol).toBe('text-kv');
-    expect(listBuiltinScenarios().map((s) => s.name)).toEqual(['factory-modbus', 'fleet-load', 'greenhouse']);
+    expect(listBuiltinScenarios().map((s) => s.name)).toEqual(['anomalies', 'factory-modbus', 'fleet-load', 'greenhouse']);
     expect(resolveScenario('greenhouse').name).toBe('greenhouse');
   });
 

@@ -5,6 +5,15 @@ import type { DetectorResult } from '../detectors/types.js';
 export class AlertState {
   start = NaN;
   clearSince = NaN;
+  /** Readings in a row with the condition clear. */
+  clearCount = 0;
+}
+
+export interface ClearPolicy {
+  /** Event time the condition must stay clear before the alert resolves. */
+  clearMs: number;
+  /** Readings in a row it must stay clear (a cooldown in the sensor's own sample rate). */
+  clearReadings: number;
 }
 
 export interface AlertTransition {
@@ -15,25 +24,30 @@ export interface AlertTransition {
 }
 
 /**
- * Lifecycle firing -> resolved. Flapping suppression: an open alert resolves only after its
- * condition has been clear for `clearMs` of event time; if it comes back before that, it is the
- * same alert (no new firing). Allocates only on a transition (this runs for every reading).
+ * Lifecycle firing -> resolved, one alert per episode. Flapping suppression: an open alert
+ * resolves only after its condition has been clear for `clearMs` of event time and for
+ * `clearReadings` readings in a row (so the cooldown means the same for a 10 Hz sensor and one
+ * that reports every 5 minutes); if it comes back before that, it is the same alert (no new
+ * firing). Allocates only on a transition (this runs for every reading).
  */
-export function stepAlert(st: AlertState, ts: number, r: DetectorResult, clearMs: number): AlertTransition | null {
+export function stepAlert(st: AlertState, ts: number, r: DetectorResult, clear: ClearPolicy): AlertTransition | null {
   const open = !Number.isNaN(st.start);
   if (r.active) {
     st.clearSince = NaN;
+    st.clearCount = 0;
     if (open) return null;
     st.start = ts;
     return { state: 'firing', start: ts };
   }
   if (!open) return null;
   if (Number.isNaN(st.clearSince) || ts < st.clearSince) st.clearSince = ts;
-  if (ts - st.clearSince < clearMs) return null;
+  st.clearCount++;
+  if (ts - st.clearSince < clear.clearMs || st.clearCount < clear.clearReadings) return null;
   const start = st.start;
   const end = Math.max(st.clearSince, start);
   st.start = NaN;
   st.clearSince = NaN;
+  st.clearCount = 0;
   return { state: 'resolved', start, end };
 }
 

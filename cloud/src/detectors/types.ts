@@ -2,7 +2,12 @@ import type { z } from 'zod';
 
 /** What a detector says about one reading. */
 export interface DetectorResult {
-  /** Continuous anomaly score in [0,1]; 0.5 is where the rule's condition starts to hold. */
+  /**
+   * Evidence that this reading is anomalous, in [0,1]: near 0 for ordinary readings, 0.5 where the
+   * rule's condition starts to hold, towards 1 beyond. A detector may score the later readings of
+   * an open episode low (the anomaly detector and flatline do): the score marks news, `active`
+   * carries the episode and its alert.
+   */
   score: number;
   /** The rule's condition holds (with the detector's own hysteresis applied). */
   active: boolean;
@@ -30,5 +35,12 @@ export interface DetectorPlugin<P = unknown> {
 
 export const clamp01 = (x: number): number => (x <= 0 ? 0 : x >= 1 ? 1 : x);
 
-/** Maps a ratio r = measure / limit to [0,1) with 0.5 exactly at the limit. */
-export const ratioScore = (r: number): number => (r <= 0 ? 0 : r / (r + 1));
+/**
+ * Maps a ratio r = measure / limit to [0,1): 0.5 exactly at the limit, steep around it (r⁸), so
+ * ordinary readings score near 0 (r = 0.5 gives 0.004) and the max over rules stays meaningful.
+ */
+export const ratioScore = (r: number): number => {
+  if (!(r > 0)) return 0;
+  const r8 = r * r * r * r * r * r * r * r;
+  return r8 === Infinity ? 1 : r8 / (r8 + 1);
+};

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { loadConfigFile } from '../config-file.js';
 import { influxConfigSchema } from '../influx/config.js';
 import { detectorEntrySchema } from '../detectors/config.js';
+import { DEFAULT_DETECTORS } from '../detectors/defaults.js';
 
 const ms = z.number().int().nonnegative();
 
@@ -45,7 +46,7 @@ export const processorConfigSchema = z
         maxAckPending: z.number().int().min(1).default(20_000),
         /**
          * On start, state is re-derived by replaying this much TELEMETRY history (JetStream time)
-         * before the consumer's ack floor; 0 disables. @default windows.maxLengthMs + gapMs + allowedLatenessMs
+         * before the consumer's ack floor; 0 disables. @default windows.maxLengthMs + the largest gap (maxLengthMs when gapReadings > 0, else gapMs) + allowedLatenessMs
          */
         replayMs: z.number().int().nonnegative().optional(),
       })
@@ -55,6 +56,8 @@ export const processorConfigSchema = z
       .object({
         /** Inactivity gap that closes a session. @default 30000 */
         gapMs: ms.min(1).default(30_000),
+        /** …and at least this many of the sensor's own sample intervals (capped at maxLengthMs); 0: gapMs only. @default 10 */
+        gapReadings: z.number().int().min(0).max(10_000).default(10),
         /** Sessions are cut at multiples of this (event time, epoch aligned). @default 3600000 */
         maxLengthMs: ms.min(1).default(3_600_000),
         /** How far behind a device's newest event time a reading may arrive and still count. @default 10000 */
@@ -64,13 +67,16 @@ export const processorConfigSchema = z
       })
       .strict()
       .default({}),
-    detectors: z.array(detectorEntrySchema).default([]),
+    /** Rules per sensor kind. @default anomaly, flatline (`stuck`) and dropout for every sensor */
+    detectors: z.array(detectorEntrySchema).default(DEFAULT_DETECTORS.map((d) => ({ ...d }))),
     alerts: z
       .object({
         /** A reading with score >= this counts as an anomaly in its session. @default 0.5 */
         anomalyScore: z.number().min(0).max(1).default(0.5),
         /** Flapping suppression: an alert resolves only after its condition was clear this long. @default 10000 */
         clearMs: ms.default(10_000),
+        /** …and for this many readings in a row (a cooldown in the sensor's own sample rate). @default 5 */
+        clearReadings: z.number().int().min(1).max(100_000).default(5),
       })
       .strict()
       .default({}),

@@ -1,5 +1,5 @@
 import type { AlertEvent, Envelope, Reading, SessionSummary } from '@fieldline/contract';
-import { AlertState, alertEvent, stepAlert } from '../alerts/alert-state.js';
+import { AlertState, alertEvent, stepAlert, type ClearPolicy } from '../alerts/alert-state.js';
 import { DetectorResolver, type BoundDetector, type DetectorEntry } from '../detectors/config.js';
 import type { Session, CloseReason } from '../windows/session.js';
 import { SessionWindows, type WindowConfig, type WindowKey } from '../windows/session-windows.js';
@@ -9,7 +9,7 @@ import { SeqWindow } from './seq-window.js';
 export interface PipelineConfig {
   windows: WindowConfig & { deviceSilenceMs: number };
   detectors: readonly DetectorEntry[];
-  alerts: { anomalyScore: number; clearMs: number };
+  alerts: { anomalyScore: number } & ClearPolicy;
 }
 
 /** Everything one or more envelopes caused; written and published before their messages are acked. */
@@ -20,6 +20,8 @@ export class Effects {
   readings = 0;
   late = 0;
   duplicates = 0;
+  /** When set (evaluation), each reading's score in order; NaN for a late (unscored) reading. */
+  scores?: number[];
 
   clear(): void {
     this.lines = [];
@@ -32,6 +34,11 @@ export class Effects {
 class SensorState implements WindowKey {
   sessions: Session[] = [];
   maxTs = -Infinity;
+  gapMs: number | undefined = undefined;
+  /** Typical sample interval: EWMA of Δt over in-order readings, each step clipped to [÷e, ×e]. */
+  interval = NaN;
+  /** `maxTs` when this sensor's silence was last reported (one dropout per silence). */
+  silencedAt = -Infinity;
   /** Envelope (pipeline-local number) and unit of this sensor's previous reading: `unit` is written once per envelope. */
   unitMark = 0;
   lastUnit: string | undefined;
@@ -107,7 +114,13 @@ export class PartitionPipeline {
     if (env.readings.length === 0 && env.clock.synced && env.clock.now > newest) newest = env.clock.now;
     if (newest > before) {
       d.time = newest;
-      for (const s of d.sensors.values()) this.windows.collect(s, newest, (session, why) => this.closed(d, s, session, why, fx));
+      const wm = this.windows.watermark(newest);
+      for (const s of d.sensors.values()) {
+        this.windows.collect(s, newest, (session, why) => this.closed(d, s, session, why, fx));
+        // A session cut at maxLengthMs closes as max_length, not dropout: if the sensor then
+        // stays silent there is no session left to say so, so the silence is judged here.
+        if (s.sessions.length === 0 && s.silencedAt !== s.maxTs && wm >= s.maxTs + this.gapOf(s)) this.silent(d, s, s.maxTs + this.gapOf(s), fx);
+      }
       if (newest > this.time) this.time = newest;
       this.checkSilence(fx);
     }
@@ -125,6 +138,7 @@ export class PartitionPipeline {
     if (this.windows.isLate(r.ts, deviceTime)) {
       // Side output: counted and stored, never silently dropped; not windowed or scored.
       fx.late++;
+      fx.scores?.push(NaN);
       fx.lines.push(prefixedReadingLine(s.prefix, r, undefined, withUnit, valueText), lateLine(d.id, r, deviceTime - r.ts));
       return;
     }
@@ -135,10 +149,17 @@ export class PartitionPipeline {
       const st = s.states[i];
       const res = b.detector.update(st, r.ts, r.value);
       if (res.score > score) score = res.score;
-      const t = stepAlert(s.alerts[i]!, r.ts, res, this.cfg.alerts.clearMs);
+      const t = stepAlert(s.alerts[i]!, r.ts, res, this.cfg.alerts);
       if (t) this.alert(alertEvent({ device: d.id, sensor: s.id, rule: b.rule, severity: b.severity }, t, r.value, res.score, b.detector.describe(st, r.value)), fx);
     }
+    const dt = r.ts - s.maxTs;
+    if (dt > 0 && dt < Infinity) {
+      const iv = s.interval;
+      s.interval = Number.isNaN(iv) ? dt : iv + 0.05 * ((dt > iv * Math.E ? iv * Math.E : dt < iv / Math.E ? iv / Math.E : dt) - iv);
+      s.gapMs = this.windows.gapFor(s.interval);
+    }
     this.windows.add(s, r.ts, r.value, score >= this.cfg.alerts.anomalyScore);
+    fx.scores?.push(score);
     fx.lines.push(prefixedReadingLine(s.prefix, r, score, withUnit, valueText));
   }
 
@@ -164,13 +185,24 @@ export class PartitionPipeline {
     };
     fx.sessions.push(summary);
     fx.lines.push(sessionLine(summary));
-    if (closedBy !== 'dropout') return;
-    const silentAt = session.end + this.cfg.windows.gapMs;
+    if (closedBy === 'dropout' && s.silencedAt !== s.maxTs) this.silent(d, s, session.end + this.gapOf(s), fx);
+  }
+
+  private gapOf(s: SensorState): number {
+    return s.gapMs ?? this.cfg.windows.gapMs;
+  }
+
+  /** The sensor fell silent at `silentAt` (event time): the detectors' `onSilence`. */
+  private silent(d: DeviceState, s: SensorState, silentAt: number, fx: Effects): void {
+    s.silencedAt = s.maxTs;
+    // One reading says nothing of how often the sensor reports: its silence is not yet a dropout
+    // (a slow sensor would be "silent" for the default gap after its first reading).
+    if (Number.isNaN(s.interval) && !d.silent) return;
     s.detectors.forEach((b, i) => {
       const st = s.states[i];
       const res = b.detector.onSilence?.(st, silentAt);
       if (!res) return;
-      const t = stepAlert(s.alerts[i]!, silentAt, res, this.cfg.alerts.clearMs);
+      const t = stepAlert(s.alerts[i]!, silentAt, res, this.cfg.alerts);
       // No reading to quote: the value of a silence is 0.
       if (t) this.alert(alertEvent({ device: d.id, sensor: s.id, rule: b.rule, severity: b.severity }, t, 0, res.score, b.detector.describe(st, 0)), fx);
     });
@@ -184,7 +216,10 @@ export class PartitionPipeline {
     for (const d of this.devices.values()) {
       if (d.silent || this.time - d.time < limit) continue;
       d.silent = true;
-      for (const s of d.sensors.values()) this.windows.closeAll(s, (session, why) => this.closed(d, s, session, why, fx));
+      for (const s of d.sensors.values()) {
+        this.windows.closeAll(s, (session, why) => this.closed(d, s, session, why, fx));
+        if (s.silencedAt !== s.maxTs) this.silent(d, s, s.maxTs + this.gapOf(s), fx);
+      }
     }
   }
 }

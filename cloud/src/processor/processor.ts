@@ -84,7 +84,9 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
         metrics,
         logger: logger.child({ partition: p }),
       });
-      const replayMs = cfg.consumer.replayMs ?? cfg.windows.maxLengthMs + cfg.windows.gapMs + cfg.windows.allowedLatenessMs;
+      // A sensor's gap can grow with its sample interval up to maxLengthMs (windows.gapReadings).
+      const maxGap = cfg.windows.gapReadings > 0 ? Math.max(cfg.windows.gapMs, cfg.windows.maxLengthMs) : cfg.windows.gapMs;
+      const replayMs = cfg.consumer.replayMs ?? cfg.windows.maxLengthMs + maxGap + cfg.windows.allowedLatenessMs;
       await takeOverPartition({ jsm, js, config: consumerConfig, pipeline: worker.pipeline, replayMs, logger: logger.child({ partition: p }) });
       worker.attach(await js.consumers.get(STREAMS.TELEMETRY.name, durable));
       workers.push(worker);

@@ -4,11 +4,19 @@ import { SessionAssigner, SessionTrigger, type CloseReason, type Session, type S
 export interface WindowKey {
   sessions: Session[];
   maxTs: number;
+  /** This key's inactivity gap, when it differs from the configured one (see `gapFor`). */
+  gapMs?: number;
 }
 
 export interface WindowConfig extends SessionTiming {
   /** A reading older than its device's newest event time minus this is late. */
   allowedLatenessMs: number;
+  /**
+   * A key's gap is at least this many of its own sample intervals (0: always `gapMs`), so a sensor
+   * that reports every 5 minutes has sessions of many readings, not one session per reading. Capped
+   * at `maxLengthMs`.
+   */
+  gapReadings?: number;
 }
 
 /**
@@ -39,8 +47,15 @@ export class SessionWindows {
   }
 
   add(key: WindowKey, ts: number, value: number, anomalous: boolean): void {
-    this.assigner.assign(key.sessions, ts, value, anomalous);
+    this.assigner.assign(key.sessions, ts, value, anomalous, key.gapMs ?? this.config.gapMs);
     if (ts > key.maxTs) key.maxTs = ts;
+  }
+
+  /** The gap for a key whose typical sample interval is `intervalMs` (see `gapReadings`). */
+  gapFor(intervalMs: number): number {
+    const k = this.config.gapReadings ?? 0;
+    const g = k * intervalMs;
+    return g > this.config.gapMs ? Math.min(g, this.config.maxLengthMs) : this.config.gapMs;
   }
 
   /** Emits (in start order) and removes every session the watermark has made final. */
@@ -50,7 +65,7 @@ export class SessionWindows {
     const all = key.sessions;
     for (let i = 0; i < all.length; i++) {
       const s = all[i]!;
-      const reason = this.trigger.closeReason(s, wm, key.maxTs);
+      const reason = this.trigger.closeReason(s, wm, key.maxTs, key.gapMs ?? this.config.gapMs);
       if (reason) emit(s, reason);
       else all[kept++] = s;
     }

@@ -77,9 +77,9 @@ export class SessionAssigner {
     return Math.floor(ts / this.t.maxLengthMs);
   }
 
-  assign(sessions: Session[], ts: number, value: number, anomalous: boolean): void {
+  /** `gap`: this key's inactivity gap (see `WindowKey.gapMs`). */
+  assign(sessions: Session[], ts: number, value: number, anomalous: boolean, gap = this.t.gapMs): void {
     const slot = this.slotOf(ts);
-    const gap = this.t.gapMs;
     let first = -1;
     let last = -1;
     for (let i = 0; i < sessions.length; i++) {
@@ -114,9 +114,9 @@ export class SessionTrigger {
    * `sensorMaxTs` is the newest reading of this sensor: if it is past the gap the sensor itself
    * moved on (`gap`); if only its device's clock did, the sensor fell silent (`dropout`).
    */
-  closeReason(s: Session, watermark: number, sensorMaxTs: number): CloseReason | null {
+  closeReason(s: Session, watermark: number, sensorMaxTs: number, gap = this.t.gapMs): CloseReason | null {
     const slotEnd = (s.slot + 1) * this.t.maxLengthMs;
-    const gapEnd = s.end + this.t.gapMs;
+    const gapEnd = s.end + gap;
     if (gapEnd > slotEnd) return watermark >= slotEnd ? 'max_length' : null;
     if (watermark < gapEnd) return null;
     return sensorMaxTs >= gapEnd ? 'gap' : 'dropout';

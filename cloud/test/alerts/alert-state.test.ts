@@ -14,7 +14,7 @@ describe('alert lifecycle', () => {
       [105, false],
       [112, false],
     ].map(([ts, a]) => {
-      const t = stepAlert(st, ts as number, r(a as boolean), 10);
+      const t = stepAlert(st, ts as number, r(a as boolean), { clearMs: 10, clearReadings: 1 });
       return t && alertEvent(ctx, t, 7, r(a as boolean).score, 'msg');
     });
     expect(ev.map((e) => e && [e.state, e.id, e.start, e.end, e.ts])).toEqual([
@@ -29,13 +29,23 @@ describe('alert lifecycle', () => {
 
   it('suppresses flapping: a condition back within clearMs is the same open alert', () => {
     const st = new AlertState();
-    const states = [true, false, true, false, true, false, false, false].map((a, i) => stepAlert(st, i * 2, r(a), 4)?.state ?? null);
+    const states = [true, false, true, false, true, false, false, false].map((a, i) => stepAlert(st, i * 2, r(a), { clearMs: 4, clearReadings: 1 })?.state ?? null);
     expect(states).toEqual(['firing', null, null, null, null, null, null, 'resolved']);
   });
 
   it('resolves on the first clear reading with clearMs 0 and fires anew afterwards', () => {
     const st = new AlertState();
-    const ts = [true, false, true].map((a, i) => stepAlert(st, i, r(a), 0));
+    const ts = [true, false, true].map((a, i) => stepAlert(st, i, r(a), { clearMs: 0, clearReadings: 1 }));
     expect(ts.map((t) => t && `${t.state}:${t.start}`)).toEqual(['firing:0', 'resolved:0', 'firing:2']);
+  });
+
+  it('a slow sensor: the cooldown counts readings too, so one episode at 5-minute spacing is one alert', () => {
+    const st = new AlertState();
+    const five = 300_000;
+    // Firing, clear, firing again two readings later, then clear for good: one alert, resolved
+    // only after five clear readings in a row (clearMs alone, 10 s, would resolve at once).
+    const pattern = [true, false, false, true, false, false, false, false, false, false];
+    const ts = pattern.map((a, i) => stepAlert(st, i * five, r(a), { clearMs: 10_000, clearReadings: 5 }));
+    expect(ts.map((t) => t && `${t.state}:${t.start}:${t.end ?? ''}`)).toEqual(['firing:0:', null, null, null, null, null, null, null, `resolved:0:${4 * five}`, null]);
   });
 });

@@ -15,7 +15,7 @@ function feed(d: Detector, series: [number, number][]): (DetectorResult & { mess
 
 describe('detector plugins', () => {
   it('registers every built-in detector', () => {
-    expect(detectorTypes().sort()).toEqual(['baseline', 'dropout', 'flatline', 'rate-of-change', 'threshold']);
+    expect(detectorTypes().sort()).toEqual(['anomaly', 'baseline', 'dropout', 'flatline', 'rate-of-change', 'threshold']);
   });
 
   it('conformance: every detector gives scores in [0,1] and is a pure function of its inputs', () => {
@@ -23,8 +23,9 @@ describe('detector plugins', () => {
       threshold: { above: 5, hysteresis: 1 },
       baseline: { warmup: 5 },
       'rate-of-change': { maxPerSecond: 2 },
-      flatline: { forMs: 3000 },
+      flatline: { minReadings: 3 },
       dropout: {},
+      anomaly: { warmup: 20 },
     };
     const series: [number, number][] = Array.from({ length: 200 }, (_, i) => [i * 1000, i % 50 === 0 ? 1e6 : Math.sin(i / 5) * 3 + (i > 150 ? 7 : 0)]);
     for (const type of detectorTypes()) {
@@ -64,13 +65,34 @@ describe('detector plugins', () => {
   it('rate of change uses event time and ignores out-of-order steps', () => {
     const r = feed(make('rate-of-change', { maxPerSecond: 1 }), [[0, 0], [1000, 0.5], [2000, 5], [1500, 100], [3000, 5.2]]);
     expect(r.map((x) => x.active)).toEqual([false, false, true, true, false]);
-    expect(r[1]!.score).toBeCloseTo(1 / 3, 6);
+    // Half the limit scores (1/2)^8 / (1 + (1/2)^8): ordinary readings stay near 0.
+    expect(r[1]!.score).toBeCloseTo(1 / 257, 6);
+    expect(r[2]!.score).toBeGreaterThan(0.99);
   });
 
-  it('flatline fires after the value stays the same for forMs', () => {
-    const r = feed(make('flatline', { forMs: 3000, epsilon: 0.01 }), [[0, 1], [1000, 1.005], [2000, 1], [3000, 1], [4000, 2]]);
-    expect(r.map((x) => x.active)).toEqual([false, false, false, true, false]);
-    expect(r[3]!.score).toBe(0.5);
+  it('flatline counts readings relative to the sensor\'s own runs and needs forMs of event time', () => {
+    // A sensor that changes every reading, then sticks: stuck after minReadings (its runs are 1 long).
+    const series: [number, number][] = Array.from({ length: 300 }, (_, i) => [i * 1000, i % 3]);
+    for (let i = 0; i < 12; i++) series.push([(300 + i) * 1000, 7]);
+    series.push([312_000, 1]);
+    const r = feed(make('flatline', { minReadings: 10, forMs: 5000 }), series);
+    const onset = r.findIndex((x) => x.active);
+    expect(onset).toBe(309); // the 10th reading of the run of 7s
+    expect(r[onset]!.score).toBe(1); // the news…
+    expect(r[onset + 1]!).toMatchObject({ active: true, score: 0 }); // …then the episode, carried by the alert
+    expect(r[onset]!.message).toMatch(/value 7 unchanged for 10 readings/);
+    expect(r.at(-1)!.active).toBe(false);
+    // forMs: the same run at 100 ms spacing lasts only 0.9 s, not stuck yet.
+    const fast = feed(make('flatline', { minReadings: 10, forMs: 5000 }), series.map(([t, v]) => [t / 10, v]));
+    expect(fast.some((x) => x.active)).toBe(false);
+  });
+
+  it('flatline never fires on a sensor constant from the start, and learns long plateaus', () => {
+    const flat = feed(make('flatline', {}), Array.from({ length: 5000 }, (_, i) => [i * 300_000, 45]));
+    expect(flat.some((x) => x.active)).toBe(false);
+    // A daily square wave: plateaus of 144 readings, over and over, are what this sensor does.
+    const square = feed(make('flatline', {}), Array.from({ length: 4032 }, (_, i) => [i * 300_000, Math.floor(i / 144) % 2 ? 80 : 20]));
+    expect(square.some((x) => x.active)).toBe(false);
   });
 
   it('dropout fires on silence and clears on the next reading', () => {

@@ -8,9 +8,11 @@ describe('processor config', () => {
   it('loads the shipped example and applies defaults', () => {
     const cfg = loadProcessorConfig(example);
     expect(cfg.partitions.count).toBe(8);
-    expect(cfg.detectors.map((d) => d.type)).toEqual(['threshold', 'threshold', 'baseline', 'rate-of-change', 'flatline', 'dropout']);
-    expect(cfg.detectors[2]!.params).toMatchObject({ z: 5, warmup: 30, alpha: 0.05 });
-    expect(loadProcessorConfig({}).windows).toEqual({ gapMs: 30_000, maxLengthMs: 3_600_000, allowedLatenessMs: 10_000, deviceSilenceMs: 120_000 });
+    expect(cfg.detectors.map((d) => d.type)).toEqual(['anomaly', 'flatline', 'dropout', 'threshold', 'threshold', 'rate-of-change']);
+    expect(cfg.detectors[0]!.params).toMatchObject({ warmup: 100, memory: 8192, rarityReadings: 10_000 });
+    expect(loadProcessorConfig({}).windows).toEqual({ gapMs: 30_000, gapReadings: 10, maxLengthMs: 3_600_000, allowedLatenessMs: 10_000, deviceSilenceMs: 120_000 });
+    // With no detectors configured, every sensor gets the defaults (the example starts with them).
+    expect(loadProcessorConfig({}).detectors).toEqual(cfg.detectors.slice(0, 3));
   });
 
   it.each([

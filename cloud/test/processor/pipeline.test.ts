@@ -9,7 +9,7 @@ const cfg = (over: Partial<PipelineConfig['windows']> = {}): PipelineConfig => (
     { rule: 'hot', type: 'threshold', severity: 'critical', params: { above: 50 } },
     { rule: 'dropout', type: 'dropout' },
   ].map((e) => detectorEntrySchema.parse(e)),
-  alerts: { anomalyScore: 0.5, clearMs: 0 },
+  alerts: { anomalyScore: 0.5, clearMs: 0, clearReadings: 1 },
 });
 
 const seqs = new Map<string, number>();

@@ -38,7 +38,7 @@ describe('processor restart: state re-derived by replay', () => {
   const config = (): ProcessorConfigInput =>
     baseConfig(s!, {
       windows: { gapMs: 10_000, maxLengthMs: 3_600_000, allowedLatenessMs: 2_000, deviceSilenceMs: 120_000 },
-      alerts: { anomalyScore: 0.5, clearMs: 3_000 },
+      alerts: { anomalyScore: 0.5, clearMs: 3_000, clearReadings: 1 },
       detectors: [{ rule: 'hot', type: 'threshold', severity: 'critical', params: { above: 50 } }, { rule: 'base', type: 'baseline', params: { warmup: 10 } }],
     });
 

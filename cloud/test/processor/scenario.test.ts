@@ -101,7 +101,7 @@ describe('processor on real nats-server + influxd: firmware-sim scenario with in
     baseConfig(s!, {
       consumer: { durablePrefix: prefix },
       windows: { gapMs: 10_000, maxLengthMs: 3_600_000, allowedLatenessMs: 5_000, deviceSilenceMs: 120_000 },
-      alerts: { anomalyScore: 0.5, clearMs: 5_000 },
+      alerts: { anomalyScore: 0.5, clearMs: 5_000, clearReadings: 1 },
       detectors,
     });
 

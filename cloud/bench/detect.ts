@@ -1,0 +1,131 @@
+// npm run bench:detect -- µs per reading through the full pipeline (sessions, detectors, alerts,
+// lines: `PartitionPipeline.process`, what the processor runs per message) with the default
+// detectors, beside the same pipeline with no detectors (the baseline, measured in the same run),
+// for a fast sensor fleet (1 Hz, 100 readings per message) and a slow one (one reading per message
+// every 5 minutes, the NAB shape), plus the default detectors' state per sensor in bytes.
+import { cpus, loadavg } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { Envelope } from '@fieldline/contract';
+import { DEFAULT_DETECTORS } from '../src/detectors/index.js';
+import { AnomalyState, stateBytes } from '../src/detectors/anomaly/model.js';
+import { loadProcessorConfig } from '../src/processor/config.js';
+import { Effects, PartitionPipeline } from '../src/processor/pipeline.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const T0 = Date.UTC(2026, 0, 5);
+const DAY = 86_400_000;
+const ROUNDS = Number(process.env.FL_BENCH_ROUNDS ?? 5);
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A daily cycle, noise, rare spikes, rounded to 0.01: what a temperature-like sensor sends. */
+function value(rand: () => number, ts: number, s: number): number {
+  const v = 20 + 5 * Math.sin((2 * Math.PI * ts) / DAY + s) + (rand() - 0.5) + (rand() < 0.0005 ? 30 : 0);
+  return Math.round(v * 100) / 100;
+}
+
+/** `devices` × `sensors` at one reading per `stepMs`, `perMessage` readings per envelope and sensor. */
+function fleet(devices: number, sensors: number, stepMs: number, perMessage: number, messages: number): Envelope[] {
+  const rand = rng(7);
+  const out: Envelope[] = [];
+  for (let m = 0; m < messages; m++) {
+    for (let d = 0; d < devices; d++) {
+      const readings = [];
+      for (let k = 0; k < perMessage; k++) {
+        const ts = T0 + (m * perMessage + k) * stepMs;
+        for (let s = 0; s < sensors; s++) readings.push({ sensor: `s${s}`, ts, value: value(rand, ts, s + d) });
+      }
+      out.push({ v: 1, device: `dev-${d}`, epoch: 'benchepoch', seq: m + 1, clock: { synced: true, now: readings.at(-1)!.ts }, readings });
+    }
+  }
+  return out;
+}
+
+/** µs per reading of `process` over the envelopes (best of ROUNDS runs, each on a fresh pipeline). */
+function usPerReading(envelopes: readonly Envelope[], detectors: unknown[]): number {
+  const cfg = loadProcessorConfig({ detectors: detectors as never });
+  const readings = envelopes.reduce((n, e) => n + e.readings.length, 0);
+  let best = Infinity;
+  for (let r = 0; r < ROUNDS; r++) {
+    const p = new PartitionPipeline(cfg);
+    const fx = new Effects();
+    gc();
+    const t0 = process.hrtime.bigint();
+    for (const e of envelopes) {
+      p.process(e, fx);
+      fx.clear();
+    }
+    const us = Number(process.hrtime.bigint() - t0) / 1e3 / readings;
+    if (us < best) best = us;
+  }
+  return best;
+}
+
+/** Heap per sensor held by the pipeline with the given detectors, after each sensor learned a day. */
+function heapPerSensor(detectors: unknown[]): number {
+  const sensors = 2000;
+  const cfg = loadProcessorConfig({ detectors: detectors as never });
+  const envelopes = fleet(sensors / 5, 5, 300_000, 1, 300);
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const p = new PartitionPipeline(cfg);
+  const fx = new Effects();
+  for (const e of envelopes) {
+    p.process(e, fx);
+    fx.clear();
+  }
+  envelopes.length = 0;
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / p.sensorCount;
+  if (p.sensorCount !== sensors) throw new Error(`expected ${sensors} sensors, got ${p.sensorCount}`);
+  return bytes;
+}
+
+const defaults = DEFAULT_DETECTORS.map((d) => ({ ...d }));
+const fast = fleet(20, 5, 1000, 20, 200); // 20 devices × 5 sensors at 1 Hz, 100 readings per message: 400k readings
+const slow = fleet(40, 1, 300_000, 1, 5000); // 40 sensors every 5 minutes, one reading per message: 200k readings
+
+console.error(`bench:detect on ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+const fastFull = usPerReading(fast, defaults);
+const fastBase = usPerReading(fast, []);
+const slowFull = usPerReading(slow, defaults);
+const slowBase = usPerReading(slow, []);
+const modelBytes = stateBytes(new AnomalyState(8));
+const heapFull = heapPerSensor(defaults);
+const heapBase = heapPerSensor([]);
+
+const rows: [string, string, string][] = [
+  ['fast: 1 Hz, 100 readings/message, full pipeline, default detectors', fastFull.toFixed(2), 'µs/reading (target ≤ 5)'],
+  ['fast: same pipeline, no detectors (baseline)', fastBase.toFixed(2), 'µs/reading'],
+  ['slow: 5 min, 1 reading/message, full pipeline, default detectors', slowFull.toFixed(2), 'µs/reading (target ≤ 5)'],
+  ['slow: same pipeline, no detectors (baseline)', slowBase.toFixed(2), 'µs/reading'],
+  ['anomaly detector state per sensor (typed arrays + fields)', String(modelBytes), 'bytes (target ≤ 8192)'],
+  ['heap per sensor, default detectors (pipeline, windows, detectors)', heapFull.toFixed(0), 'bytes'],
+  ['heap per sensor, no detectors (baseline)', heapBase.toFixed(0), 'bytes'],
+];
+const w = Math.max(...rows.map((r) => r[0].length));
+console.log(`${'measure'.padEnd(w)}  ${'value'.padStart(8)}  unit`);
+for (const [k, v, u] of rows) console.log(`${k.padEnd(w)}  ${v.padStart(8)}  ${u}`);
+console.log(
+  JSON.stringify({
+    fast_us_per_reading: +fastFull.toFixed(3),
+    fast_baseline_us_per_reading: +fastBase.toFixed(3),
+    slow_us_per_reading: +slowFull.toFixed(3),
+    slow_baseline_us_per_reading: +slowBase.toFixed(3),
+    anomaly_state_bytes_per_sensor: modelBytes,
+    heap_bytes_per_sensor: Math.round(heapFull),
+    heap_baseline_bytes_per_sensor: Math.round(heapBase),
+  }),
+);

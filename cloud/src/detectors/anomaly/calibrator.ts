@@ -1,0 +1,114 @@
+/**
+ * Online tail calibration of a non-negative statistic x by peaks over threshold (after SPOT,
+ * Siffer et al., KDD 2017). The threshold q comes from an exponentially weighted mean and variance
+ * of ln(1 + x) (robust to the outliers it is there to judge): q = e^(mean + k·sd) − 1. Above q,
+ * the excess y = x − q gets one of two tails, whichever has explained the excesses seen so far
+ * better (log-likelihood, exponentially weighted):
+ *   - light (exponential):  P(Y > y) = e^(−y/β),           β = median excess / ln 2;
+ *   - heavy (Pareto-like):  P(Y > y) = (1 + y/s)^(−1/ξ),    s = 1 + q, ξ = mean of ln(1 + y/s)
+ *     (a generalized Pareto tail with shape ξ).
+ * Noise-like sensors get the light tail, so a reading far outside their noise is very unlikely;
+ * spiky ones (counts, network traffic) get the heavy tail, so their routine bursts are not.
+ * `tail(x)` = exceedance frequency × P(Y > x − q): the probability, learned from this statistic's own
+ * history, of a value at least as high as x.
+ *
+ * State: CAL_SLOTS numbers per statistic at cal[i…]. Pure: same inputs in the same order, same outputs.
+ */
+export interface CalibratorOptions {
+  /** Half-life of the history, in updates. */
+  memory: number;
+  /** Threshold in standard deviations of ln(1 + x) above its mean. */
+  thresholdSd: number;
+}
+
+// cal[i + …]: mean and variance of ln(1+x), exceedance frequency, mean excess β, heavy shape ξ,
+// log-likelihood advantage of the heavy tail (mean and mean square), count.
+const MEAN = 0;
+const VAR = 1;
+const FREQ = 2;
+const BETA = 3;
+const XI = 4;
+const LL = 5;
+const LL2 = 6;
+const N = 7;
+export const CAL_SLOTS = 8;
+const LN2 = Math.log(2);
+
+/** Starts a statistic at the distribution it would have under a calibrated model, so the first readings are judged sensibly. */
+export function initCalibrator(cal: Float64Array, i: number, mean: number, variance: number, beta: number): void {
+  cal[i + MEAN] = mean;
+  cal[i + VAR] = variance;
+  cal[i + FREQ] = 0.05;
+  cal[i + BETA] = beta;
+  cal[i + XI] = 0.2;
+  cal[i + LL] = 0;
+  cal[i + LL2] = 0;
+  cal[i + N] = 0;
+}
+
+/**
+ * The heavy tail is used only where it explained the excesses significantly better (its mean
+ * log-likelihood advantage more than two standard errors above 0): where the two are near-tied,
+ * noise decides nothing and the sensor keeps the light tail of noise-like data.
+ */
+function heavy(cal: Float64Array, i: number, memory: number): boolean {
+  const ll = cal[i + LL]!;
+  if (ll <= 0) return false;
+  const exceedances = Math.min(cal[i + N]!, memory) * cal[i + FREQ]!;
+  const variance = Math.max(cal[i + LL2]! - ll * ll, 1e-12);
+  return ll > 2 * Math.sqrt(variance / Math.max(exceedances, 1));
+}
+
+/** Tail probability of `x` (≥ 0) under the history so far. */
+export function tailOf(cal: Float64Array, i: number, x: number, o: CalibratorOptions): number {
+  const q = Math.exp(cal[i + MEAN]! + o.thresholdSd * Math.sqrt(cal[i + VAR]!)) - 1;
+  if (!(x > q)) return 1;
+  const y = x - q;
+  const t = cal[i + FREQ]! * (heavy(cal, i, o.memory) ? Math.exp(-Math.log1p(y / (1 + q)) / Math.max(cal[i + XI]!, 1e-3)) : Math.exp(-y / Math.max(cal[i + BETA]!, 1e-9)));
+  return t < 1 ? t : 1;
+}
+
+/** `x` joins the history. */
+export function learn(cal: Float64Array, i: number, x: number, o: CalibratorOptions): void {
+  const lx = Math.log(1 + x);
+  const mean = cal[i + MEAN]!;
+  const variance = cal[i + VAR]!;
+  const freq = cal[i + FREQ]!;
+  const beta = Math.max(cal[i + BETA]!, 1e-9);
+  const xi = Math.max(cal[i + XI]!, 1e-3);
+  const n = cal[i + N]! + 1;
+  const lq = mean + o.thresholdSd * Math.sqrt(variance);
+  const q = Math.exp(lq) - 1;
+  const over = x > q;
+  const s = 1 + q;
+  const y = x - q;
+  // Learning rate: a plain average at first, then exponential forgetting with the half-life.
+  const eta = Math.max(1 / (n + 5), LN2 / o.memory);
+  // ln(1+x) joins its mean and variance winsorized, so one outlier cannot hide the next.
+  const d = Math.min(lx, lq + 3 * Math.sqrt(variance) + 1) - mean;
+  cal[i + MEAN] = mean + eta * d;
+  cal[i + VAR] = (1 - eta) * (variance + eta * d * d);
+  cal[i + FREQ] = freq + eta * ((over ? 1 : 0) - freq);
+  if (over) {
+    // Excess statistics are averages over exceedances only: their rate is eta / frequency.
+    const r = Math.min(1, eta / Math.max(freq, 0.01));
+    const ly = Math.log1p(y / s);
+    // Which tail explained this excess better (log densities of y under each).
+    const llLight = -Math.log(beta) - y / beta;
+    const llHeavy = -Math.log(xi) - Math.log(s + y) - ly / xi;
+    const adv = llHeavy - llLight;
+    cal[i + LL] = (1 - r) * cal[i + LL]! + r * adv;
+    cal[i + LL2] = (1 - r) * cal[i + LL2]! + r * adv * adv;
+    // β from the median excess (an exponential's median is β ln 2), tracked by multiplicative
+    // stochastic approximation: one huge excess moves it as much as a small one, so a single
+    // anomaly cannot teach the tail that huge excesses are ordinary.
+    cal[i + BETA] = beta * Math.exp(r * (y > beta * Math.LN2 ? 1 : -1));
+    cal[i + XI] = xi + r * (ly - xi);
+  }
+  cal[i + N] = n;
+}
+
+/** ln(1 + x) at which x starts to count as high (mean + k·sd of ln(1 + x)). */
+export function highLevel(cal: Float64Array, i: number, sd: number): number {
+  return cal[i + MEAN]! + sd * Math.sqrt(cal[i + VAR]!);
+}

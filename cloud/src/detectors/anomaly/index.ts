@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { registerDetector } from '../registry.js';
+import type { Detector } from '../types.js';
+import { AnomalyState, MODEL_DEFAULTS, initState, stateBytes, updateState, type AnomalyModelOptions } from './model.js';
+
+const DAY_MS = 86_400_000;
+
+export const anomalyParams = z
+  .object({
+    /** Readings learned before the first score. @default 100 */
+    warmup: z.number().int().min(10).max(100_000).default(MODEL_DEFAULTS.warmup),
+    /** Half-life of the history the scores are calibrated on, in readings. @default 8192 */
+    memory: z.number().int().min(256).max(1_000_000).default(MODEL_DEFAULTS.memory),
+    /** An anomaly is rarer than once per this many readings… @default 10000 */
+    rarityReadings: z.number().int().min(10).max(1e9).default(MODEL_DEFAULTS.rarityReadings),
+    /** …and rarer than once per this much event time (ms). @default 604800000 (7 days) */
+    rarityMs: z.number().int().min(60_000).max(3650 * DAY_MS).default(MODEL_DEFAULTS.rarityMs),
+    /** An episode closes after this many readings in a row scoring below 0.2. @default 10 */
+    quietReadings: z.number().int().min(1).max(10_000).default(MODEL_DEFAULTS.quietReadings),
+  })
+  .strict();
+
+type Params = z.infer<typeof anomalyParams>;
+
+const TEST_NAMES = ['spike', 'burst of 4', 'run of 16', 'run of 64'];
+
+function create(p: Params): Detector<AnomalyState> {
+  const o: AnomalyModelOptions = {
+    ...MODEL_DEFAULTS,
+    warmup: p.warmup,
+    memory: p.memory,
+    rarityReadings: p.rarityReadings,
+    rarityMs: p.rarityMs,
+    quietReadings: p.quietReadings,
+    calibration: { ...MODEL_DEFAULTS.calibration, memory: p.memory },
+  };
+  return {
+    init: () => initState(o),
+    update(s, ts, v) {
+      const score = updateState(s, o, ts, v);
+      return { score, active: s.active };
+    },
+    describe(s, v) {
+      if (!s.active) return `value ${v} back to usual for this sensor`;
+      const k = o.sums.length;
+      const what = s.why < 0 ? 'unusual' : `${s.why < k ? 'local' : 'seasonal'} ${TEST_NAMES[s.why % k] ?? 'change'}`;
+      return `value ${v} is unusual for this sensor (${what}, p ≈ ${s.tail.toPrecision(2)})`;
+    },
+  };
+}
+
+registerDetector({ type: 'anomaly', params: anomalyParams, create });
+
+export { stateBytes };
