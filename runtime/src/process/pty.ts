@@ -1,6 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManagedProcess } from './process.js';
+import { ManagedProcess } from './managed-process.js';
 import { findBinary, tempDir } from './util.js';
 
 export interface PtyPairOptions {
