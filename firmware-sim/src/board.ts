@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import type { PtyPair } from '@fieldline/harness';
+import type { PtyPair } from '@fieldline/runtime/process';
 import type { Logger } from 'pino';
 import { SerialPort } from 'serialport';
 import { FrameFaults } from './faults.js';

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PtyPair, tempDir } from '@fieldline/harness';
+import { PtyPair, tempDir } from '@fieldline/runtime/process';
 import type { Logger } from 'pino';
 import { SerialBoard, type BoardStats } from './board.js';
 import { SimulationError } from './errors.js';

@@ -2,7 +2,7 @@
  * `runService`: the life of a deployable once its command line was read. Loads the config (a bad
  * one throws ConfigError: exit 78), starts the service (a failure is logged with stack and cause,
  * exit 69), then waits for SIGINT/SIGTERM and closes it within a deadline (exit 0, or 1 when
- * close fails or overruns; a second signal exits at once). An exception nothing caught is logged
+ * close fails or overruns; a second signal exits at once); `stop(why)` does the same from code. An exception nothing caught is logged
  * as fatal with its stack and exits 70: systemd restarts the service.
  */
 import type { Logger } from 'pino';
@@ -35,7 +35,7 @@ export class StartError extends Error {
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /** Runs a service until a signal; resolves once it has started. */
-export async function runService<C, S extends Closable>(configPath: string, spec: ServiceSpec<C, S>): Promise<{ service: S; logger: Logger }> {
+export async function runService<C, S extends Closable>(configPath: string, spec: ServiceSpec<C, S>): Promise<{ service: S; logger: Logger; stop(why: string): void }> {
   const config = spec.load(configPath);
   const logger = spec.logger?.(config) ?? createLogger({ service: spec.service });
   const fatal = (what: string) => (err: unknown): void => {
@@ -49,7 +49,7 @@ export async function runService<C, S extends Closable>(configPath: string, spec
   let service: S | undefined;
   let stopping = false;
   let pending: keyof typeof SIGNAL_EXIT | undefined;
-  const stop = (signal: keyof typeof SIGNAL_EXIT): void => {
+  const onSignal = (signal: keyof typeof SIGNAL_EXIT): void => {
     // A signal during start-up stops the service as soon as it is up.
     if (!service) {
       if (pending) process.exit(SIGNAL_EXIT[signal]);
@@ -60,9 +60,13 @@ export async function runService<C, S extends Closable>(configPath: string, spec
       logger.warn({ signal }, 'second signal: exiting without waiting for the shutdown');
       process.exit(SIGNAL_EXIT[signal]);
     }
+    stop(signal);
+  };
+  const stop = (why: string): void => {
+    if (stopping) return;
     stopping = true;
     const deadlineMs = spec.shutdownTimeoutMs ?? 30_000;
-    logger.info({ signal, deadlineMs }, `stopping ${spec.service}`);
+    logger.info({ why, deadlineMs }, `stopping ${spec.service}`);
     const timer = setTimeout(() => {
       logger.error({ deadlineMs }, 'shutdown did not finish in time; exiting');
       process.exit(EXIT.failure);
@@ -80,8 +84,8 @@ export async function runService<C, S extends Closable>(configPath: string, spec
       },
     );
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
   try {
     service = await spec.start(config, logger);
   } catch (err) {
@@ -90,5 +94,5 @@ export async function runService<C, S extends Closable>(configPath: string, spec
     throw new StartError(`${spec.service} failed to start: ${errorLine(err)}`, { cause: err });
   }
   if (pending) stop(pending);
-  return { service, logger };
+  return { service, logger, stop };
 }
