@@ -108,3 +108,18 @@ export function parseBatchId(id: string): { device: string; epoch: string; seq: 
   const seq = Number(m[3]);
   return Number.isSafeInteger(seq) ? { device: m[1]!, epoch: m[2]!, seq } : null;
 }
+
+/**
+ * The batch a refused payload names, when it can be read at all, for the device's rejection
+ * notice: `{device}:{epoch}:{seq}` from the payload's own `epoch` and `seq`; null otherwise.
+ */
+export function guessBatchId(device: string, payload: Uint8Array | string): string | null {
+  try {
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+    const o = JSON.parse(text) as { epoch?: unknown; seq?: unknown } | null;
+    if (typeof o?.epoch === 'string' && typeof o.seq === 'number' && Number.isFinite(o.seq)) return `${device.slice(0, 63)}:${o.epoch.slice(0, 64)}:${o.seq}`;
+  } catch {
+    // not JSON: the notice says batch null
+  }
+  return null;
+}
