@@ -9,15 +9,21 @@
  * to build the message. `npm run bench:contract` compares it with the hand-written check it replaced.
  */
 import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { X_EXPECT, X_ID, X_REASON } from './annotations.js';
 import { ContractError, type RejectReason } from './errors.js';
 import { idProblem } from './ids.js';
 
-let ajv: Ajv | undefined;
+let ajv: AjvClass | undefined;
 
-/** One ajv for all messages, created when the first one is used (the edge parses few kinds). */
-function compiler(): Ajv {
+/**
+ * One ajv for all messages, loaded and created when the first message is validated: the edge
+ * agent validates one kind, rarely, and should not carry the compiler (~1.5 MB of RSS) until
+ * then. A plain require, so that a bundle (the edge's) leaves ajv in node_modules.
+ */
+function compiler(): AjvClass {
+  const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
   ajv ??= new Ajv({ allErrors: false, verbose: true, strict: true, keywords: [X_REASON, X_EXPECT, X_ID], validateFormats: false });
   return ajv;
 }
