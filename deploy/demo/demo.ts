@@ -61,7 +61,7 @@ async function main(): Promise<void> {
 
   const apiToken = process.env.FIELDLINE_API_TOKENS?.split(',')[0] ?? secret();
   const api = await startApi(
-    loadApiConfig({ port: await preferPort(8080), influx: { url: influx.url, api: 'v1' }, nats: { servers: [nats.url], statusBucket: 'fl_device_status' }, auth: { tokens: [apiToken] } }),
+    loadApiConfig({ port: await preferPort(8080), ops: { port: 0 }, influx: { url: influx.url, api: 'v1' }, nats: { servers: [nats.url], statusBucket: 'fl_device_status' }, auth: { tokens: [apiToken] } }),
     { logger: logFor('api') },
   );
   closers.push({ name: 'query API', close: () => api.close() });

@@ -3,7 +3,7 @@ import { AlertState, alertEvent, stepAlert } from '../alerts/alert-state.js';
 import { DetectorResolver, type BoundDetector, type DetectorEntry } from '../detectors/config.js';
 import type { Session, CloseReason } from '../windows/session.js';
 import { SessionWindows, type WindowConfig, type WindowKey } from '../windows/session-windows.js';
-import { alertLine, lateLine, prefixedReadingLine, readingPrefix, sessionLine } from './lines.js';
+import { Points, readingSeries, type ReadingSeries } from '../influx/points.js';
 import { SeqWindow } from './seq-window.js';
 
 export interface PipelineConfig {
@@ -14,7 +14,8 @@ export interface PipelineConfig {
 
 /** Everything one or more envelopes caused; written and published before their messages are acked. */
 export class Effects {
-  lines: string[] = [];
+  /** InfluxDB points, encoded by the InfluxDB module as they are emitted. */
+  points = new Points();
   alerts: AlertEvent[] = [];
   sessions: SessionSummary[] = [];
   readings = 0;
@@ -22,7 +23,7 @@ export class Effects {
   duplicates = 0;
 
   clear(): void {
-    this.lines = [];
+    this.points = new Points();
     this.alerts = [];
     this.sessions = [];
     this.readings = this.late = this.duplicates = 0;
@@ -35,11 +36,11 @@ class SensorState implements WindowKey {
   /** Envelope (pipeline-local number) and unit of this sensor's previous reading: `unit` is written once per envelope. */
   unitMark = 0;
   lastUnit: string | undefined;
-  readonly prefix: string;
+  readonly series: ReadingSeries;
   readonly states: unknown[];
   readonly alerts: AlertState[];
   constructor(device: string, readonly id: string, readonly detectors: readonly BoundDetector[]) {
-    this.prefix = readingPrefix(device, id);
+    this.series = readingSeries(device, id);
     this.states = detectors.map((d) => d.detector.init());
     this.alerts = detectors.map(() => new AlertState());
   }
@@ -125,7 +126,7 @@ export class PartitionPipeline {
     if (this.windows.isLate(r.ts, deviceTime)) {
       // Side output: counted and stored, never silently dropped; not windowed or scored.
       fx.late++;
-      fx.lines.push(prefixedReadingLine(s.prefix, r, undefined, withUnit, valueText), lateLine(d.id, r, deviceTime - r.ts));
+      fx.points.late(s.series, r, deviceTime - r.ts, withUnit, valueText);
       return;
     }
     let score = 0;
@@ -139,12 +140,12 @@ export class PartitionPipeline {
       if (t) this.alert(alertEvent({ device: d.id, sensor: s.id, rule: b.rule, severity: b.severity }, t, r.value, res.score, b.detector.describe(st, r.value)), fx);
     }
     this.windows.add(s, r.ts, r.value, score >= this.cfg.alerts.anomalyScore);
-    fx.lines.push(prefixedReadingLine(s.prefix, r, score, withUnit, valueText));
+    fx.points.reading(s.series, r, score, withUnit, valueText);
   }
 
   private alert(a: AlertEvent, fx: Effects): void {
     fx.alerts.push(a);
-    fx.lines.push(alertLine(a));
+    fx.points.alert(a);
   }
 
   private closed(d: DeviceState, s: SensorState, session: Session, closedBy: CloseReason, fx: Effects): void {
@@ -163,7 +164,7 @@ export class PartitionPipeline {
       closedBy,
     };
     fx.sessions.push(summary);
-    fx.lines.push(sessionLine(summary));
+    fx.points.session(summary);
     if (closedBy !== 'dropout') return;
     const silentAt = session.end + this.cfg.windows.gapMs;
     s.detectors.forEach((b, i) => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePoint, type Point } from '../../src/influx/line-protocol.js';
-import { BatchingSink } from '../../src/sinks/batching-sink.js';
-import { SinkWriteError, type LineWriter } from '../../src/sinks/types.js';
+import { BatchingSink } from '../../src/influx/batching.js';
+import { InfluxWriteError } from '../../src/influx/errors.js';
+import type { LineWriter } from '../../src/influx/writer.js';
 
 export interface StoredPoint {
   tags: Record<string, string>;
@@ -60,10 +61,10 @@ export function sinkConformance(name: string, open: () => Promise<SinkUnderTest>
     it('refuses a field type conflict as a rejected write (400), not as unavailable', async () => {
       await sut.writer.write([encodePoint({ measurement: 'conf_type', tags: {}, fields: { f: 1 }, ts: T0 })]);
       const err = await sut.writer.write([encodePoint({ measurement: 'conf_type', tags: {}, fields: { f: 'text' }, ts: T0 + 1 })]).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(SinkWriteError);
-      expect((err as SinkWriteError).failure).toBe('rejected');
-      expect((err as SinkWriteError).status).toBe(400);
-      expect((err as SinkWriteError).message).toMatch(/type/);
+      expect(err).toBeInstanceOf(InfluxWriteError);
+      expect((err as InfluxWriteError).failure).toBe('rejected');
+      expect((err as InfluxWriteError).status).toBe(400);
+      expect((err as InfluxWriteError).message).toMatch(/type/);
     });
 
     it('batching sink quarantines exactly the bad points (type conflict, time out of range) and writes the rest', async () => {
@@ -76,9 +77,6 @@ export function sinkConformance(name: string, open: () => Promise<SinkUnderTest>
       const quarantined: [string, string][] = [];
       const sink = new BatchingSink(sut.writer, {
         batchLines: 16,
-        maxRetries: 0,
-        retryBaseMs: 1,
-        retryMaxMs: 1,
         quarantine: async (line, e) => void quarantined.push([line, e.message]),
       });
       await sink.write(lines);

@@ -1,13 +1,3 @@
-import type { InfluxConfig } from '../influx/config.js';
-
-/** Writes line protocol; resolves only when the server accepted every line. */
-export interface LineWriter {
-  /** Plugin name, e.g. `influx-v1`. */
-  readonly kind: string;
-  write(lines: readonly string[]): Promise<void>;
-  close(): Promise<void>;
-}
-
 export type WriteFailure =
   /** Server refused some or all points for what they are (type conflict, out of range, parse). */
   | 'rejected'
@@ -16,8 +6,9 @@ export type WriteFailure =
   /** Configuration: auth, missing database/bucket. Retrying helps only once an operator acts. */
   | 'config';
 
-export class SinkWriteError extends Error {
-  override readonly name = 'SinkWriteError';
+/** A write to InfluxDB failed; `failure` says what the caller should do about it. */
+export class InfluxWriteError extends Error {
+  override readonly name = 'InfluxWriteError';
   constructor(
     readonly failure: WriteFailure,
     message: string,
@@ -28,14 +19,10 @@ export class SinkWriteError extends Error {
   }
 }
 
-/** What a sink factory gets: the shared InfluxDB connection config with secrets already read. */
-export interface SinkContext {
-  config: InfluxConfig;
-  /** Token/password read from `token`/`tokenFile`/`password`/`passwordFile`. */
-  secrets: { token?: string; password?: string };
+/** A query failed (unreachable, refused, or an InfluxQL/Flux error). */
+export class InfluxQueryError extends Error {
+  override readonly name = 'InfluxQueryError';
 }
-
-export type SinkFactory = (ctx: SinkContext) => Promise<LineWriter>;
 
 /** Maps an HTTP status of a write endpoint (v1 and v2 agree) to what the caller should do. */
 export function classifyStatus(status: number): WriteFailure {

@@ -2,7 +2,7 @@ import { cleanupAll, InfluxServer } from '@fieldline/harness';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createInfluxWriter } from '../../src/influx/writer.js';
 import { encodePoint } from '../../src/influx/line-protocol.js';
-import { SinkWriteError } from '../../src/sinks/types.js';
+import { InfluxWriteError } from '../../src/influx/errors.js';
 import { sinkConformance, type StoredPoint } from './conformance.js';
 import { FakeInfluxV2 } from './fake-influx-v2.js';
 
@@ -99,11 +99,11 @@ describe('influx-v2 requests', () => {
     const v2 = await new FakeInfluxV2('o', 'b', 'right').start();
     try {
       const wrong = await createInfluxWriter({ url: v2.url, api: 'v2', org: 'o', bucket: 'b', token: 'wrong' });
-      const e1 = await wrong.write(['m v=1 1']).catch((e: unknown) => e as SinkWriteError);
+      const e1 = await wrong.write(['m v=1 1']).catch((e: unknown) => e as InfluxWriteError);
       expect([e1?.failure, e1?.status]).toEqual(['config', 401]);
       v2.retentionCutoffNs = 10n ** 18n;
       const ok = await createInfluxWriter({ url: v2.url, api: 'v2', org: 'o', bucket: 'b', token: 'right' });
-      const e2 = await ok.write(['m v=1 1']).catch((e: unknown) => e as SinkWriteError);
+      const e2 = await ok.write(['m v=1 1']).catch((e: unknown) => e as InfluxWriteError);
       expect([e2?.failure, e2?.status]).toEqual(['rejected', 422]);
     } finally {
       await v2.stop();
@@ -114,7 +114,7 @@ describe('influx-v2 requests', () => {
     const v2 = await new FakeInfluxV2('o', 'b', 't').start();
     const writer = await createInfluxWriter({ url: v2.url, api: 'v2', org: 'o', bucket: 'b', token: 't', timeoutMs: 2000 });
     await v2.stop();
-    const err = await writer.write(['m v=1 1']).catch((e: unknown) => e as SinkWriteError);
+    const err = await writer.write(['m v=1 1']).catch((e: unknown) => e as InfluxWriteError);
     expect(err?.failure).toBe('unavailable');
   });
 });

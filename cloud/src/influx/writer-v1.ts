@@ -1,7 +1,8 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { registerSink } from '../registry.js';
-import { classifyStatus, SinkWriteError, type LineWriter, type SinkContext } from '../types.js';
+import type { InfluxConnection } from './connection.js';
+import { classifyStatus, InfluxWriteError } from './errors.js';
+import type { LineWriter } from './writer.js';
 
 interface Answer {
   status: number;
@@ -9,19 +10,16 @@ interface Answer {
 }
 
 /**
- * InfluxDB 1.x `/write` (Debian's 1.6.7 has nothing else). Precision ns; the database is
+ * InfluxDB 1.x `/write` (Debian's 1.6.7 has nothing else), also InfluxDB 1.8's. Precision ns; the database is
  * created idempotently at start (`CREATE DATABASE` is a no-op when it exists).
  * Plain `node:http` with keep-alive rather than `fetch`: a batch body is ~0.5 MB, and fetch's
  * string -> Uint8Array encode and stream copies cost the processor about as much CPU as a detector.
  */
-export async function createInfluxV1Writer(ctx: SinkContext): Promise<LineWriter> {
-  const { config, secrets } = ctx;
-  const base = config.url.replace(/\/+$/, '');
+export async function createInfluxV1Writer(conn: InfluxConnection): Promise<LineWriter> {
+  const { config } = conn;
+  const base = conn.url;
   const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
-  const user = config.username ?? (secrets.token?.includes(':') ? secrets.token.split(':', 1)[0] : undefined);
-  const pass = config.username ? secrets.password : secrets.token?.includes(':') ? secrets.token.slice(secrets.token.indexOf(':') + 1) : undefined;
-  if (user !== undefined) headers.authorization = `Basic ${Buffer.from(`${user}:${pass ?? ''}`).toString('base64')}`;
-  else if (secrets.token) headers.authorization = `Token ${secrets.token}`;
+  if (conn.authorization) headers.authorization = conn.authorization;
 
   const params = new URLSearchParams({ db: config.database, precision: 'ns' });
   if (config.retentionPolicy) params.set('rp', config.retentionPolicy);
@@ -32,7 +30,7 @@ export async function createInfluxV1Writer(ctx: SinkContext): Promise<LineWriter
 
   function post(url: string, body: string | Buffer, extra: Record<string, string>): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const fail = (err: Error): void => reject(new SinkWriteError('unavailable', `InfluxDB ${base} unreachable: ${err.message}`, undefined, { cause: err }));
+      const fail = (err: Error): void => reject(new InfluxWriteError('unavailable', `InfluxDB ${base} unreachable: ${err.message}`, undefined, { cause: err }));
       const req = request(url, { method: 'POST', agent, headers: { ...headers, ...extra, 'content-length': Buffer.byteLength(body) }, timeout: config.timeoutMs }, (res: IncomingMessage) => {
         let text = '';
         res.setEncoding('utf8');
@@ -50,13 +48,13 @@ export async function createInfluxV1Writer(ctx: SinkContext): Promise<LineWriter
     const q = new URLSearchParams({ q: `CREATE DATABASE "${config.database.replace(/["\\]/g, '\\$&')}"` });
     const created = await post(`${base}/query`, q.toString(), { 'content-type': 'application/x-www-form-urlencoded' });
     if (created.status < 200 || created.status >= 300) {
-      throw new SinkWriteError(classifyStatus(created.status), `InfluxDB: could not create database "${config.database}": ${created.status} ${created.text}`, created.status);
+      throw new InfluxWriteError(classifyStatus(created.status), `InfluxDB: could not create database "${config.database}": ${created.status} ${created.text}`, created.status);
     }
   }
   await createDatabase();
 
   return {
-    kind: 'influx-v1',
+    api: 'v1',
     async write(lines) {
       if (lines.length === 0) return;
       const text = lines.join('\n');
@@ -75,12 +73,10 @@ export async function createInfluxV1Writer(ctx: SinkContext): Promise<LineWriter
       } catch {
         // not JSON: keep the text
       }
-      throw new SinkWriteError(classifyStatus(res.status), `InfluxDB /write ${res.status}: ${message}`, res.status);
+      throw new InfluxWriteError(classifyStatus(res.status), `InfluxDB /write ${res.status}: ${message}`, res.status);
     },
     async close() {
       agent.destroy();
     },
   };
 }
-
-registerSink('influx-v1', createInfluxV1Writer);

@@ -1,8 +1,11 @@
-import type { AlertEvent, Reading, SessionSummary } from '@fieldline/contract';
-import { encodeFieldValue, encodePoint, encodeStringField, msToNs } from '../influx/line-protocol.js';
-
-// Measurements of docs/influxdb-schema.md. Device and sensor ids were validated against the
-// contract's id pattern ([a-z0-9_-]), which needs no escaping, so the hot path skips it.
+/**
+ * fieldline's points (docs/influxdb-schema.md) as line protocol: the pipeline hands typed values
+ * to {@link Points} (`reading`, `late`, `session`, `alert`) and never sees a line. The encoding
+ * is built for the hot path: a series' `measurement,tags field=` prefix is built (and escaped)
+ * once per sensor, a reading's value reuses its JSON text, scores and timestamps are cached.
+ */
+import { MEASUREMENTS, type AlertEvent, type Reading, type SessionSummary } from '@fieldline/contract';
+import { encodeFieldValue, encodePoint, encodeStringField, escapeKey, msToNs } from './line-protocol.js';
 
 // Units repeat across sensors; their quoted form is cached (bounded: units are few).
 const unitCache = new Map<string, string>();
@@ -38,9 +41,17 @@ function nsOf(ts: number): string {
   return lastNs;
 }
 
-/** `readings,device=…,sensor=… value=`: built once per sensor, the start of each of its lines. */
-export function readingPrefix(device: string, sensor: string): string {
-  return `readings,device=${device},sensor=${sensor} value=`;
+/** One sensor's series: the start of each of its lines, built once per sensor. */
+export interface ReadingSeries {
+  readonly device: string;
+  readonly sensor: string;
+  /** `readings,device=…,sensor=… value=` */
+  readonly prefix: string;
+}
+
+export function readingSeries(device: string, sensor: string): ReadingSeries {
+  const tags = `device=${escapeKey(device, 'tags.device')},sensor=${escapeKey(sensor, 'tags.sensor')}`;
+  return { device, sensor, prefix: `${MEASUREMENTS.readings},${tags} value=` };
 }
 
 /**
@@ -48,8 +59,8 @@ export function readingPrefix(device: string, sensor: string): string {
  * values per line): `quality` only when not `good`, `unit` only when `withUnit` (the caller sets
  * it from the message alone, so the same message always gives the same lines).
  */
-export function prefixedReadingLine(prefix: string, r: Reading, score: number | undefined, withUnit: boolean, valueText?: string): string {
-  // The value's own JSON text when known (see value-texts.ts); -0 is written as 0, as before.
+export function readingText(prefix: string, r: Reading, score: number | undefined, withUnit: boolean, valueText?: string): string {
+  // The value's own JSON text when known (processor/value-texts.ts); -0 is written as 0, as before.
   let line = prefix + (valueText !== undefined && r.value !== 0 ? valueText : encodeFieldValue(r.value));
   if (score !== undefined) line += scoreField(score);
   if (r.quality !== undefined && r.quality !== 'good') line += `,quality="${r.quality}"`;
@@ -59,17 +70,17 @@ export function prefixedReadingLine(prefix: string, r: Reading, score: number | 
 
 /** A `readings` point on its own (seeding, tests): unit included when known. */
 export function readingLine(device: string, r: Reading, score: number | undefined, withUnit = true): string {
-  return prefixedReadingLine(readingPrefix(device, r.sensor), r, score, withUnit);
+  return readingText(readingSeries(device, r.sensor).prefix, r, score, withUnit);
 }
 
 /** Side output of readings older than the allowed lateness (they are in `readings` too). */
-export function lateLine(device: string, r: Reading, latenessMs: number): string {
-  return `late_readings,device=${device},sensor=${r.sensor} value=${encodeFieldValue(r.value)},lateness_ms=${Math.round(latenessMs)}i ${msToNs(r.ts)}`;
+function lateText(s: ReadingSeries, r: Reading, latenessMs: number): string {
+  return `late_readings,${s.prefix.slice(MEASUREMENTS.readings.length + 1, -7)} value=${encodeFieldValue(r.value)},lateness_ms=${Math.round(latenessMs)}i ${msToNs(r.ts)}`;
 }
 
 export function sessionLine(s: SessionSummary): string {
   return encodePoint({
-    measurement: 'sessions',
+    measurement: MEASUREMENTS.sessions,
     tags: { device: s.device, sensor: s.sensor },
     fields: {
       end: BigInt(Math.round(s.end)),
@@ -87,7 +98,7 @@ export function sessionLine(s: SessionSummary): string {
 
 export function alertLine(a: AlertEvent): string {
   return encodePoint({
-    measurement: 'alerts',
+    measurement: MEASUREMENTS.alerts,
     tags: { device: a.device, sensor: a.sensor, rule: a.rule, severity: a.severity },
     fields: {
       id: a.id,
@@ -100,4 +111,34 @@ export function alertLine(a: AlertEvent): string {
     },
     ts: a.ts,
   });
+}
+
+/**
+ * The points one or more envelopes caused, as the lines the InfluxDB writer sends. `lines` may be
+ * replaced by the caller (the processor joins a batch into one string while it waits).
+ */
+export class Points {
+  lines: string[] = [];
+
+  get count(): number {
+    return this.lines.length;
+  }
+
+  /** A reading (with its anomaly score, if scored); `withUnit` adds its unit (sparse: see the schema doc). */
+  reading(series: ReadingSeries, r: Reading, score: number | undefined, withUnit: boolean, valueText?: string): void {
+    this.lines.push(readingText(series.prefix, r, score, withUnit, valueText));
+  }
+
+  /** A reading beyond the allowed lateness: in `readings` (unscored) and in `late_readings`. */
+  late(series: ReadingSeries, r: Reading, latenessMs: number, withUnit: boolean, valueText?: string): void {
+    this.lines.push(readingText(series.prefix, r, undefined, withUnit, valueText), lateText(series, r, latenessMs));
+  }
+
+  session(s: SessionSummary): void {
+    this.lines.push(sessionLine(s));
+  }
+
+  alert(a: AlertEvent): void {
+    this.lines.push(alertLine(a));
+  }
 }

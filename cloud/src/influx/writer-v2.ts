@@ -1,8 +1,9 @@
 import { HttpError, InfluxDB, setLogger } from '@influxdata/influxdb-client';
-import { registerSink } from '../registry.js';
-import { classifyStatus, SinkWriteError, type LineWriter, type SinkContext } from '../types.js';
+import type { InfluxConnection } from './connection.js';
+import { classifyStatus, InfluxWriteError } from './errors.js';
+import type { LineWriter } from './writer.js';
 
-// The client logs failed writes to the console itself; failures surface as SinkWriteError and
+// The client logs failed writes to the console itself; failures surface as InfluxWriteError and
 // are logged once by the processor with context instead.
 setLogger({ error: () => {}, warn: () => {} });
 
@@ -11,14 +12,13 @@ setLogger({ error: () => {}, warn: () => {} });
  * retries stay in the processor's sink (it must know which lines were accepted before it acks),
  * so each call is one request: its own WriteApi with client retries off.
  */
-export async function createInfluxV2Writer(ctx: SinkContext): Promise<LineWriter> {
-  const { config, secrets } = ctx;
-  if (!config.org) throw new SinkWriteError('config', 'influx.org: required for the v2 API');
-  const token = secrets.token ?? (config.username ? `${config.username}:${secrets.password ?? ''}` : undefined);
-  const client = new InfluxDB({ url: config.url, token, timeout: config.timeoutMs });
+export async function createInfluxV2Writer(conn: InfluxConnection): Promise<LineWriter> {
+  const { config } = conn;
+  if (!config.org) throw new InfluxWriteError('config', 'influx.org: required for the v2 API');
+  const client = new InfluxDB({ url: conn.url, token: conn.token, timeout: config.timeoutMs });
   const org = config.org;
   return {
-    kind: 'influx-v2',
+    api: 'v2',
     async write(lines) {
       if (lines.length === 0) return;
       const api = client.getWriteApi(org, config.bucket, 'ns', {
@@ -34,13 +34,11 @@ export async function createInfluxV2Writer(ctx: SinkContext): Promise<LineWriter
       } catch (err) {
         if (err instanceof HttpError) {
           const detail = (err.json as { message?: string } | undefined)?.message ?? err.body ?? err.message;
-          throw new SinkWriteError(classifyStatus(err.statusCode), `InfluxDB /api/v2/write ${err.statusCode}: ${detail}`, err.statusCode, { cause: err });
+          throw new InfluxWriteError(classifyStatus(err.statusCode), `InfluxDB /api/v2/write ${err.statusCode}: ${detail}`, err.statusCode, { cause: err });
         }
-        throw new SinkWriteError('unavailable', `InfluxDB ${config.url} unreachable: ${(err as Error).message}`, undefined, { cause: err });
+        throw new InfluxWriteError('unavailable', `InfluxDB ${config.url} unreachable: ${(err as Error).message}`, undefined, { cause: err });
       }
     },
     async close() {},
   };
 }
-
-registerSink('influx-v2', createInfluxV2Writer);
