@@ -147,9 +147,9 @@ describe('fieldline command', () => {
 
   it('refuses bad device ids and the reserved name with a clear error', async () => {
     expect((await post('/t/command', { device: 'Pump 1', command: 'reboot' })).body.error).toBe(
-      'Error: fieldline command: device "Pump 1" must match [a-z0-9][a-z0-9_-]{0,62}',
+      'Error: fieldline command: device: device id "Pump 1" must be lower case; must match [a-z0-9][a-z0-9_-]{0,62}',
     );
-    expect((await post('/t/command', { device: 'pump-1', command: 'rejected' })).body.error).toContain('reserved for the gateway');
+    expect((await post('/t/command', { device: 'pump-1', command: 'rejected' })).body.error).toBe('Error: fieldline command: name: "rejected" is reserved');
   });
 
   it('fails clearly when no gateway is listening', async () => {
