@@ -1,5 +1,5 @@
 import { ID_PATTERN } from '@fieldline/contract';
-import { formatIssues, LOG_LEVELS, loadConfig, readSecret, type LogLevel } from '@fieldline/runtime';
+import { formatIssues, loadConfig, logConfigSchema, readSecret } from '@fieldline/runtime';
 import { z } from 'zod';
 import { getDriver, driverIds } from './drivers/index.js';
 import { EdgeConfigError } from './errors.js';
@@ -127,14 +127,11 @@ export const edgeConfigSchema = z
       })
       .strict()
       .default({}),
-    log: z
-      .object({
-        /** @default "info" */
-        level: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info'),
+    log: logConfigSchema
+      .extend({
         /** Most bad-frame log lines per port per minute (the rest are only counted). @default 10 */
         badFramesPerMinute: z.number().int().min(0).default(10),
       })
-      .strict()
       .default({}),
     ports: z.array(port).default([]),
   })

@@ -1,5 +1,5 @@
 import { DEFAULT_PARTITIONS, MAX_ENVELOPE_BYTES } from '@fieldline/contract';
-import { LOG_LEVELS, loadConfig, type LogLevel } from '@fieldline/runtime';
+import { loadConfig, logConfigSchema } from '@fieldline/runtime';
 import { z } from 'zod';
 import { GatewayConfigError } from './errors.js';
 
@@ -131,13 +131,8 @@ export const gatewayConfigSchema = z
       .strict()
       .nullable()
       .default({}),
-    log: z
-      .object({
-        /** @default 'info' */
-        level: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info'),
-      })
-      .strict()
-      .default({}),
+    /** `{ level }`, @default info */
+    log: logConfigSchema.default({}),
   })
   .strict();
 

@@ -6,8 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { EXIT } from './exit.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
 
 /** A config file or value is invalid; `issues` name each key path. The CLIs exit 78 (EX_CONFIG). */
 export class ConfigError extends Error {
@@ -21,6 +22,12 @@ export class ConfigError extends Error {
     super(message, options);
   }
 }
+
+/** A log level key in a config. @default 'info' */
+export const logLevelSchema = z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info');
+
+/** A config's `log` section: `{ level }`; a part may `.extend()` it with its own keys. */
+export const logConfigSchema = z.object({ level: logLevelSchema }).strict();
 
 /** `['ports', 0, 'baudRate']` -> `ports[0].baudRate`. */
 export function keyPath(path: readonly (string | number)[]): string {

@@ -1,4 +1,4 @@
-import { ConfigError, LOG_LEVELS, loadConfig, readSecretFile, type LogLevel } from '@fieldline/runtime';
+import { ConfigError, loadConfig, logLevelSchema, readSecretFile } from '@fieldline/runtime';
 import { z } from 'zod';
 import { influxConfigSchema } from '../influx/config.js';
 
@@ -62,7 +62,7 @@ export const apiConfigSchema = z
     /** 0 picks a free port. @default 8080 */
     port: z.number().int().min(0).max(65535).default(8080),
     /** @default 'info' */
-    logLevel: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info'),
+    logLevel: logLevelSchema,
     /** Ops server: `/metrics`, `/healthz`, `/readyz` (README: ports); null disables. `/healthz` also answers on `port`. */
     ops: z
       .object({

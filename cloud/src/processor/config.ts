@@ -1,5 +1,5 @@
 import { DEFAULT_PARTITIONS, ID_PATTERN } from '@fieldline/contract';
-import { ConfigError, LOG_LEVELS, loadConfig, type LogLevel } from '@fieldline/runtime';
+import { ConfigError, loadConfig, logConfigSchema } from '@fieldline/runtime';
 import { z } from 'zod';
 import { influxConfigSchema } from '../influx/config.js';
 import { detectorEntrySchema } from '../detectors/config.js';
@@ -101,13 +101,8 @@ export const processorConfigSchema = z
       })
       .strict()
       .default({}),
-    log: z
-      .object({
-        /** @default 'info' */
-        level: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info'),
-      })
-      .strict()
-      .default({}),
+    /** `{ level }`, @default info */
+    log: logConfigSchema.default({}),
   })
   .strict()
   .superRefine((cfg, ctx) => {
