@@ -23,8 +23,10 @@ let ajv: AjvClass | undefined;
  * then. A plain require, so that a bundle (the edge's) leaves ajv in node_modules.
  */
 function compiler(): AjvClass {
-  const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
-  ajv ??= new Ajv({ allErrors: false, verbose: true, strict: true, keywords: [X_REASON, X_EXPECT, X_ID], validateFormats: false });
+  if (!ajv) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
+    ajv = new Ajv({ allErrors: false, verbose: true, strict: true, keywords: [X_REASON, X_EXPECT, X_ID], validateFormats: false });
+  }
   return ajv;
 }
 

@@ -28,7 +28,7 @@ export interface RetryOptions extends BackoffOptions {
   shouldRetry?: (err: unknown, attempt: number) => boolean;
   /** Called before each wait (count, log, keep a lease alive). */
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
-  /** Stops the loop: the last error is rethrown (or an AbortError before any attempt failed). */
+  /** Stops retrying: the first attempt still runs (a last flush at shutdown), a failure after the abort is rethrown. */
   signal?: AbortSignal;
   /** For tests. @default setTimeout */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -51,7 +51,6 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, o: RetryOpti
   const retries = o.retries ?? Infinity;
   const sleep = o.sleep ?? abortableSleep;
   for (let attempt = 0; ; attempt++) {
-    if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
     try {
       return await fn(attempt);
     } catch (err) {

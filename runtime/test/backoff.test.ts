@@ -38,5 +38,10 @@ describe('backoff', () => {
     const p = retry(async () => Promise.reject(new Error('still down')), { baseMs: 60_000, maxMs: 60_000, signal: ac.signal });
     setTimeout(() => ac.abort(), 20);
     await expect(p).rejects.toThrow('still down');
+    // Aborted before it starts, it still makes its one attempt (the last flush at shutdown).
+    let tries = 0;
+    await expect(retry(async () => (tries++, 'flushed'), { baseMs: 1, maxMs: 1, signal: AbortSignal.abort() })).resolves.toBe('flushed');
+    await expect(retry(async () => (tries++, Promise.reject(new Error('no'))), { baseMs: 1, maxMs: 1, signal: AbortSignal.abort() })).rejects.toThrow('no');
+    expect(tries).toBe(2);
   });
 });
