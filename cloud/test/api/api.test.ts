@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
+import { AlertEventSchema, ID_PATTERN } from '@fieldline/contract';
 import { pino } from 'pino';
 import { cleanupAll, InfluxServer, NatsServer } from '@fieldline/harness';
 import { loadApiConfig, startApi, type ApiHandle } from '../../src/api/index.js';
@@ -203,6 +204,12 @@ describe('authentication', () => {
     const doc = await get('/openapi.json', {});
     expect(doc.body.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/v1/series', '/api/v1/alerts', '/api/v1/live', '/api/v1/devices/{device}/commands']));
+    // Alerts, sessions, statuses and commands are documented by the wire contract's own schemas.
+    const alert = doc.body.paths['/api/v1/alerts'].get.responses['200'].content['application/json'].schema.properties.alerts.items;
+    expect(alert).toMatchObject({ description: AlertEventSchema.description, properties: { rule: { pattern: ID_PATTERN.source, 'x-id': 'rule id' } } });
+    expect(alert.properties.v).toBeUndefined();
+    const command = doc.body.paths['/api/v1/devices/{device}/commands'].post.requestBody.content['application/json'].schema;
+    expect(command.properties.name).toMatchObject({ not: { enum: ['rejected'] } }); // OpenAPI 3.0 has no const
     const html = await fetch(`${api.url}/`);
     expect(html.headers.get('content-type')).toContain('text/html');
     expect(await html.text()).toContain('vendor/uPlot.iife.min.js');
