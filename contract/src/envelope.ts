@@ -57,8 +57,11 @@ export const EnvelopeSchema = Type.Object(
     readings: Type.Array(ReadingSchema, { maxItems: MAX_READINGS }),
     /** Health figures (heartbeats): queue depth, drops, bad frames, uptime, memory… numbers only. */
     health: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' }), finite(), {
-        additionalProperties: false,
+      // propertyNames + additionalProperties: one regex test per key (patternProperties would take two).
+      Type.Unsafe<Record<string, number>>({
+        type: 'object',
+        propertyNames: { pattern: '^[a-z][a-z0-9_]{0,62}$', [X_EXPECT]: 'key must match [a-z][a-z0-9_]{0,62}' },
+        additionalProperties: { type: 'number', [X_EXPECT]: 'must be a finite number' },
         description: 'Keys match [a-z][a-z0-9_]{0,62}; values are finite numbers.',
       }),
     ),

@@ -96,7 +96,8 @@ function reasonOf(root: TSchema, schemaPath: string, fallback: RejectReason): Re
 }
 
 function toContractError(spec: Pick<MessageSpec<TSchema>, "name" | "schema" | "reason">, e: ErrorObject): ContractError {
-  const path = keyPath(e.instancePath, spec.name);
+  // A bad key (propertyNames) is reported at the key itself.
+  const path = e.propertyName !== undefined ? join(keyPath(e.instancePath, spec.name), e.propertyName, spec.name) : keyPath(e.instancePath, spec.name);
   const node = (e.parentSchema ?? {}) as Record<string, unknown>;
   // Count bounds are size bounds, wherever they are.
   const reason = e.keyword === 'maxItems' ? 'too_large' : reasonOf(spec.schema, e.schemaPath, spec.reason ?? 'bad_schema');
@@ -119,6 +120,7 @@ function firstError(errors: ErrorObject[]): ErrorObject {
   const last = errors[errors.length - 1]!;
   return last.keyword === 'anyOf' ? last : errors[0]!;
 }
+
 
 /** A string that is one of `values` (an `enum`, so a refusal names them all). */
 export function literalUnion<T extends string>(values: readonly T[], options: Record<string, unknown> = {}): TUnsafe<T> {

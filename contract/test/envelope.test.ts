@@ -69,6 +69,7 @@ describe('envelope v1', () => {
     ['a unit with a newline', (e) => (e.readings[0].unit = 'C\n'), 'bad_reading', 'readings[0].unit: must be a printable string of at most 32 characters, got "C\\n"'],
     ['an unknown quality', (e) => (e.readings[0].quality = 'great'), 'bad_reading', 'readings[0].quality: must be one of good, uncertain, bad, got "great"'],
     ['a non-numeric health figure', (e) => (e.health = { queue_depth: 'x' }), 'bad_schema', 'health.queue_depth: must be a finite number, got "x"'],
+    ['a bad health key', (e) => (e.health = { 'Queue depth': 1 }), 'bad_schema', 'health.Queue depth: key must match [a-z][a-z0-9_]{0,62}, got "Queue depth"'],
   ];
   it.each(cases)('rejects %s, naming the key', (_what, mutate, reason, message) => {
     const env = good() as unknown as Record<string, any>;
