@@ -3,7 +3,7 @@
 // fieldline-gateway devices add|list|revoke … (--registry <file> | --config <file>)
 // CLI conventions (runtime): --help/--version exit 0; 64 usage, 78 config, 69 start failure.
 import { randomBytes } from 'node:crypto';
-import { createLogger, packageVersion, parseCliArgs, runCli, runService, UsageError } from '@fieldline/runtime';
+import { configArg, createLogger, packageVersion, parseCliArgs, runCli, runService, UsageError } from '@fieldline/runtime';
 import { loadGatewayConfig } from './config.js';
 import { startGateway } from './gateway.js';
 import { addDevice, listDevices, revokeDevice } from './registry.js';
@@ -63,9 +63,7 @@ async function devices(argv: string[]): Promise<void> {
 }
 
 async function run(argv: string[]): Promise<void> {
-  const { values } = parseCliArgs({ args: argv, options: { config: { type: 'string', short: 'c' } } });
-  if (!values.config) throw new UsageError('--config is required');
-  await runService(values.config, {
+  await runService(configArg(argv), {
     service: 'gateway',
     load: loadGatewayConfig,
     logger: (c) => createLogger({ service: 'gateway', level: c.log.level }),

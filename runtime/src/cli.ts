@@ -73,6 +73,13 @@ export async function runCli(spec: CliSpec, argv: string[] = process.argv.slice(
   }
 }
 
+/** The `--config FILE` (or `-c FILE`) of a service command; a {@link UsageError} when missing or when other arguments are given. */
+export function configArg(argv: string[]): string {
+  const { values } = parseCliArgs({ args: argv, options: { config: { type: 'string', short: 'c' } } });
+  if (!values.config) throw new UsageError('--config is required');
+  return values.config;
+}
+
 /** `node:util` parseArgs whose errors are {@link UsageError}s (exit 64). */
 export function parseCliArgs<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
   try {
