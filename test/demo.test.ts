@@ -2,8 +2,10 @@
 // within 30 s, an alert from the greenhouse scenario's injected spike reaches the Node-RED
 // webhook, and the shutdown stops every process it started.
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { duplicateKeys } from './json-keys.js';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -27,5 +29,20 @@ describe('npm run demo', () => {
     expect(out).toMatch(/webhook from Node-RED: critical firing gh-01\/temp temp-high/);
     expect(out).toContain('all stopped.');
     expect(code).toBe(0);
+
+    // Every log line of every part is one JSON object with its service, and no key twice.
+    const logs = join(root, '.fieldline-demo', 'logs');
+    const files = readdirSync(logs).filter((f) => f.endsWith('.log'));
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    let lines = 0;
+    for (const file of files) {
+      for (const line of readFileSync(join(logs, file), 'utf8').split('\n').filter(Boolean)) {
+        lines++;
+        const entry = JSON.parse(line) as { service?: unknown };
+        expect(typeof entry.service, `${file}: ${line}`).toBe('string');
+        expect(duplicateKeys(line), `${file}: ${line}`).toEqual([]);
+      }
+    }
+    expect(lines).toBeGreaterThan(20);
   }, 180_000);
 });

@@ -144,12 +144,12 @@ function pureRun(payloads: readonly Payload[], config: ProcessorConfigInput): { 
     const fx = fxs[pl.partition]!;
     const env = parseEnvelope(pl.data);
     pipelines[pl.partition]!.process(env, fx, valueTexts(pl.data, env.readings.length));
-    if (fx.lines.length >= BATCH_LINES) {
-      batches.push(fx.lines);
+    if (fx.points.lines.length >= BATCH_LINES) {
+      batches.push(fx.points.lines);
       fx.clear();
     }
   }
-  for (const fx of fxs) if (fx.lines.length > 0) batches.push(fx.lines);
+  for (const fx of fxs) if (fx.points.lines.length > 0) batches.push(fx.points.lines);
   const seconds = (performance.now() - t) / 1000;
   return { seconds, batches, lines: batches.reduce((n, b) => n + b.length, 0) };
 }

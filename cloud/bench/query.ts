@@ -47,7 +47,7 @@ try {
     if (res.status !== 204) throw new Error(`seed write failed: ${res.status}`);
   }
 
-  const api = await startApi(loadApiConfig({ port: 0, influx: { url: influx.url, api: 'v1' }, auth: { tokens: [TOKEN] } }), {
+  const api = await startApi(loadApiConfig({ port: 0, ops: { port: 0 }, influx: { url: influx.url, api: 'v1' }, auth: { tokens: [TOKEN] } }), {
     logger: pino({ level: 'silent' }),
   });
   try {

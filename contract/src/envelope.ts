@@ -1,5 +1,8 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { X_EXPECT, X_REASON } from './annotations.js';
 import { ContractError } from './errors.js';
-import { assertDeviceId, assertEpoch, assertSensorId } from './ids.js';
+import { DeviceIdSchema, EpochSchema, SensorIdSchema } from './ids.js';
+import { defineMessage, literalUnion } from './schema.js';
 
 export const ENVELOPE_VERSION = 1;
 /** Largest telemetry payload a gateway accepts (bytes). Also the broker's packet budget. */
@@ -10,115 +13,78 @@ export const MAX_READINGS = 5000;
 export const MAX_TS_MS = 1e14;
 const MAX_UNIT_LENGTH = 32;
 
-/** `good` unless the edge knows better: `uncertain` (e.g. clock not synced), `bad` (sensor says so). */
-export type Quality = 'good' | 'uncertain' | 'bad';
-const QUALITIES: readonly string[] = ['good', 'uncertain', 'bad'];
+/** Event time, epoch ms (fractions allowed down to 1 µs). */
+export const EventTimeSchema = Type.Number({ minimum: 0, maximum: MAX_TS_MS, [X_EXPECT]: `must be an event time in epoch ms between 0 and ${MAX_TS_MS}` });
+const finite = (description?: string) => Type.Number({ [X_EXPECT]: 'must be a finite number', ...(description ? { description } : {}) });
 
-export interface Reading {
-  /** Sensor id, unique within its device. */
-  sensor: string;
-  /** Event time, epoch ms (fractions allowed down to 1 µs), from the edge's clock. */
-  ts: number;
-  value: number;
-  unit?: string;
-  quality?: Quality;
-}
+/** `good` unless the edge knows better: `uncertain` (e.g. clock not synced), `bad` (sensor says so). */
+export const QualitySchema = literalUnion(['good', 'uncertain', 'bad'], { [X_EXPECT]: 'must be one of good, uncertain, bad' });
+export type Quality = Static<typeof QualitySchema>;
+
+export const ReadingSchema = Type.Object(
+  {
+    /** Sensor id, unique within its device. */
+    sensor: SensorIdSchema,
+    ts: EventTimeSchema,
+    value: finite(),
+    unit: Type.Optional(Type.String({ maxLength: MAX_UNIT_LENGTH, pattern: '^[^\\u0000-\\u001f\\u007f]*$', [X_EXPECT]: `must be a printable string of at most ${MAX_UNIT_LENGTH} characters` })),
+    quality: Type.Optional(QualitySchema),
+  },
+  { additionalProperties: false, [X_REASON]: 'bad_reading', description: 'One reading; an invalid one refuses its envelope as bad_reading.' },
+);
+export type Reading = Static<typeof ReadingSchema>;
 
 /** The edge's clock when the envelope was built: heartbeats advance event time with `now`. */
-export interface ClockState {
-  /** True when the clock is known good (NTP synced or set from a trusted source). */
-  synced: boolean;
-  /** Device wall clock, epoch ms. */
-  now: number;
-}
+export const ClockStateSchema = Type.Object(
+  {
+    /** True when the clock is known good (NTP synced or set from a trusted source). */
+    synced: Type.Boolean({ [X_EXPECT]: 'must be a boolean' }),
+    /** Device wall clock, epoch ms. */
+    now: EventTimeSchema,
+  },
+  { additionalProperties: false },
+);
+export type ClockState = Static<typeof ClockStateSchema>;
 
 /** One batch on `fl/v1/{device}/telemetry`. No readings = heartbeat. */
-export interface Envelope {
-  v: 1;
-  device: string;
-  epoch: string;
-  seq: number;
-  clock: ClockState;
-  readings: Reading[];
-  /** Health figures (heartbeats): queue depth, drops, bad frames, uptime, memory… numbers only. */
-  health?: Record<string, number>;
-}
+export const EnvelopeSchema = Type.Object(
+  {
+    v: Type.Literal(ENVELOPE_VERSION),
+    device: DeviceIdSchema,
+    epoch: EpochSchema,
+    seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, [X_EXPECT]: 'must be a positive integer' }),
+    clock: ClockStateSchema,
+    readings: Type.Array(ReadingSchema, { maxItems: MAX_READINGS }),
+    /** Health figures (heartbeats): queue depth, drops, bad frames, uptime, memory… numbers only. */
+    health: Type.Optional(
+      // propertyNames + additionalProperties: one regex test per key (patternProperties would take two).
+      Type.Unsafe<Record<string, number>>({
+        type: 'object',
+        propertyNames: { pattern: '^[a-z][a-z0-9_]{0,62}$', [X_EXPECT]: 'key must match [a-z][a-z0-9_]{0,62}' },
+        additionalProperties: { type: 'number', [X_EXPECT]: 'must be a finite number' },
+        description: 'Keys match [a-z][a-z0-9_]{0,62}; values are finite numbers.',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'A telemetry batch envelope (fl/v1/{device}/telemetry).' },
+);
+export type Envelope = Static<typeof EnvelopeSchema>;
 
-const ENVELOPE_KEYS = new Set(['v', 'device', 'epoch', 'seq', 'clock', 'readings', 'health']);
-const READING_KEYS = new Set(['sensor', 'ts', 'value', 'unit', 'quality']);
-const CLOCK_KEYS = new Set(['synced', 'now']);
+export const envelopeMessage = defineMessage({ name: 'envelope', schema: EnvelopeSchema, maxBytes: MAX_ENVELOPE_BYTES });
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function rejectUnknownKeys(obj: Record<string, unknown>, allowed: Set<string>, path: string, reason: 'bad_schema' | 'bad_reading'): void {
-  for (const key of Object.keys(obj)) {
-    if (!allowed.has(key)) throw new ContractError(reason, path ? `${path}.${key}` : key, 'unknown key');
+function checkSender(env: Envelope, expectedDevice: string | undefined): Envelope {
+  if (expectedDevice !== undefined && env.device !== expectedDevice) {
+    throw new ContractError('device_mismatch', 'device', `envelope names device "${env.device}" but was sent by "${expectedDevice}"`);
   }
-}
-
-function assertTs(ts: unknown, path: string, reason: 'bad_schema' | 'bad_reading'): asserts ts is number {
-  if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0 || ts > MAX_TS_MS) {
-    throw new ContractError(reason, path, `must be an event time in epoch ms between 0 and ${MAX_TS_MS}, got ${JSON.stringify(ts)}`);
-  }
+  return env;
 }
 
 /** Validates one reading; throws a {@link ContractError} with reason `bad_reading` and the key. */
-export function validateReading(r: unknown, path = 'reading'): Reading {
-  if (!isRecord(r)) throw new ContractError('bad_reading', path, 'must be an object');
-  rejectUnknownKeys(r, READING_KEYS, path, 'bad_reading');
-  try {
-    assertSensorId(r.sensor, `${path}.sensor`);
-  } catch (err) {
-    throw new ContractError('bad_reading', `${path}.sensor`, (err as Error).message.replace(/^[^:]*: /, ''), { cause: err });
-  }
-  assertTs(r.ts, `${path}.ts`, 'bad_reading');
-  if (typeof r.value !== 'number' || !Number.isFinite(r.value)) {
-    throw new ContractError('bad_reading', `${path}.value`, `must be a finite number, got ${JSON.stringify(r.value)}`);
-  }
-  if (r.unit !== undefined && (typeof r.unit !== 'string' || r.unit.length > MAX_UNIT_LENGTH || /[\u0000-\u001f\u007f]/.test(r.unit))) {
-    throw new ContractError('bad_reading', `${path}.unit`, `must be a printable string of at most ${MAX_UNIT_LENGTH} characters`);
-  }
-  if (r.quality !== undefined && (typeof r.quality !== 'string' || !QUALITIES.includes(r.quality))) {
-    throw new ContractError('bad_reading', `${path}.quality`, `must be one of ${QUALITIES.join(', ')}, got ${JSON.stringify(r.quality)}`);
-  }
-  return r as unknown as Reading;
-}
+export const readingMessage = defineMessage({ name: 'reading', schema: ReadingSchema, maxBytes: 4096, reason: 'bad_reading' });
 
 /** Validates a parsed envelope object. `expectedDevice` is the id the sender authenticated as. */
 export function validateEnvelope(obj: unknown, expectedDevice?: string): Envelope {
-  if (!isRecord(obj)) throw new ContractError('bad_schema', 'envelope', 'must be a JSON object');
-  rejectUnknownKeys(obj, ENVELOPE_KEYS, '', 'bad_schema');
-  if (obj.v !== ENVELOPE_VERSION) {
-    throw new ContractError('bad_schema', 'v', `must be ${ENVELOPE_VERSION}, got ${JSON.stringify(obj.v)}`);
-  }
-  assertDeviceId(obj.device, 'device');
-  if (expectedDevice !== undefined && obj.device !== expectedDevice) {
-    throw new ContractError('device_mismatch', 'device', `envelope names device "${obj.device}" but was sent by "${expectedDevice}"`);
-  }
-  assertEpoch(obj.epoch, 'epoch');
-  if (typeof obj.seq !== 'number' || !Number.isSafeInteger(obj.seq) || obj.seq < 1) {
-    throw new ContractError('bad_schema', 'seq', `must be a positive integer, got ${JSON.stringify(obj.seq)}`);
-  }
-  const clock = obj.clock;
-  if (!isRecord(clock)) throw new ContractError('bad_schema', 'clock', 'must be an object {synced, now}');
-  rejectUnknownKeys(clock, CLOCK_KEYS, 'clock', 'bad_schema');
-  if (typeof clock.synced !== 'boolean') throw new ContractError('bad_schema', 'clock.synced', 'must be a boolean');
-  assertTs(clock.now, 'clock.now', 'bad_schema');
-  if (!Array.isArray(obj.readings)) throw new ContractError('bad_schema', 'readings', 'must be an array');
-  if (obj.readings.length > MAX_READINGS) {
-    throw new ContractError('too_large', 'readings', `has ${obj.readings.length} readings; at most ${MAX_READINGS} are allowed`);
-  }
-  obj.readings.forEach((r, i) => validateReading(r, `readings[${i}]`));
-  if (obj.health !== undefined) {
-    if (!isRecord(obj.health)) throw new ContractError('bad_schema', 'health', 'must be an object of numbers');
-    for (const [k, val] of Object.entries(obj.health)) {
-      if (!/^[a-z][a-z0-9_]{0,62}$/.test(k)) throw new ContractError('bad_schema', `health.${k}`, 'key must match [a-z][a-z0-9_]{0,62}');
-      if (typeof val !== 'number' || !Number.isFinite(val)) throw new ContractError('bad_schema', `health.${k}`, 'must be a finite number');
-    }
-  }
-  return obj as unknown as Envelope;
+  return checkSender(envelopeMessage.validate(obj), expectedDevice);
 }
 
 /**
@@ -126,18 +92,7 @@ export function validateEnvelope(obj: unknown, expectedDevice?: string): Envelop
  * whatever the bytes.
  */
 export function parseEnvelope(payload: Uint8Array | string, expectedDevice?: string): Envelope {
-  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
-  if (size > MAX_ENVELOPE_BYTES) {
-    throw new ContractError('too_large', 'payload', `is ${size} bytes; at most ${MAX_ENVELOPE_BYTES} are allowed`);
-  }
-  let obj: unknown;
-  try {
-    const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
-    obj = JSON.parse(text);
-  } catch (err) {
-    throw new ContractError('bad_json', 'payload', `is not valid JSON (${(err as Error).message})`, { cause: err });
-  }
-  return validateEnvelope(obj, expectedDevice);
+  return checkSender(envelopeMessage.parse(payload), expectedDevice);
 }
 
 export function encodeEnvelope(env: Envelope): string {
@@ -147,4 +102,27 @@ export function encodeEnvelope(env: Envelope): string {
 /** `{device}:{epoch}:{seq}` names a batch everywhere; it is also JetStream's `Nats-Msg-Id`. */
 export function batchId(env: Pick<Envelope, 'device' | 'epoch' | 'seq'>): string {
   return `${env.device}:${env.epoch}:${env.seq}`;
+}
+
+/** Splits a batch id; null when it is not one (`{device}:{epoch}:{seq}` with valid parts). */
+export function parseBatchId(id: string): { device: string; epoch: string; seq: number } | null {
+  const m = /^([a-z0-9][a-z0-9_-]{0,62}):([a-z0-9]{8,32}):([1-9]\d{0,15})$/.exec(id);
+  if (!m) return null;
+  const seq = Number(m[3]);
+  return Number.isSafeInteger(seq) ? { device: m[1]!, epoch: m[2]!, seq } : null;
+}
+
+/**
+ * The batch a refused payload names, when it can be read at all, for the device's rejection
+ * notice: `{device}:{epoch}:{seq}` from the payload's own `epoch` and `seq`; null otherwise.
+ */
+export function guessBatchId(device: string, payload: Uint8Array | string): string | null {
+  try {
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+    const o = JSON.parse(text) as { epoch?: unknown; seq?: unknown } | null;
+    if (typeof o?.epoch === 'string' && typeof o.seq === 'number' && Number.isFinite(o.seq)) return `${device.slice(0, 63)}:${o.epoch.slice(0, 64)}:${o.seq}`;
+  } catch {
+    // not JSON: the notice says batch null
+  }
+  return null;
 }

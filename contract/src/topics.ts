@@ -58,7 +58,8 @@ export const subjects = {
   telemetryPartition: (partition: number): string => `fl.telemetry.${partition}.*`,
   alerts: (severity: Severity, device: string): string => `fl.alerts.${severity}.${device}`,
   sessions: (device: string): string => `fl.sessions.${device}`,
-  deadletter: (reason: RejectReason | string, device: string): string =>
+  /** A DEADLETTER subject; build whole dead letters with `deadLetter()` (deadletter.ts). */
+  deadletter: (reason: RejectReason, device: string): string =>
     `fl.deadletter.${reason}.${isValidId(device) ? device : UNKNOWN_DEVICE_TOKEN}`,
   commands: (device: string): string => `fl.commands.${device}`,
 } as const;
@@ -74,14 +75,6 @@ export const STREAMS = {
   SESSIONS: { name: 'SESSIONS', subjects: ['fl.sessions.>'] },
   DEADLETTER: { name: 'DEADLETTER', subjects: ['fl.deadletter.>'] },
 } as const satisfies Record<string, StreamSpec>;
-
-/** Headers on a DEADLETTER message; the body is the original payload, byte for byte. */
-export const DEADLETTER_HEADERS = {
-  reason: 'Fl-Reason',
-  error: 'Fl-Error',
-  device: 'Fl-Device',
-  source: 'Fl-Source',
-} as const;
 
 /** InfluxDB measurements. Tags come only from validated identities. */
 export const MEASUREMENTS = {

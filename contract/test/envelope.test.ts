@@ -43,8 +43,8 @@ describe('envelope v1', () => {
 
   it.each([
     ['not json', 'bad_json', 'payload', /^payload: is not valid JSON/],
-    ['[]', 'bad_schema', 'envelope', 'envelope: must be a JSON object'],
-    ['null', 'bad_schema', 'envelope', 'envelope: must be a JSON object'],
+    ['[]', 'bad_schema', 'envelope', 'envelope: must be an object, got an array'],
+    ['null', 'bad_schema', 'envelope', 'envelope: must be an object, got null'],
   ])('rejects %j', (payload, reason, path, message) => {
     const err = rejection(payload);
     expect([err.reason, err.path]).toEqual([reason, path]);
@@ -56,19 +56,20 @@ describe('envelope v1', () => {
     ['an unknown key', (e) => (e.extra = 1), 'bad_schema', 'extra: unknown key'],
     ['a __proto__ key', (e) => (e.readings[0] = JSON.parse('{"__proto__":1,"sensor":"a","ts":1,"value":1}')), 'bad_reading', 'readings[0].__proto__: unknown key'],
     ['a bad device id', (e) => (e.device = 'Dev 1'), 'bad_id', 'device: device id "Dev 1" must be lower case; must match [a-z0-9][a-z0-9_-]{0,62}'],
-    ['a bad epoch', (e) => (e.epoch = 'x'), 'bad_schema', 'epoch: epoch "x" must match [a-z0-9]{8,32}'],
+    ['a bad epoch', (e) => (e.epoch = 'x'), 'bad_schema', 'epoch: must match [a-z0-9]{8,32}, got "x"'],
     ['seq 0', (e) => (e.seq = 0), 'bad_schema', 'seq: must be a positive integer, got 0'],
     ['a fractional seq', (e) => (e.seq = 1.5), 'bad_schema', 'seq: must be a positive integer, got 1.5'],
-    ['a missing clock', (e) => delete e.clock, 'bad_schema', 'clock: must be an object {synced, now}'],
-    ['a non-boolean sync state', (e) => (e.clock.synced = 'yes'), 'bad_schema', 'clock.synced: must be a boolean'],
-    ['readings not an array', (e) => (e.readings = {}), 'bad_schema', 'readings: must be an array'],
+    ['a missing clock', (e) => delete e.clock, 'bad_schema', 'clock: is required'],
+    ['a non-boolean sync state', (e) => (e.clock.synced = 'yes'), 'bad_schema', 'clock.synced: must be a boolean, got "yes"'],
+    ['readings not an array', (e) => (e.readings = {}), 'bad_schema', 'readings: must be an array, got an object'],
     ['a bad sensor id', (e) => (e.readings[1].sensor = 'te,mp'), 'bad_reading', 'readings[1].sensor: sensor id "te,mp" must match [a-z0-9][a-z0-9_-]{0,62}'],
     ['a negative ts', (e) => (e.readings[0].ts = -1), 'bad_reading', 'readings[0].ts: must be an event time in epoch ms between 0 and 100000000000000, got -1'],
     ['a string value', (e) => (e.readings[0].value = '21.5'), 'bad_reading', 'readings[0].value: must be a finite number, got "21.5"'],
     ['a null value', (e) => (e.readings[0].value = null), 'bad_reading', 'readings[0].value: must be a finite number, got null'],
-    ['a unit with a newline', (e) => (e.readings[0].unit = 'C\n'), 'bad_reading', 'readings[0].unit: must be a printable string of at most 32 characters'],
+    ['a unit with a newline', (e) => (e.readings[0].unit = 'C\n'), 'bad_reading', 'readings[0].unit: must be a printable string of at most 32 characters, got "C\\n"'],
     ['an unknown quality', (e) => (e.readings[0].quality = 'great'), 'bad_reading', 'readings[0].quality: must be one of good, uncertain, bad, got "great"'],
-    ['a non-numeric health figure', (e) => (e.health = { queue_depth: 'x' }), 'bad_schema', 'health.queue_depth: must be a finite number'],
+    ['a non-numeric health figure', (e) => (e.health = { queue_depth: 'x' }), 'bad_schema', 'health.queue_depth: must be a finite number, got "x"'],
+    ['a bad health key', (e) => (e.health = { 'Queue depth': 1 }), 'bad_schema', 'health.Queue depth: key must match [a-z][a-z0-9_]{0,62}, got "Queue depth"'],
   ];
   it.each(cases)('rejects %s, naming the key', (_what, mutate, reason, message) => {
     const env = good() as unknown as Record<string, any>;

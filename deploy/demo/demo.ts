@@ -14,7 +14,8 @@ import { loadScenario, startSimulation } from '@fieldline/firmware-sim';
 import { startNodeRed } from '../../cloud/node-red/launch.mjs';
 import { edgeConfigFor } from './edge-config.js';
 import { preferPort, startWebhookPrinter } from './util.js';
-import { destination, pino, type Logger } from 'pino';
+import { createLogger } from '@fieldline/runtime';
+import type { Logger } from 'pino';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const { values: args } = parseArgs({
@@ -28,7 +29,7 @@ const { values: args } = parseArgs({
 const home = join(root, '.fieldline-demo');
 rmSync(home, { recursive: true, force: true });
 mkdirSync(join(home, 'logs'), { recursive: true });
-const logFor = (part: string): Logger => pino({ level: 'info' }, destination({ dest: join(home, 'logs', `${part}.log`), sync: false }));
+const logFor = (part: string, base?: Record<string, unknown>): Logger => createLogger({ service: part, ...(base ? { base } : {}), destination: join(home, 'logs', `${part}.log`) });
 const mkdirp = (dir: string): string => (mkdirSync(dir, { recursive: true }), dir);
 const secret = (): string => randomBytes(18).toString('base64url');
 const closers: { name: string; close: () => Promise<unknown> }[] = [];
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
 
   const apiToken = process.env.FIELDLINE_API_TOKENS?.split(',')[0] ?? secret();
   const api = await startApi(
-    loadApiConfig({ port: await preferPort(8080), influx: { url: influx.url, api: 'v1' }, nats: { servers: [nats.url], statusBucket: 'fl_device_status' }, auth: { tokens: [apiToken] } }),
+    loadApiConfig({ port: await preferPort(8080), ops: { port: 0 }, influx: { url: influx.url, api: 'v1' }, nats: { servers: [nats.url], statusBucket: 'fl_device_status' }, auth: { tokens: [apiToken] } }),
     { logger: logFor('api') },
   );
   closers.push({ name: 'query API', close: () => api.close() });
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
     const boards = sim.boards.filter((b) => b.device === d.id);
     const edge = await startEdge(
       loadEdgeConfig(edgeConfigFor(d.id, boards, { stateDir: tempDir(`edge-${d.id}`), mqttUrl: `mqtt://127.0.0.1:${gateway.mqttPort}`, passwordEnv: env })),
-      { logger: logFor(`edge-${d.id}`) },
+      { logger: createLogger({ service: 'edge', base: { device: d.id }, destination: join(home, 'logs', `edge-${d.id}.log`) }) },
     );
     closers.push({ name: `edge ${d.id}`, close: () => edge.close() });
   }

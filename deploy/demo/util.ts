@@ -1,5 +1,6 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
+import { parseAlert } from '@fieldline/contract';
 import { freePort } from '@fieldline/harness';
 
 /** `port` when it is free on 127.0.0.1 (the well-known one), else any free port. */
@@ -19,9 +20,10 @@ export async function startWebhookPrinter(print: (summary: string) => void): Pro
     req.on('data', (c: string) => (body = (body + c).slice(0, 64 * 1024)));
     req.on('end', () => {
       try {
-        const a = JSON.parse(body) as { state?: string; severity?: string; device?: string; sensor?: string; rule?: string; message?: string };
-        print(`${a.severity ?? '?'} ${a.state ?? ''} ${a.device ?? ''}/${a.sensor ?? ''} ${a.rule ?? ''}: ${a.message ?? body.slice(0, 120)}`);
+        const a = parseAlert(body);
+        print(`${a.severity} ${a.state} ${a.device}/${a.sensor} ${a.rule}: ${a.message}`);
       } catch {
+        // Not an AlertEvent (the daily digest, or something broken): shown as it came.
         print(body.slice(0, 200));
       }
       res.writeHead(204).end();

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { MAX_ENVELOPE_BYTES, type ClockState, type Envelope, type Reading } from '@fieldline/contract';
+import { MAX_ENVELOPE_BYTES, parseBatchId, type ClockState, type Envelope, type Reading } from '@fieldline/contract';
 import { Timestamper, type ClockSource } from './clock.js';
 import type { EdgeConfig, PortConfig } from './config.js';
 import { newPortCounters, type PortCounters } from './counters.js';
@@ -187,13 +187,12 @@ export class Agent {
   }
 
   private rejected(batch: string, reason: string, error: string): void {
-    const [device, epoch, seqText] = batch.split(':');
-    const seq = Number(seqText);
-    if (device !== this.cfg.device || epoch !== this.state.epoch || !Number.isSafeInteger(seq)) {
-      this.log.warn({ batch }, 'rejection notice for a batch that is not ours ignored');
+    const id = parseBatchId(batch);
+    if (!id || id.device !== this.cfg.device || id.epoch !== this.state.epoch) {
+      this.log.warn({ batch: batch.slice(0, 200) }, 'rejection notice for a batch that is not ours ignored');
       return;
     }
-    const removed = this.queue.remove(seq, 'rejected');
+    const removed = this.queue.remove(id.seq, 'rejected');
     this.log.error({ batch, reason, error: error.slice(0, 200), removed }, 'gateway rejected a batch; dropped from the queue');
     this.pump();
   }

@@ -1,64 +1,32 @@
-import { readFileSync } from 'node:fs';
-import pino from 'pino';
+// fieldline-edge run [--config FILE] | check-config [FILE] | drivers | --help | --version
+// CLI conventions (runtime): --help/--version exit 0; 64 usage, 78 config, 69 start failure,
+// 70 an uncaught exception (systemd restarts the agent).
+import { createLogger, packageVersion, runCli, runService, UsageError } from '@fieldline/runtime';
 import { DEFAULT_CONFIG_PATH, loadEdgeConfig } from './config.js';
 import { driverIds, getDriver } from './drivers/index.js';
-import { EdgeConfigError } from './errors.js';
 import { startEdge } from './index.js';
 
 const USAGE = `usage: fieldline-edge run [--config FILE]
        fieldline-edge check-config [FILE]
        fieldline-edge drivers
-       fieldline-edge --version
+       fieldline-edge --help | --version
 FILE defaults to ${DEFAULT_CONFIG_PATH}.`;
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 function configArg(args: string[]): string {
   const i = args.indexOf('--config');
   if (i >= 0) {
     const file = args[i + 1];
-    if (!file) throw new EdgeConfigError('--config needs a file');
+    if (!file) throw new UsageError('--config needs a file');
     return file;
   }
-  return args.find((a) => !a.startsWith('-')) ?? DEFAULT_CONFIG_PATH;
+  const unknown = args.find((a) => a.startsWith('-'));
+  if (unknown) throw new UsageError(`unknown option ${unknown}`);
+  return args[0] ?? DEFAULT_CONFIG_PATH;
 }
 
-async function run(file: string): Promise<void> {
-  const config = loadEdgeConfig(file);
-  const log = pino({ level: config.log.level, base: { device: config.device } });
-  const edge = await startEdge(config, { logger: log });
-  let stopping = false;
-  const stop = (sig: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal: sig }, 'stopping');
-    edge.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'error while stopping');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  // Bad input must never crash the agent; a bug that escapes is logged and systemd restarts us.
-  process.on('uncaughtException', (err) => {
-    log.fatal({ err }, 'uncaught exception');
-    process.exit(70);
-  });
-}
-
-async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number | void> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
-    case '--version':
-    case 'version':
-      process.stdout.write(`${version()}\n`);
-      return 0;
     case 'check-config': {
       const file = configArg(rest);
       const config = loadEdgeConfig(file);
@@ -69,20 +37,20 @@ async function main(argv: string[]): Promise<number> {
       for (const id of driverIds()) process.stdout.write(`${id.padEnd(10)} ${getDriver(id)!.summary}\n`);
       return 0;
     case 'run':
-      await run(configArg(rest));
-      return -1;
+      // Bad input must never crash the agent; a bug that escapes is logged and exits 70.
+      await runService(configArg(rest), {
+        service: 'edge',
+        load: loadEdgeConfig,
+        logger: (c) => createLogger({ service: 'edge', level: c.log.level, base: { device: c.device } }),
+        start: (c, logger) => startEdge(c, { logger }),
+      });
+      return undefined;
+    case undefined:
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
     default:
-      process.stderr.write(`${USAGE}\n`);
-      return cmd === undefined || cmd === '--help' || cmd === 'help' ? 0 : 64;
+      throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code >= 0) process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`fieldline-edge: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = err instanceof EdgeConfigError ? 78 : 1;
-  },
-);
+await runCli({ name: 'fieldline-edge', version: packageVersion(import.meta.url), usage: USAGE, main });

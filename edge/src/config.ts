@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { ID_PATTERN } from '@fieldline/contract';
-import { parse as parseYaml } from 'yaml';
+import { formatIssues, loadConfig, logConfigSchema, readSecret } from '@fieldline/runtime';
 import { z } from 'zod';
 import { getDriver, driverIds } from './drivers/index.js';
 import { EdgeConfigError } from './errors.js';
@@ -128,14 +127,11 @@ export const edgeConfigSchema = z
       })
       .strict()
       .default({}),
-    log: z
-      .object({
-        /** @default "info" */
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    log: logConfigSchema
+      .extend({
         /** Most bad-frame log lines per port per minute (the rest are only counted). @default 10 */
         badFramesPerMinute: z.number().int().min(0).default(10),
       })
-      .strict()
       .default({}),
     ports: z.array(port).default([]),
   })
@@ -145,74 +141,44 @@ export type EdgeConfig = z.infer<typeof edgeConfigSchema>;
 export type PortConfig = z.infer<typeof port>;
 export type ChannelConfig = z.infer<typeof channel>;
 
-/** `ports[0].baudRate` style key path. */
-function keyPath(path: (string | number)[]): string {
-  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '') || '(root)';
-}
-
-function issuesOf(err: z.ZodError, prefix: (string | number)[] = []): string[] {
-  return err.issues.map((i) => `${keyPath([...prefix, ...i.path])}: ${i.message}`);
-}
-
 /**
  * Reads and validates the edge config (a YAML file path or an already parsed object). Applies
  * defaults and each port's driver option schema. Throws {@link EdgeConfigError} naming every bad key.
  */
 export function loadEdgeConfig(pathOrObject: string | unknown = DEFAULT_CONFIG_PATH): EdgeConfig {
-  let raw: unknown = pathOrObject;
-  if (typeof pathOrObject === 'string') {
-    let text: string;
-    try {
-      text = readFileSync(pathOrObject, 'utf8');
-    } catch (err) {
-      throw new EdgeConfigError(`cannot read config ${pathOrObject}: ${(err as Error).message}`, [], { cause: err });
-    }
-    try {
-      raw = parseYaml(text);
-    } catch (err) {
-      throw new EdgeConfigError(`config ${pathOrObject} is not valid YAML: ${(err as Error).message}`, [], { cause: err });
-    }
-  }
-  const parsed = edgeConfigSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new EdgeConfigError('invalid edge config', issuesOf(parsed.error));
-  const config = parsed.data;
-  const issues: string[] = [];
-  const portIds = new Set<string>();
-  const sensors = new Set<string>();
-  config.ports.forEach((p, i) => {
-    if (portIds.has(p.id)) issues.push(`ports[${i}].id: "${p.id}" is used by another port`);
-    portIds.add(p.id);
-    for (const [name, ch] of Object.entries(p.channels)) {
-      if (sensors.has(ch.sensor)) issues.push(`ports[${i}].channels.${name}.sensor: "${ch.sensor}" is mapped twice`);
-      sensors.add(ch.sensor);
-    }
-    const driver = getDriver(p.driver);
-    if (!driver) {
-      issues.push(`ports[${i}].driver: unknown driver "${p.driver}"; known: ${driverIds().join(', ')}`);
-      return;
-    }
-    const opts = driver.options.safeParse(p.options);
-    if (opts.success) p.options = opts.data as Record<string, unknown>;
-    else issues.push(...issuesOf(opts.error, ['ports', i, 'options']));
+  return loadConfig(pathOrObject, edgeConfigSchema, {
+    what: 'edge config',
+    error: EdgeConfigError,
+    check: (config, { issues }) => {
+      const portIds = new Set<string>();
+      const sensors = new Set<string>();
+      config.ports.forEach((p, i) => {
+        if (portIds.has(p.id)) issues.push(`ports[${i}].id: "${p.id}" is used by another port`);
+        portIds.add(p.id);
+        for (const [name, ch] of Object.entries(p.channels)) {
+          if (sensors.has(ch.sensor)) issues.push(`ports[${i}].channels.${name}.sensor: "${ch.sensor}" is mapped twice`);
+          sensors.add(ch.sensor);
+        }
+        const driver = getDriver(p.driver);
+        if (!driver) {
+          issues.push(`ports[${i}].driver: unknown driver "${p.driver}"; known: ${driverIds().join(', ')}`);
+          return;
+        }
+        const opts = driver.options.safeParse(p.options);
+        if (opts.success) p.options = opts.data as Record<string, unknown>;
+        else issues.push(...formatIssues(opts.error, ['ports', i, 'options']));
+      });
+      if (config.mqtt.passwordFile && config.mqtt.passwordEnv) issues.push('mqtt.passwordFile: set either passwordFile or passwordEnv, not both');
+    },
   });
-  if (config.mqtt.passwordFile && config.mqtt.passwordEnv) issues.push('mqtt.passwordFile: set either passwordFile or passwordEnv, not both');
-  if (issues.length) throw new EdgeConfigError('invalid edge config', issues);
-  return config;
 }
 
 /** Reads the MQTT password from its file or env var (never from the YAML itself, never logged). */
 export function readPassword(mqtt: EdgeConfig['mqtt']): string | undefined {
-  if (mqtt.passwordFile) {
-    try {
-      return readFileSync(mqtt.passwordFile, 'utf8').split(/\r?\n/)[0];
-    } catch (err) {
-      throw new EdgeConfigError(`mqtt.passwordFile: cannot read ${mqtt.passwordFile}: ${(err as Error).message}`, [], { cause: err });
-    }
-  }
   if (mqtt.passwordEnv) {
     const v = process.env[mqtt.passwordEnv];
     if (v === undefined) throw new EdgeConfigError(`mqtt.passwordEnv: environment variable ${mqtt.passwordEnv} is not set`);
     return v;
   }
-  return undefined;
+  return readSecret(undefined, mqtt.passwordFile, 'mqtt.passwordFile');
 }

@@ -1,13 +1,8 @@
-/** The edge config file is missing, unreadable or invalid; `issues` name each key path. */
-export class EdgeConfigError extends Error {
-  override readonly name = 'EdgeConfigError';
-  constructor(
-    message: string,
-    readonly issues: string[] = [],
-    options?: { cause?: unknown },
-  ) {
-    super(issues.length ? `${message}\n  ${issues.join('\n  ')}` : message, options);
-  }
+import { ConfigError } from '@fieldline/runtime';
+
+/** The edge config file is missing, unreadable or invalid; `issues` name each key path (exit 78). */
+export class EdgeConfigError extends ConfigError {
+  override name = 'EdgeConfigError';
 }
 
 /** The state dir (epoch, seq, queue) cannot be created, read or written. */

@@ -1,4 +1,5 @@
-import pino, { type Logger } from 'pino';
+import { createLogger } from '@fieldline/runtime';
+import type { Logger } from 'pino';
 import { Agent, type EdgeHealth } from './agent.js';
 import { SystemClock, type ClockSource } from './clock.js';
 import type { EdgeConfig } from './config.js';
@@ -12,7 +13,7 @@ export { LineFramer } from './line-framer.js';
 export type { EdgeHealth } from './agent.js';
 
 export interface StartEdgeOptions {
-  /** @default a pino logger at `config.log.level` on stdout */
+  /** @default runtime's createLogger at `config.log.level` on stdout (`service: edge`, `device`) */
   logger?: Logger;
   /** @default the system clock (NTP sync from `config.clock`) */
   clock?: ClockSource;
@@ -31,7 +32,7 @@ export interface Edge {
 
 /** Starts the agent: opens its state dir, serial ports and the MQTT uplink. */
 export async function startEdge(config: EdgeConfig, opts: StartEdgeOptions = {}): Promise<Edge> {
-  const logger = (opts.logger ?? pino({ level: config.log.level, base: { device: config.device } })).child({ component: 'edge' });
+  const logger = opts.logger ?? createLogger({ service: 'edge', level: config.log.level, base: { device: config.device } });
   const clock = opts.clock ?? new SystemClock(config.clock);
   const agent = new Agent(config, clock, logger);
   logger.info({ epoch: agent.state.epoch, ports: config.ports.length, queued: agent.queue.depth }, 'edge agent started');

@@ -1,7 +1,7 @@
 import { isatty, ReadStream } from 'node:tty';
 import type { Logger } from 'pino';
 import { SerialPort } from 'serialport';
-import { backoffMs } from './backoff.js';
+import { backoffDelay } from '@fieldline/runtime';
 import type { PortConfig } from './config.js';
 import { RateLimiter, type PortCounters } from './counters.js';
 import type { Frame, LineDriverSpec } from './drivers/index.js';
@@ -89,7 +89,7 @@ export class LinePort {
     if (this.closed) return;
     const port = new SerialPort({ path: this.cfg.path, baudRate: this.cfg.baudRate, autoOpen: false });
     this.link = port;
-    port.on('error', (err) => this.log.warn({ err: err.message }, 'serial port error'));
+    port.on('error', (err) => this.log.warn({ err }, 'serial port error'));
     port.open((err) => {
       if (err) return this.lost(port, `open failed: ${err.message}`);
       if (this.link !== port || this.closed) return void port.close(() => undefined);
@@ -105,7 +105,7 @@ export class LinePort {
         this.framer.push(chunk);
       });
       // An unplugged adapter fails the read (EIO) or ends the stream; both mean reopen.
-      reader.on('error', (e) => this.log.warn({ err: e.message }, 'serial port error'));
+      reader.on('error', (e) => this.log.warn({ err: e }, 'serial port error'));
       reader.on('end', () => this.lost(reader, 'ended'));
       reader.on('close', () => this.lost(reader, 'closed'));
       this.attempt = 0;
@@ -122,7 +122,7 @@ export class LinePort {
     this.counters.open = false;
     release(link);
     if (this.closed) return;
-    const wait = backoffMs(this.attempt++, this.cfg.reopen.minMs, this.cfg.reopen.maxMs);
+    const wait = backoffDelay(this.attempt++, { baseMs: this.cfg.reopen.minMs, maxMs: this.cfg.reopen.maxMs });
     if (this.attempt === 1) this.log.warn({ why, retryInMs: wait }, 'serial port lost; reopening');
     else this.log.debug({ why, retryInMs: wait }, 'serial port still unavailable');
     this.counters.reopens += 1;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { commandsTopic, statusTopic, telemetryTopic, type StatusMessage } from '@fieldline/contract';
-import { backoffMs } from './backoff.js';
+import { commandsTopic, parseRejectionNotice, REJECTED_COMMAND, statusTopic, telemetryTopic, type StatusMessage } from '@fieldline/contract';
+import { backoffDelay } from '@fieldline/runtime';
 import { readPassword, type EdgeConfig } from './config.js';
 import { EdgeConfigError } from './errors.js';
 
@@ -30,7 +30,7 @@ function readPem(path: string | undefined, key: string): Buffer | undefined {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new EdgeConfigError(`${key}: cannot read ${path}: ${(err as Error).message}`, [], { cause: err });
+    throw new EdgeConfigError(`${key}: cannot read ${path}: ${(err as Error).message}`, [`${key}: cannot read ${path}`], { cause: err });
   }
 }
 
@@ -104,7 +104,7 @@ export class Uplink {
     });
     client.on('message', (topic, payload) => this.onCommand(topic, payload));
     // Errors (refused, TLS, auth) are followed by 'close'; the password is never part of them.
-    client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
+    client.on('error', (err) => this.log.warn({ err }, 'mqtt error'));
     client.on('close', () => this.onClose(client));
   }
 
@@ -116,26 +116,29 @@ export class Uplink {
     this.inflight.clear();
     client.end(true);
     if (this.closing) return;
-    const wait = backoffMs(this.attempt++, this.cfg.mqtt.reconnect.minMs, this.cfg.mqtt.reconnect.maxMs);
+    const wait = backoffDelay(this.attempt++, { baseMs: this.cfg.mqtt.reconnect.minMs, maxMs: this.cfg.mqtt.reconnect.maxMs });
     this.log.warn({ retryInMs: wait }, 'disconnected from gateway; reconnecting');
     this.timer = setTimeout(() => this.connect(), wait);
   }
 
   private onCommand(topic: string, payload: Buffer): void {
     const name = topic.slice(commandsTopic(this.cfg.device, '').length);
-    let msg: { args?: { batch?: unknown; reason?: unknown; error?: unknown } } | undefined;
-    try {
-      msg = JSON.parse(payload.toString('utf8')) as typeof msg;
-    } catch {
-      msg = undefined;
-    }
-    if (name === 'rejected' && msg && typeof msg.args?.batch === 'string') {
-      this.counters.commands_rejected += 1;
-      this.handlers.rejected(msg.args.batch, String(msg.args.reason ?? ''), String(msg.args.error ?? ''));
-      return;
+    if (name === REJECTED_COMMAND) {
+      try {
+        const { args } = parseRejectionNotice(payload);
+        if (args.batch !== null) {
+          this.counters.commands_rejected += 1;
+          this.handlers.rejected(args.batch, args.reason, args.error);
+          return;
+        }
+      } catch (err) {
+        this.counters.commands_unknown += 1;
+        this.log.warn({ err }, 'malformed rejection notice ignored');
+        return;
+      }
     }
     this.counters.commands_unknown += 1;
-    this.log.warn({ command: name.slice(0, 64) }, 'unknown or malformed command ignored');
+    this.log.warn({ command: name.slice(0, 64) }, 'unknown command ignored');
   }
 
   /** Publishes a telemetry batch (QoS 1); `acked` is called on its PUBACK. */

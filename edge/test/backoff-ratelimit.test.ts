@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs } from '../src/backoff.js';
+import { backoffDelay } from '@fieldline/runtime';
 import { RateLimiter } from '../src/counters.js';
 
-describe('backoffMs', () => {
+describe('reconnect backoff (runtime backoffDelay, as the edge uses it)', () => {
   it('grows exponentially with full jitter between half and all of the capped step', () => {
-    expect([0, 1, 2, 3].map((a) => backoffMs(a, 100, 1000, () => 0))).toEqual([50, 100, 200, 400]);
-    expect([0, 1, 2, 3].map((a) => backoffMs(a, 100, 1000, () => 1))).toEqual([100, 200, 400, 800]);
-    expect(backoffMs(50, 100, 1000, () => 1)).toBe(1000);
-    expect(backoffMs(50, 100, 1000, () => 0)).toBe(500);
+    const at = (a: number, r: number): number => backoffDelay(a, { baseMs: 100, maxMs: 1000, random: () => r });
+    expect([0, 1, 2, 3].map((a) => at(a, 0))).toEqual([50, 100, 200, 400]);
+    expect([0, 1, 2, 3].map((a) => at(a, 1))).toEqual([100, 200, 400, 800]);
+    expect(at(50, 1)).toBe(1000);
+    expect(at(50, 0)).toBe(500);
   });
 });
 

@@ -35,7 +35,7 @@ describe('.deb package', () => {
     expect(run('id', ['-nG', 'fieldline'])).toContain('dialout');
     const bad = spawnSync(installed, ['check-config', '/nonexistent.yaml'], { encoding: 'utf8' });
     expect(bad.status).toBe(78);
-    expect(bad.stderr).toContain('cannot read config /nonexistent.yaml');
+    expect(bad.stderr).toContain('cannot read edge config /nonexistent.yaml');
     if (existsSync('/usr/bin/systemd-analyze')) {
       const v = spawnSync('systemd-analyze', ['verify', '/lib/systemd/system/fieldline-edge.service'], { encoding: 'utf8' });
       expect(v.stderr + v.stdout).toBe('');

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import type { PtyPair } from '@fieldline/harness';
+import type { PtyPair } from '@fieldline/runtime/process';
 import type { Logger } from 'pino';
 import { SerialPort } from 'serialport';
 import { FrameFaults } from './faults.js';
@@ -79,7 +79,7 @@ export class SerialBoard {
 
   async open(): Promise<void> {
     const port = new SerialPort({ path: this.pair.devicePath, baudRate: this.plan.board.baud, autoOpen: false });
-    port.on('error', (err) => this.log.warn({ err: err.message }, 'serial port error'));
+    port.on('error', (err) => this.log.warn({ err }, 'serial port error'));
     port.on('close', () => {
       if (this.port !== port) return;
       // Not closed by us: the pty went away (socat died or the cable was pulled by hand).
@@ -114,7 +114,7 @@ export class SerialBoard {
         this.log.info('port plugged back in');
       }
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'unplug/replug failed');
+      this.log.warn({ err }, 'unplug/replug failed');
     } finally {
       this.replugging = false;
     }

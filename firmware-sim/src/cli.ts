@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { packageVersion, parseCliArgs, runCli, runService, UsageError } from '@fieldline/runtime';
 import { listBuiltinScenarios, resolveScenario } from './builtin.js';
 import { parseDuration } from './duration.js';
-import { ScenarioError } from './errors.js';
 import { runFleet } from './fleet.js';
 import { generateSamples } from './generator.js';
 import { createLogger } from './log.js';
@@ -24,8 +23,7 @@ const USAGE = `fieldline-sim: simulated serial sensor boards on real ttys, and M
 `;
 
 function fail(message: string): never {
-  process.stderr.write(`fieldline-sim: ${message}\n`);
-  process.exit(2);
+  throw new UsageError(message);
 }
 
 function duration(value: string | undefined, key: string): number | undefined {
@@ -41,7 +39,7 @@ function number(value: string | undefined, key: string): number | undefined {
 }
 
 async function run(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCliArgs({
     args,
     allowPositionals: true,
     options: {
@@ -62,36 +60,32 @@ async function run(args: string[]): Promise<void> {
   else if (values.start !== undefined) start = /^\d+$/.test(values.start) ? Number(values.start) : Date.parse(values.start);
   if (start !== undefined && !Number.isFinite(start)) fail(`--start: expected now, an ISO date-time or epoch ms`);
   const dur = duration(values.duration, 'duration');
-  const log = createLogger();
-  const sim = await startSimulation(scenario, {
-    seed,
-    logger: log,
-    realtime: !values.fast,
-    ...(values.dir !== undefined ? { dir: values.dir } : {}),
-    ...(values.speed !== undefined ? { speed: number(values.speed, 'speed')! } : {}),
-    ...(start !== undefined ? { start } : {}),
-    ...(dur !== undefined ? { until: (start ?? scenario.start) + dur } : {}),
+  const { service: sim, stop } = await runService(positionals[0]!, {
+    service: 'firmware-sim',
+    load: () => scenario,
+    logger: () => createLogger(),
+    start: (sc, logger) =>
+      startSimulation(sc, {
+        seed,
+        logger,
+        realtime: !values.fast,
+        ...(values.dir !== undefined ? { dir: values.dir } : {}),
+        ...(values.speed !== undefined ? { speed: number(values.speed, 'speed')! } : {}),
+        ...(start !== undefined ? { start } : {}),
+        ...(dur !== undefined ? { until: (start ?? sc.start) + dur } : {}),
+      }),
   });
   for (const b of sim.boards) process.stdout.write(`${b.device}/${b.board}\t${b.protocol}\t${b.path}\n`);
   process.stdout.write(`ground truth\t${sim.groundTruthPath}\n`);
   if (values.out) {
     writeFileSync(values.out, `${JSON.stringify({ scenario: scenario.name, seed, groundTruthPath: sim.groundTruthPath, boards: sim.boards }, null, 2)}\n`);
   }
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    await sim.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
   await sim.done;
-  await stop();
+  stop('scenario done');
 }
 
 async function samples(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { seed: { type: 'string' }, duration: { type: 'string' } } });
+  const { values, positionals } = parseCliArgs({ args, allowPositionals: true, options: { seed: { type: 'string' }, duration: { type: 'string' } } });
   if (positionals.length !== 1) fail('samples needs one scenario');
   const scenario = resolveScenario(positionals[0]!);
   const dur = duration(values.duration, 'duration') ?? scenario.duration ?? fail('--duration is required (the scenario has none)');
@@ -101,7 +95,7 @@ async function samples(args: string[]): Promise<void> {
 }
 
 async function fleet(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCliArgs({
     args,
     allowPositionals: true,
     options: {
@@ -149,18 +143,16 @@ async function main(argv: string[]): Promise<void> {
       return samples(rest);
     case 'fleet':
       return fleet(rest);
-    default:
+    case undefined:
       process.stdout.write(USAGE);
-      if (command !== undefined && command !== 'help' && command !== '--help') process.exit(2);
+      return;
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
 }
 
 // `fieldline-sim samples … | head` closes the pipe early: that is a normal end, not a crash.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => process.exit(err.code === 'EPIPE' ? 0 : 1));
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  // Scenario errors name the key; anything else gets its message (and cause) without a stack dump.
-  const e = err as Error;
-  process.stderr.write(`fieldline-sim: ${e instanceof ScenarioError ? e.message : `${e.name}: ${e.message}`}\n`);
-  process.exit(1);
-});
+// Scenario errors exit 78 naming the key, usage errors 64 (runtime's CLI conventions).
+await runCli({ name: 'fieldline-sim', version: packageVersion(import.meta.url), usage: USAGE, main });

@@ -1,12 +1,8 @@
+import { ConfigError } from '@fieldline/runtime';
+
 /** A scenario file or object broke the schema. `issues` name each key path, e.g. `devices[0].boards[1].hz`. */
-export class ScenarioError extends Error {
-  override readonly name = 'ScenarioError';
-  constructor(
-    readonly issues: string[],
-    options?: { cause?: unknown },
-  ) {
-    super(`invalid scenario: ${issues.join('; ')}`, options);
-  }
+export class ScenarioError extends ConfigError {
+  override name = 'ScenarioError';
 }
 
 /** A replay CSV could not be read or has a bad row (the message names file and line). */

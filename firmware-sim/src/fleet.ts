@@ -118,7 +118,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
 
   const clients = await connectAll(ids, opts, log);
   const sims: Sim[] = clients.map((client, i) => ({ id: ids[i]!, client, topic: telemetryTopic(ids[i]!), seq: 0, inflight: 0, lastTs: sensors.map(() => 0) }));
-  for (const s of sims) s.client.on('error', (err) => log.warn({ device: s.id, err: err.message }, 'mqtt error'));
+  for (const s of sims) s.client.on('error', (err) => log.warn({ device: s.id, err }, 'mqtt error'));
 
   const latencies = new Float64Array(LATENCY_CAP);
   let latencyCount = 0;

@@ -1,8 +1,9 @@
-import { destination, pino, type Logger } from 'pino';
+import { createLogger as createServiceLogger } from '@fieldline/runtime';
+import { pino, type Logger } from 'pino';
 
 /** The part's root logger, on stderr (stdout carries the CLI's output); children bind component/device. */
 export function createLogger(level: string = process.env.FIELDLINE_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ name: 'firmware-sim', level }, destination(2));
+  return createServiceLogger({ service: 'firmware-sim', level, destination: 2 });
 }
 
 /** A logger that discards everything (library default: callers pass their own). */

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ID_PATTERN } from '@fieldline/contract';
-import { parse as parseYaml } from 'yaml';
+import { loadConfig, type ConfigSource } from '@fieldline/runtime';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { ScenarioError } from './errors.js';
@@ -246,23 +246,19 @@ function expandCopies(devices: Out['devices']): Out['devices'] {
     if (d.count === 1) return [d];
     const width = Math.max(3, String(d.count).length);
     const copies = Array.from({ length: d.count }, (_, i) => ({ ...d, count: 1, id: `${d.id}-${String(i + 1).padStart(width, '0')}` }));
-    if (copies[0]!.id.length > 63) throw new ScenarioError([`devices[${di}].id: "${d.id}" is too long for ${d.count} numbered copies`]);
+    if (copies[0]!.id.length > 63) throw new ScenarioError(`invalid scenario: devices[${di}].id: "${d.id}" is too long for ${d.count} numbered copies`, [`devices[${di}].id: "${d.id}" is too long for ${d.count} numbered copies`]);
     return copies;
-  });
-}
-
-function formatIssues(err: z.ZodError): string[] {
-  return err.issues.map((i) => {
-    const path = i.path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
-    return `${path || '(root)'}: ${i.message}`;
   });
 }
 
 /** Validates an already-parsed scenario object; relative replay files resolve against `baseDir`. */
 export function parseScenario(input: unknown, baseDir: string = process.cwd()): Scenario {
-  const result = scenarioSchema.safeParse(input);
-  if (!result.success) throw new ScenarioError(formatIssues(result.error), { cause: result.error });
-  return { ...result.data, devices: expandCopies(result.data.devices), baseDir };
+  return loadScenarioFrom(input, baseDir);
+}
+
+function loadScenarioFrom(source: ConfigSource, baseDir: string): Scenario {
+  const data = loadConfig(source, scenarioSchema, { what: 'scenario', error: ScenarioError });
+  return { ...data, devices: expandCopies(data.devices), baseDir };
 }
 
 /**
@@ -271,12 +267,6 @@ export function parseScenario(input: unknown, baseDir: string = process.cwd()): 
  */
 export function loadScenario(pathOrYamlText: string): Scenario {
   const isPath = !pathOrYamlText.includes('\n') && existsSync(pathOrYamlText);
-  if (!isPath && /^[^\n]*\.ya?ml$/.test(pathOrYamlText.trim())) throw new ScenarioError([`(file): ${pathOrYamlText} does not exist`]);
-  let doc: unknown;
-  try {
-    doc = parseYaml(isPath ? readFileSync(pathOrYamlText, 'utf8') : pathOrYamlText);
-  } catch (err) {
-    throw new ScenarioError([`(yaml): ${(err as Error).message}`], { cause: err });
-  }
-  return parseScenario(doc, isPath ? dirname(resolve(pathOrYamlText)) : process.cwd());
+  if (!isPath && /^[^\n]*\.ya?ml$/.test(pathOrYamlText.trim())) throw new ScenarioError(`cannot read scenario ${pathOrYamlText}: no such file`);
+  return isPath ? loadScenarioFrom(pathOrYamlText, dirname(resolve(pathOrYamlText))) : loadScenarioFrom({ yaml: pathOrYamlText }, process.cwd());
 }

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PtyPair, tempDir } from '@fieldline/harness';
+import { PtyPair, tempDir } from '@fieldline/runtime/process';
 import type { Logger } from 'pino';
 import { SerialBoard, type BoardStats } from './board.js';
 import { SimulationError } from './errors.js';
@@ -75,7 +75,7 @@ export async function startSimulation(scenarioIn: Scenario, opts: SimulationOpti
 
   const boards: SerialBoard[] = [];
   const closeAll = async (): Promise<void> => {
-    await Promise.all(boards.map((b) => b.close().catch((err) => log.warn({ err: (err as Error).message }, 'board close failed'))));
+    await Promise.all(boards.map((b) => b.close().catch((err) => log.warn({ err }, 'board close failed'))));
   };
   try {
     // Sequential: ~100 socat starts at once would swamp two shared cores.
@@ -121,7 +121,7 @@ export async function startSimulation(scenarioIn: Scenario, opts: SimulationOpti
     else {
       Promise.all(boards.map((b) => b.runFast(until)))
         .then(() => resolveDone())
-        .catch((err) => log.error({ err: (err as Error).message }, 'fast run failed'));
+        .catch((err) => log.error({ err }, 'fast run failed'));
     }
   };
   if (!opts.paused) resume();

@@ -18,7 +18,7 @@ describe('fieldline-sim CLI', () => {
   it('list shows the built-in scenarios', async () => {
     const { stdout, code } = await run(['list']);
     expect(code).toBe(0);
-    expect(stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['factory-modbus', 'fleet-load', 'greenhouse']);
+    expect(stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['anomalies', 'factory-modbus', 'fleet-load', 'greenhouse']);
   });
 
   it('run prints each board tty path and writes them to the --out file', async () => {
@@ -37,11 +37,12 @@ describe('fieldline-sim CLI', () => {
     expect(stdout).toContain(`ground truth\t${written.groundTruthPath}`);
   });
 
-  it('a bad scenario exits 1 naming the key', async () => {
+  it('a bad scenario exits 78 naming the key', async () => {
     const file = join(tempDir('cli'), 'bad.yaml');
     writeFileSync(file, 'name: bad\ndevices:\n  - id: d\n    boards:\n      - { id: b, protocol: morse, channels: [{ name: t, model: temperature }] }\n');
     const { stderr, code } = await run(['run', file]);
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/devices\[0\]\.boards\[0\]\.protocol: Invalid enum value/);
+    expect(code).toBe(78);
+    expect(stderr).toMatch(/^fieldline-sim: invalid scenario \(.*bad\.yaml\): devices\[0\]\.boards\[0\]\.protocol: invalid enum value/);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
   });
 });

@@ -119,7 +119,7 @@ export async function createBroker(deps: BrokerDeps): Promise<{ broker: Aedes; s
       if (!device) return done(refuse('no_session', 'publish without an authenticated device'));
       const topic = checkPublishTopic(device, packet.topic);
       if ('refused' in topic) {
-        (session?.log ?? log).warn({ device, why: topic.refused }, 'publish refused; closing the connection');
+        (session?.log ?? log.child({ device })).warn({ why: topic.refused }, 'publish refused; closing the connection');
         return done(refuse(topic.refused, `not allowed to publish on this topic`));
       }
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
@@ -133,7 +133,7 @@ export async function createBroker(deps: BrokerDeps): Promise<{ broker: Aedes; s
           metrics.statusUpdates.inc({ result: 'superseded' });
           return done(null);
         }
-        deps.uplink().status(device, payload, 'will').catch((err: Error) => log.warn({ device, err: err.message }, 'will not recorded'));
+        deps.uplink().status(device, payload, 'will').catch((err: Error) => log.warn({ device, err }, 'will not recorded'));
         return done(null);
       }
       if (!session) return done(refuse('no_session', 'publish without an authenticated device'));
@@ -165,7 +165,7 @@ export async function createBroker(deps: BrokerDeps): Promise<{ broker: Aedes; s
       );
       session.tail = release.then(() => undefined);
       void release.then((err) => {
-        if (err) session.log.warn({ err: err.message }, 'publish not stored; closing so the device resends');
+        if (err) session.log.warn({ err }, 'publish not stored; closing so the device resends');
         else metrics.pubackSeconds.observe((performance.now() - t0) / 1000);
         done(err);
       });
@@ -195,7 +195,8 @@ export async function createBroker(deps: BrokerDeps): Promise<{ broker: Aedes; s
   const onError = (client: Client, err: Error): void => {
     if (err instanceof AuthorizationError) return;
     metrics.clientErrors.inc();
-    (sessions.get(client)?.log ?? log).info({ clientId: client?.id ?? null, err: err.message }, 'connection closed on error');
+    const session = sessions.get(client);
+    (session?.log ?? log).info({ ...(session ? {} : { clientId: client?.id ?? null }), err }, 'connection closed on error');
   };
   broker.on('clientError', onError);
   broker.on('connectionError', onError);

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // fieldline-gateway [run] --config <file.yaml>
-// fieldline-gateway devices add <id> [--password <p> | --password-stdin | --cert-only] (--registry <file> | --config <file>)
-// fieldline-gateway devices list|revoke <id> (--registry <file> | --config <file>)
+// fieldline-gateway devices add|list|revoke … (--registry <file> | --config <file>)
+// CLI conventions (runtime): --help/--version exit 0; 64 usage, 78 config, 69 start failure.
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
+import { configArg, createLogger, packageVersion, parseCliArgs, runCli, runService, UsageError } from '@fieldline/runtime';
 import { loadGatewayConfig } from './config.js';
 import { startGateway } from './gateway.js';
 import { addDevice, listDevices, revokeDevice } from './registry.js';
@@ -13,12 +13,8 @@ const USAGE = `usage:
   fieldline-gateway devices add <device-id> [--password <p> | --password-stdin | --cert-only] (--registry <file> | --config <file>)
   fieldline-gateway devices list (--registry <file> | --config <file>)
   fieldline-gateway devices revoke <device-id> (--registry <file> | --config <file>)
+  fieldline-gateway --help | --version
 `;
-
-function fail(message: string, code = 2): never {
-  process.stderr.write(`fieldline-gateway: ${message}\n`);
-  process.exit(code);
-}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -27,7 +23,7 @@ async function readStdin(): Promise<string> {
 }
 
 async function devices(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCliArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -40,20 +36,20 @@ async function devices(argv: string[]): Promise<void> {
   });
   const [sub, id] = positionals;
   const registry = values.registry ?? (values.config ? loadGatewayConfig(values.config).auth.registryFile : undefined);
-  if (!registry) fail(`--registry or --config is required\n${USAGE}`);
+  if (!registry) throw new UsageError('--registry or --config is required');
   if (sub === 'list') {
     for (const d of await listDevices(registry)) {
       process.stdout.write(`${d.id}\t${d.auth}\t${d.createdAt}\t${d.revokedAt ? `revoked ${d.revokedAt}` : 'active'}\n`);
     }
     return;
   }
-  if (!id) fail(`device id required\n${USAGE}`);
+  if (sub !== 'add' && sub !== 'revoke') throw new UsageError(`unknown devices subcommand ${JSON.stringify(sub ?? '')}`);
+  if (!id) throw new UsageError('device id required');
   if (sub === 'revoke') {
     await revokeDevice(registry, id);
     process.stdout.write(`revoked ${id}\n`);
     return;
   }
-  if (sub !== 'add') fail(`unknown devices subcommand ${JSON.stringify(sub ?? '')}\n${USAGE}`);
   if (values['cert-only']) {
     await addDevice(registry, id, null);
     process.stdout.write(`added ${id} (client certificate only)\n`);
@@ -67,28 +63,21 @@ async function devices(argv: string[]): Promise<void> {
 }
 
 async function run(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } } });
-  if (!values.config) fail(`--config is required\n${USAGE}`);
-  const gw = await startGateway(loadGatewayConfig(values.config));
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    gw.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  await runService(configArg(argv), {
+    service: 'gateway',
+    load: loadGatewayConfig,
+    logger: (c) => createLogger({ service: 'gateway', level: c.log.level }),
+    start: (c, logger) => startGateway(c, { logger }),
+  });
 }
 
-const [cmd, ...rest] = process.argv.slice(2);
-try {
-  if (cmd === 'devices') await devices(rest);
-  else if (cmd === 'run') await run(rest);
-  else if (cmd === '--help' || cmd === '-h') process.stdout.write(USAGE);
-  else await run(process.argv.slice(2));
-} catch (err) {
-  fail((err as Error).message, 1);
-}
+await runCli({
+  name: 'fieldline-gateway',
+  version: packageVersion(import.meta.url),
+  usage: USAGE,
+  async main(argv) {
+    const [cmd, ...rest] = argv;
+    if (cmd === 'devices') return devices(rest);
+    return run(cmd === 'run' ? rest : argv);
+  },
+});

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
 import { DEFAULT_PARTITIONS, MAX_ENVELOPE_BYTES } from '@fieldline/contract';
-import { parse as parseYaml } from 'yaml';
+import { loadConfig, logConfigSchema } from '@fieldline/runtime';
 import { z } from 'zod';
 import { GatewayConfigError } from './errors.js';
 
@@ -127,71 +125,37 @@ export const gatewayConfigSchema = z
       .object({
         /** @default '127.0.0.1' */
         host: z.string().min(1).default('127.0.0.1'),
-        /** `/metrics` and `/healthz`; 0 picks a free port. @default 9464 */
+        /** Ops server: `/metrics`, `/healthz`, `/readyz`; 0 picks a free port (README: ports). @default 9464 */
         port: port.default(9464),
       })
       .strict()
       .nullable()
       .default({}),
-    log: z
-      .object({
-        /** @default 'info' */
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-      })
-      .strict()
-      .default({}),
+    /** `{ level }`, @default info */
+    log: logConfigSchema.default({}),
   })
   .strict();
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 
-function formatIssues(err: z.ZodError): string[] {
-  return err.issues.map((i) => {
-    const path = i.path.length ? i.path.join('.') : '(root)';
-    if (i.code === 'unrecognized_keys') return `${path === '(root)' ? '' : `${path}.`}${i.keys.join(', ')}: unknown key`;
-    return `${path}: ${i.message.replace(/^Expected (\w+), received (\w+)$/, 'expected $1, got $2')}`;
-  });
-}
-
-/** Resolves file paths in the config against the config file's directory. */
-function resolvePaths(cfg: GatewayConfig, baseDir: string): GatewayConfig {
-  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
-  cfg.auth.registryFile = abs(cfg.auth.registryFile);
-  const tls = cfg.mqtt.tls;
-  if (tls) {
-    tls.certFile = abs(tls.certFile);
-    tls.keyFile = abs(tls.keyFile);
-    if (tls.caFile) tls.caFile = abs(tls.caFile);
-  }
-  return cfg;
-}
-
 /**
- * Validates a gateway config (a YAML file path or an object), applies defaults and throws a
- * {@link GatewayConfigError} naming each bad key (`mqtt.port: expected number, got string`).
+ * Validates a gateway config (a YAML file path or an object), applies defaults, resolves file
+ * paths against the config file's directory and throws a {@link GatewayConfigError} naming each
+ * bad key (`mqtt.port: expected number, got string`).
  */
 export function loadGatewayConfig(pathOrObject: string | GatewayConfigInput): GatewayConfig {
-  let raw: unknown = pathOrObject;
-  let baseDir = process.cwd();
-  if (typeof pathOrObject === 'string') {
-    let text: string;
-    try {
-      text = readFileSync(pathOrObject, 'utf8');
-    } catch (err) {
-      throw new GatewayConfigError(`cannot read gateway config ${pathOrObject}: ${(err as Error).message}`, [], { cause: err });
-    }
-    try {
-      raw = parseYaml(text) ?? {};
-    } catch (err) {
-      throw new GatewayConfigError(`${pathOrObject}: invalid YAML: ${(err as Error).message}`, [], { cause: err });
-    }
-    baseDir = dirname(resolve(pathOrObject));
-  }
-  const result = gatewayConfigSchema.safeParse(raw);
-  if (!result.success) {
-    const issues = formatIssues(result.error);
-    throw new GatewayConfigError(`invalid gateway config: ${issues.join('; ')}`, issues, { cause: result.error });
-  }
-  return resolvePaths(result.data, baseDir);
+  return loadConfig(pathOrObject, gatewayConfigSchema, {
+    what: 'gateway config',
+    error: GatewayConfigError,
+    check: (cfg, ctx) => {
+      cfg.auth.registryFile = ctx.resolvePath(cfg.auth.registryFile);
+      const tls = cfg.mqtt.tls;
+      if (tls) {
+        tls.certFile = ctx.resolvePath(tls.certFile);
+        tls.keyFile = ctx.resolvePath(tls.keyFile);
+        if (tls.caFile) tls.caFile = ctx.resolvePath(tls.caFile);
+      }
+    },
+  });
 }

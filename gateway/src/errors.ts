@@ -1,13 +1,8 @@
-/** The gateway's YAML config is invalid; the message names every offending key path. */
-export class GatewayConfigError extends Error {
-  override readonly name = 'GatewayConfigError';
-  constructor(
-    message: string,
-    readonly issues: string[] = [],
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
+import { ConfigError } from '@fieldline/runtime';
+
+/** The gateway's YAML config is invalid; the message names every offending key path (exit 78). */
+export class GatewayConfigError extends ConfigError {
+  override name = 'GatewayConfigError';
 }
 
 /** The device registry file could not be read, parsed or changed. */

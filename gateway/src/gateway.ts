@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Aedes } from 'aedes';
-import { pino, type Logger } from 'pino';
+import { createLogger, Health, packageVersion, startOpsServer, type OpsServer } from '@fieldline/runtime';
+import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { createBroker } from './broker.js';
 import type { GatewayConfig } from './config.js';
 import { startDownlink } from './downlink.js';
 import { FrameGuard } from './frame-guard.js';
-import { GatewayMetrics, startHttp } from './metrics.js';
+import { GatewayMetrics } from './metrics.js';
 import { NatsBridge } from './nats-bridge.js';
 import { DeviceRegistry } from './registry.js';
 import { Uplink } from './uplink.js';
@@ -22,15 +23,16 @@ export interface Gateway {
   tlsPort?: number;
   /** MQTT over WebSocket port, when `mqtt.ws` is configured. */
   wsPort?: number;
-  /** `/metrics` and `/healthz` port, unless `http: null`. */
+  /** Ops server port (`/metrics`, `/healthz`, `/readyz`), unless `http: null`. */
   httpPort?: number;
   metrics: GatewayMetrics;
+  health: Health;
   /** Stops accepting, closes device sessions (unacked PUBLISHes stay with the devices), then NATS. */
   close(): Promise<void>;
 }
 
 export interface StartOptions {
-  /** @default pino at `config.log.level` on stdout */
+  /** @default runtime's createLogger at `config.log.level` on stdout (`service: gateway`) */
   logger?: Logger;
 }
 
@@ -44,13 +46,9 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
-function closeServer(server: Server | HttpServer): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
-}
-
 /** Starts the broker, connects to NATS, sets up streams and opens the listeners. */
 export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
-  const log = (opts.logger ?? pino({ level: config.log.level })).child({ component: 'gateway' });
+  const log = opts.logger ?? createLogger({ service: 'gateway', level: config.log.level });
   const metrics = new GatewayMetrics();
   const registry = new DeviceRegistry(config.auth.registryFile);
   await registry.refresh();
@@ -60,7 +58,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     cfg: config,
     registry,
     metrics,
-    log,
+    log: log.child({ component: 'broker' }),
     uplink: () => {
       if (!uplink) throw new Error('gateway not ready');
       return uplink;
@@ -101,7 +99,15 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   let mqttPort: number;
   let tlsPort: number | undefined;
   let wsPort: number | undefined;
-  let http: { server: HttpServer; port: number } | undefined;
+  let http: OpsServer | undefined;
+  const health = new Health({
+    service: 'gateway',
+    version: packageVersion(import.meta.url),
+    checks: {
+      nats: () => ({ ok: bridge.isConnected, detail: { pending: bridge.pending } }),
+      broker: () => ({ ok: !broker.closed, detail: { devices: broker.connectedClients } }),
+    },
+  });
   try {
     mqttPort = await listen(tcp, config.mqtt.port, config.mqtt.host);
     servers.push(tcp);
@@ -130,14 +136,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       wsPort = await listen(wsHttp, w.port, w.host);
       servers.push(wsHttp);
     }
-    if (config.http) {
-      http = await startHttp(
-        metrics,
-        () => ({ ok: bridge.isConnected && !broker.closed, nats: bridge.isConnected, devices: broker.connectedClients, pending: bridge.pending }),
-        config.http.host,
-        config.http.port,
-      );
-    }
+    if (config.http) http = await startOpsServer({ host: config.http.host, port: config.http.port, health, metrics: metrics.registry });
   } catch (err) {
     await closeAll();
     throw err;
@@ -156,11 +155,12 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
           }
         }
       },
-      (err: Error) => log.warn({ err: err.message }, 'device registry reload failed'),
+      (err: Error) => log.warn({ err }, 'device registry reload failed'),
     );
   }, 2000);
   revokeTimer.unref();
 
+  health.setState('ready');
   log.info({ mqttPort, tlsPort, wsPort, httpPort: http?.port, registry: config.auth.registryFile }, 'gateway ready');
   let closing: Promise<void> | undefined;
   return {
@@ -169,11 +169,13 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     ...(wsPort !== undefined ? { wsPort } : {}),
     ...(http ? { httpPort: http.port } : {}),
     metrics,
+    health,
     close: () =>
       (closing ??= (async () => {
+        health.setState('stopping');
         clearInterval(revokeTimer);
         downlink.unsubscribe();
-        if (http) await closeServer(http.server);
+        if (http) await http.close();
         await closeAll();
         log.info('gateway closed');
       })()),

@@ -3,5 +3,3 @@ export { startGateway, type Gateway, type StartOptions } from './gateway.js';
 export { addDevice, revokeDevice, listDevices, DeviceRegistry, type DeviceListing } from './registry.js';
 export { GatewayConfigError, RegistryError, AuthorizationError, BridgeError } from './errors.js';
 export { GatewayMetrics } from './metrics.js';
-export { parseCommand } from './downlink.js';
-export { parseStatus } from './uplink.js';

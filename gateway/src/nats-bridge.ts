@@ -11,6 +11,8 @@ import {
   type PubAck,
   type StreamConfig,
 } from 'nats';
+import { backoffDelay } from '@fieldline/runtime';
+import { isNotFound } from '@fieldline/runtime/nats';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config.js';
 import { BridgeError } from './errors.js';
@@ -41,11 +43,14 @@ async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig>, l
     await jsm.streams.update(name, { ...info.config, ...cfg });
     log.info({ stream: name }, 'stream updated');
   } catch (err) {
-    if (!/stream not found/i.test((err as Error).message)) throw err;
+    if (!isNotFound(err)) throw err;
     await jsm.streams.add(cfg);
     log.info({ stream: name }, 'stream created');
   }
 }
+
+/** Re-sends after a failed publish: 100 ms doubling to 5 s, no jitter (the gateway is one client). */
+const PUBLISH_BACKOFF = { baseMs: 100, maxMs: 5000, jitter: false } as const;
 
 /** One message to store; `msgID` makes re-sends idempotent within the duplicate window. */
 export interface StoreJob {
@@ -102,7 +107,7 @@ export class NatsBridge {
         noAsyncTraces: true,
       });
     } catch (err) {
-      throw new BridgeError(`cannot connect to NATS at ${servers.join(', ')}: ${(err as Error).message}`, { cause: err });
+      throw new BridgeError(`cannot connect to NATS at ${servers.join(', ')}`, { cause: err });
     }
     try {
       const jsm = await nc.jetstreamManager();
@@ -114,7 +119,7 @@ export class NatsBridge {
       return new NatsBridge(nc, cfg, metrics, log);
     } catch (err) {
       await nc.close().catch(() => undefined);
-      throw new BridgeError(`cannot set up JetStream streams: ${(err as Error).message}`, { cause: err });
+      throw new BridgeError('cannot set up JetStream streams', { cause: err });
     }
   }
 
@@ -191,9 +196,9 @@ export class NatsBridge {
           this.metrics.publishRetries.inc();
           if (Date.now() - this.lastWarn > 5000) {
             this.lastWarn = Date.now();
-            this.log.warn({ err: (err as Error).message, subject: job.subject, attempt }, 'JetStream publish failed; retrying');
+            this.log.warn({ err, subject: job.subject, attempt }, 'JetStream publish failed; retrying');
           }
-          await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))));
+          await new Promise((r) => setTimeout(r, backoffDelay(attempt, PUBLISH_BACKOFF)));
         }
       }
     } finally {

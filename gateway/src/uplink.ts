@@ -1,62 +1,24 @@
-import { createHash } from 'node:crypto';
 import {
   batchId,
   commandsTopic,
   ContractError,
-  DEADLETTER_HEADERS,
+  deadLetter,
+  deviceStatusEntry,
+  guessBatchId,
   isValidId,
   parseEnvelope,
+  parseStatus,
   partitionOf,
+  rejectionNotice,
   subjects,
-  type RejectionNotice,
   type RejectReason,
   type StatusMessage,
 } from '@fieldline/contract';
+import { toHeaders } from '@fieldline/runtime/nats';
 import type { Aedes } from 'aedes';
-import { headers } from 'nats';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from './metrics.js';
 import type { NatsBridge } from './nats-bridge.js';
-
-const MAX_HEADER_CHARS = 512;
-
-/**
- * Error texts can echo device bytes (JSON.parse quotes its input); control characters would end
- * a NATS header line, so they are escaped, and the length is capped.
- */
-function printable(s: string): string {
-  const escaped = s.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return escaped.slice(0, MAX_HEADER_CHARS);
-}
-
-/** The batch a rejected payload named, when it can be read at all (for the device's notice). */
-function guessBatch(device: string, payload: Buffer): string | null {
-  try {
-    const o = JSON.parse(payload.toString('utf8')) as { epoch?: unknown; seq?: unknown };
-    if (typeof o.epoch === 'string' && typeof o.seq === 'number') return `${device}:${o.epoch.slice(0, 64)}:${o.seq}`;
-  } catch {
-    // not JSON: the notice says batch null
-  }
-  return null;
-}
-
-/** Validates a status message (retained on `fl/v1/{device}/status`, also the Last Will). */
-export function parseStatus(payload: Buffer, device: string): StatusMessage {
-  let o: unknown;
-  try {
-    o = JSON.parse(payload.toString('utf8'));
-  } catch (err) {
-    throw new ContractError('bad_json', 'payload', `is not valid JSON (${(err as Error).message})`, { cause: err });
-  }
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new ContractError('bad_schema', 'status', 'must be a JSON object');
-  const s = o as Record<string, unknown>;
-  for (const k of Object.keys(s)) if (!['v', 'device', 'state', 'ts'].includes(k)) throw new ContractError('bad_schema', k, 'unknown key');
-  if (s.v !== 1) throw new ContractError('bad_schema', 'v', `must be 1, got ${JSON.stringify(s.v)}`);
-  if (s.device !== device) throw new ContractError('device_mismatch', 'device', `status names "${String(s.device)}" but was sent by "${device}"`);
-  if (s.state !== 'online' && s.state !== 'offline') throw new ContractError('bad_schema', 'state', 'must be "online" or "offline"');
-  if (s.ts !== undefined && (typeof s.ts !== 'number' || !Number.isFinite(s.ts))) throw new ContractError('bad_schema', 'ts', 'must be a number (epoch ms)');
-  return s as unknown as StatusMessage;
-}
 
 /** Turns device PUBLISHes into JetStream messages; each method resolves once it is safe to PUBACK. */
 export class Uplink {
@@ -76,7 +38,7 @@ export class Uplink {
       env = parseEnvelope(payload, device);
     } catch (err) {
       if (!(err instanceof ContractError)) throw err;
-      await this.deadLetter(device, payload, err.reason, err.message, 'telemetry', guessBatch(device, payload));
+      await this.deadLetter(device, payload, err.reason, err.message, 'telemetry', guessBatchId(device, payload));
       return;
     }
     const ack = await this.bridge.store({
@@ -98,9 +60,9 @@ export class Uplink {
       await this.deadLetter(device, payload, err.reason, err.message, source, null);
       return false;
     }
-    const view = { ...status, source, receivedAt: Date.now() };
+    const entry = deviceStatusEntry.encode({ ...status, source, receivedAt: Date.now() });
     try {
-      await this.bridge.store({ subject: `$KV.${this.statusBucket}.${device}`, payload: Buffer.from(JSON.stringify(view)) });
+      await this.bridge.store({ subject: `$KV.${this.statusBucket}.${device}`, payload: Buffer.from(entry) });
       this.metrics.statusUpdates.inc({ result: 'ok' });
     } catch (err) {
       this.metrics.statusUpdates.inc({ result: 'failed' });
@@ -110,28 +72,23 @@ export class Uplink {
   }
 
   /**
-   * Files an invalid payload, byte for byte, under `fl.deadletter.{reason}.{device}` so nothing is
-   * lost; it is then acknowledged so the device does not resend a batch that can never pass,
+   * Files an invalid payload, byte for byte, under `fl.deadletter.{reason}.{device}` (the
+   * contract's dead-letter builder: same bytes from the same device = same msgID, so a resend
+   * after a crash is a duplicate) so nothing is lost; it is then acknowledged so the device does not resend a batch that can never pass,
    * and the device is told on `fl/v1/{device}/commands/rejected`.
    */
   async deadLetter(device: string, payload: Buffer, reason: RejectReason, rawError: string, source: string, batch: string | null): Promise<void> {
-    const error = printable(rawError);
     this.metrics.rejected.inc({ reason });
-    const h = headers();
-    h.set(DEADLETTER_HEADERS.reason, reason);
-    h.set(DEADLETTER_HEADERS.error, error);
-    h.set(DEADLETTER_HEADERS.device, device);
-    h.set(DEADLETTER_HEADERS.source, `mqtt:${source}`);
-    // Same bytes from the same device = same dead letter: a resend after a crash is a duplicate.
-    const digest = createHash('sha256').update(payload).digest('hex').slice(0, 32);
-    await this.bridge.store({ subject: subjects.deadletter(reason, device), payload, msgID: `dl:${device}:${digest}`, headers: h });
+    const dl = deadLetter({ reason, device, source: `mqtt:${source}`, error: rawError, payload });
+    await this.bridge.store({ subject: dl.subject, payload: dl.payload, msgID: dl.msgID, headers: toHeaders(dl.headers) });
     this.metrics.deadLettered.inc({ reason });
+    const error = dl.headers['Fl-Error'];
     this.log.info({ device, reason, error, batch }, 'payload rejected and dead-lettered');
     if (source === 'will' || !isValidId(device)) return;
-    const notice: RejectionNotice = { v: 1, name: 'rejected', args: { batch, reason, error } };
+    const notice = rejectionNotice.encode({ v: 1, name: 'rejected', args: { batch, reason, error } });
     await new Promise<void>((resolve) => {
       this.broker.publish(
-        { cmd: 'publish', topic: commandsTopic(device, 'rejected'), payload: Buffer.from(JSON.stringify(notice)), qos: 1, retain: false, dup: false },
+        { cmd: 'publish', topic: commandsTopic(device, 'rejected'), payload: Buffer.from(notice), qos: 1, retain: false, dup: false },
         () => resolve(),
       );
     });

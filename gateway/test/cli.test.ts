@@ -36,7 +36,10 @@ describe('fieldline-gateway CLI', () => {
     const config = join(dir, 'gw.yaml');
     writeFileSync(config, 'auth: { registryFile: d.json }\nmqtt: { port: "1883" }\n');
     const start = await cli('run', '--config', config);
-    expect(start.code).toBe(1);
+    expect(start.code).toBe(78);
     expect(start.stderr).toContain('mqtt.port: expected number, got string');
+    expect(start.stderr.trim().split('\n')).toHaveLength(1);
+    const usage = await cli('devices', 'frob', '--registry', join(dir, 'd.json'));
+    expect(usage.code).toBe(64);
   });
 });

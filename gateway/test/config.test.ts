@@ -48,7 +48,7 @@ describe('gateway config', () => {
 
   it('names a missing required key and out-of-range values', () => {
     const e = errorOf(() => loadGatewayConfig({ mqtt: { port: 70000 }, nats: { partitions: 0 } } as never));
-    expect(e.issues.join('\n')).toMatch(/^auth: Required$/m);
+    expect(e.issues.join('\n')).toMatch(/^auth: is required$/m);
     expect(e.issues.join('\n')).toMatch(/^mqtt\.port: /m);
     expect(e.issues.join('\n')).toMatch(/^nats\.partitions: /m);
   });
@@ -57,7 +57,7 @@ describe('gateway config', () => {
     const dir = tempDir('gwcfg');
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'mqtt: [unclosed\n');
-    expect(errorOf(() => loadGatewayConfig(bad)).message).toMatch(/invalid YAML/);
+    expect(errorOf(() => loadGatewayConfig(bad)).message).toMatch(/is not valid YAML/);
     expect(errorOf(() => loadGatewayConfig(join(dir, 'nope.yaml'))).message).toMatch(/cannot read gateway config/);
   });
 });

@@ -33,7 +33,7 @@ describe(`nats-server stopped for ${OUTAGE_S} s under load`, () => {
       expect(dev.sent).toBeGreaterThan(sentAtStop + 50);
       const health = await fetch(`http://127.0.0.1:${rig.gateway.httpPort}/healthz`);
       expect(health.status).toBe(503);
-      expect(((await health.json()) as { nats: boolean }).nats).toBe(false);
+      expect(((await health.json()) as { checks: { nats: { ok: boolean } } }).checks.nats.ok).toBe(false);
 
       await rig.nats.start();
       await sleep(1000);

@@ -1,7 +1,7 @@
 'use strict';
 const { AckPolicy, DeliverPolicy, nanos } = require('nats');
-const { loadContract } = require('../lib/contract.js');
-const { parseAlert, parseList, alertFilter } = require('../lib/alert.js');
+const { loadContract, loadNatsHelpers } = require('../lib/contract.js');
+const { parseList, alertFilter } = require('../lib/alert.js');
 const inflight = require('../lib/inflight.js');
 
 const DURABLE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -10,7 +10,6 @@ const RESTART_DELAY_MS = 3000;
 const SERVER_ACK_WAIT_MARGIN_MS = 10_000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const isNotFound = (err) => err?.api_error?.code === 404 || /not found/i.test(String(err?.message));
 
 function positive(value, fallback) {
   const n = Number(value);
@@ -30,6 +29,7 @@ function positive(value, fallback) {
  */
 module.exports = async function (RED) {
   const contract = await loadContract();
+  const { isNotFound } = await loadNatsHelpers();
   inflight.installCompleteHook(RED);
 
   function FieldlineAlertsNode(config) {
@@ -105,7 +105,7 @@ module.exports = async function (RED) {
     function handle(m) {
       let alert;
       try {
-        alert = parseAlert(contract, m.data, m.subject);
+        alert = contract.parseAlert(m.data, { subject: m.subject });
       } catch (err) {
         // Not an AlertEvent: redelivery cannot fix it, so it is terminated, counted and logged.
         counts.invalid++;

@@ -21,22 +21,19 @@ module.exports = async function (RED) {
     const timeoutMs = Number(config.timeout) > 0 ? Number(config.timeout) * 1000 : DEFAULT_TIMEOUT_MS;
     let sent = 0;
 
-    /** Builds and validates the command; ids become subject tokens and topic levels. */
+    /** Builds the command and validates it with the contract; ids become subject tokens and topic levels. */
     function build(msg) {
       const device = msg.device ?? config.device;
-      const name = msg.command ?? config.command;
-      if (!contract.isValidId(device)) throw new Error(`fieldline command: device ${JSON.stringify(device)} must match [a-z0-9][a-z0-9_-]{0,62}`);
-      if (!contract.isValidId(name)) throw new Error(`fieldline command: command name ${JSON.stringify(name)} must match [a-z0-9][a-z0-9_-]{0,62}`);
-      // The gateway sends `rejected` notices itself (contract RejectionNotice); a flow must not forge one.
-      if (name === 'rejected') throw new Error('fieldline command: command name "rejected" is reserved for the gateway');
-      const args = msg.payload;
-      if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
-        throw new Error('fieldline command: msg.payload (the command args) must be an object or absent');
+      try {
+        contract.assertDeviceId(device, 'device');
+        const id = typeof msg.commandId === 'string' && msg.commandId ? msg.commandId : randomUUID();
+        const args = msg.payload;
+        // `rejected` is refused by the contract: the gateway sends those notices itself.
+        const cmd = contract.commandMessage.validate(args === undefined ? { v: 1, id, name: msg.command ?? config.command } : { v: 1, id, name: msg.command ?? config.command, args });
+        return { device, cmd };
+      } catch (err) {
+        throw new Error(`fieldline command: ${err.message}`, { cause: err });
       }
-      const id = typeof msg.commandId === 'string' && msg.commandId ? msg.commandId : randomUUID();
-      /** @type {import('@fieldline/contract').CommandMessage} */
-      const cmd = args === undefined ? { v: 1, id, name } : { v: 1, id, name, args };
-      return { device, cmd };
     }
 
     async function viaApi(device, cmd) {
@@ -71,11 +68,11 @@ module.exports = async function (RED) {
       }
       let answer;
       try {
-        answer = JSON.parse(reply.string());
-      } catch {
-        throw new Error(`fieldline command: the gateway answered ${subject} with something that is not JSON`);
+        answer = contract.parseCommandReply(reply.data);
+      } catch (err) {
+        throw new Error(`fieldline command: the gateway's answer on ${subject} is not a command reply: ${err.message}`, { cause: err });
       }
-      if (!answer || answer.ok !== true) throw new Error(`fieldline command: the gateway refused it: ${answer?.error ?? 'no reason given'}`);
+      if (!answer.ok) throw new Error(`fieldline command: the gateway refused it: ${answer.error}`);
       return { delivered: answer.delivered === true };
     }
 

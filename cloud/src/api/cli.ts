@@ -1,13 +1,12 @@
-import { runService } from '../run-service.js';
+import { configArg, createLogger, runService } from '@fieldline/runtime';
 import { loadApiConfig, startApi } from './index.js';
 
 /** `fieldline-cloud api --config api.yaml`: runs until SIGINT/SIGTERM. */
-export function main(argv: string[]): Promise<void> {
-  return runService(argv, {
-    name: 'api',
-    title: 'query API',
+export async function main(argv: string[]): Promise<void> {
+  await runService(configArg(argv), {
+    service: 'api',
     load: loadApiConfig,
-    logLevel: (c) => c.logLevel,
+    logger: (c) => createLogger({ service: 'api', level: c.logLevel }),
     start: (c, logger) => startApi(c, { logger }),
   });
 }

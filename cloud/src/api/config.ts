@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig, logLevelSchema, readSecretFile } from '@fieldline/runtime';
 import { z } from 'zod';
-import { loadConfigFile } from '../config-file.js';
 import { influxConfigSchema } from '../influx/config.js';
 
 /** NATS connection for live updates (SSE), commands and device status. */
@@ -63,7 +62,18 @@ export const apiConfigSchema = z
     /** 0 picks a free port. @default 8080 */
     port: z.number().int().min(0).max(65535).default(8080),
     /** @default 'info' */
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    logLevel: logLevelSchema,
+    /** Ops server: `/metrics`, `/healthz`, `/readyz` (README: ports); null disables. `/healthz` also answers on `port`. */
+    ops: z
+      .object({
+        /** @default '127.0.0.1' */
+        host: z.string().min(1).default('127.0.0.1'),
+        /** 0 picks a free port. @default 9466 */
+        port: z.number().int().min(0).max(65535).default(9466),
+      })
+      .strict()
+      .nullable()
+      .default({}),
     influx: influxConfigSchema.default({}),
     /** Live updates, commands and status need NATS; without it those endpoints answer 503. */
     nats: apiNatsSchema.optional(),
@@ -79,21 +89,14 @@ export const apiConfigSchema = z
 export type ApiConfig = z.infer<typeof apiConfigSchema>;
 export type ApiConfigInput = z.input<typeof apiConfigSchema>;
 
-export class ApiConfigError extends Error {
-  override readonly name = 'ApiConfigError';
+/** Invalid API configuration; the message names every offending key path (exit 78). */
+export class ApiConfigError extends ConfigError {
+  override name = 'ApiConfigError';
 }
 
 /** Loads and validates the API config from a YAML file path or an object; errors name the key path. */
 export function loadApiConfig(pathOrObject: string | ApiConfigInput): ApiConfig {
-  return loadConfigFile(pathOrObject, apiConfigSchema, 'API', (msg, cause) => new ApiConfigError(msg, { cause }));
-}
-
-function readSecretFile(path: string, key: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch (err) {
-    throw new ApiConfigError(`${key}: cannot read ${path}: ${(err as Error).message}`, { cause: err });
-  }
+  return loadConfig(pathOrObject, apiConfigSchema, { what: 'API config', error: ApiConfigError });
 }
 
 /** All accepted API tokens from config, file and environment; at least one is required (admin surfaces need credentials). */
@@ -107,11 +110,11 @@ export function resolveTokens(auth: ApiConfig['auth'], env: NodeJS.ProcessEnv = 
   }
   for (const t of (env[auth.tokenEnv] ?? '').split(',')) if (t.trim()) tokens.push(t.trim());
   const short = tokens.findIndex((t) => t.length < 16);
-  if (short >= 0) throw new ApiConfigError(`auth: token #${short + 1} is shorter than 16 characters`);
+  if (short >= 0) throw new ApiConfigError(`auth: token #${short + 1} is shorter than 16 characters`, [`auth: token #${short + 1} is shorter than 16 characters`]);
   if (tokens.length === 0) {
-    throw new ApiConfigError(`auth: no API token configured (set auth.tokens, auth.tokenFile or the ${auth.tokenEnv} environment variable)`);
+    const issue = `auth: no API token configured (set auth.tokens, auth.tokenFile or the ${auth.tokenEnv} environment variable)`;
+    throw new ApiConfigError(issue, [issue]);
   }
   return tokens;
 }
 
-export { readSecretFile };

@@ -1,11 +1,14 @@
 /** Query API + dashboard: fastify with JSON-schema validation, OpenAPI at `/openapi.json`. */
 import swagger from '@fastify/swagger';
+import { X_EXPECT, X_ID, X_REASON } from '@fieldline/contract';
+import { createLogger, Health, packageVersion, startOpsServer, type OpsServer } from '@fieldline/runtime';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifySchemaValidationError } from 'fastify';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { registerAuth, TokenSet } from './auth.js';
 import { resolveTokens, type ApiConfig } from './config.js';
 import { Limiter, limitedStore } from './limiter.js';
 import { Live } from './live.js';
+import { apiMetrics } from './metrics.js';
 import { ApiError } from './params.js';
 import { registerRoutes } from './routes.js';
 import { registerDashboard } from './static.js';
@@ -18,6 +21,9 @@ export { StoreError } from './store.js';
 export interface ApiHandle {
   url: string;
   port: number;
+  /** Ops server port (`/metrics`, `/healthz`, `/readyz`), unless `ops: null`. */
+  opsPort?: number;
+  health: Health;
   close(): Promise<void>;
 }
 
@@ -37,19 +43,30 @@ function formatSchemaErrors(errors: FastifySchemaValidationError[], dataVar: str
  * configured, InfluxDB cannot be reached for version detection, or NATS is configured but down.
  */
 export async function startApi(config: ApiConfig, opts: { logger?: Logger } = {}): Promise<ApiHandle> {
-  const log = (opts.logger ?? pino({ level: config.logLevel })).child({ component: 'api' });
+  const log = opts.logger ?? createLogger({ service: 'api', level: config.logLevel });
   const tokens = new TokenSet(resolveTokens(config.auth));
   const limiter = new Limiter(config.limits.influxConcurrency, config.limits.influxQueue);
   const store = limitedStore(await openStore(config.influx), limiter);
   const live = config.nats ? await Live.connect(config, log) : undefined;
   const counters = { badRequests: 0, unauthorized: 0, influxErrors: 0 };
+  const health = new Health({
+    service: 'api',
+    version: packageVersion(import.meta.url),
+    checks: {
+      influx: () => ({ ok: true, detail: { api: store.api, busyRefused: limiter.rejected, errors: counters.influxErrors } }),
+      nats: () => ({ ok: !live || live.connected, detail: live ? { state: live.connected ? 'connected' : 'disconnected', liveClients: live.clientCount, ...live.counters } : 'off' }),
+      requests: () => ({ ok: true, detail: { badRequests: counters.badRequests, unauthorized: counters.unauthorized } }),
+    },
+  });
+  let ops: OpsServer | undefined;
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // Per-request lines only at debug: at info they would drown the rest.
     logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
     bodyLimit: 64 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: true } },
+    // The contract's schemas (alerts, sessions, status, commands) carry `x-` annotations.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, keywords: [X_REASON, X_EXPECT, X_ID] } },
     schemaErrorFormatter: formatSchemaErrors,
   });
   try {
@@ -64,12 +81,12 @@ export async function startApi(config: ApiConfig, opts: { logger?: Logger } = {}
     app.setErrorHandler((err: FastifyError | ApiError | StoreError, req, reply) => {
       if (err instanceof StoreError) {
         counters.influxErrors++;
-        req.log.error({ err: err.message }, 'InfluxDB query failed');
+        req.log.error({ err }, 'InfluxDB query failed');
         return reply.code(502).send({ error: 'influx_error', message: err.message });
       }
       const status = err.statusCode ?? 500;
       if (status === 503) {
-        req.log.warn({ err: err.message }, 'refused: unavailable or busy');
+        req.log.warn({ err }, 'refused: unavailable or busy');
         return reply.code(503).send({ error: 'unavailable', message: err.message });
       }
       if (status >= 500) {
@@ -83,29 +100,37 @@ export async function startApi(config: ApiConfig, opts: { logger?: Logger } = {}
     registerAuth(app, tokens, counters);
     registerRoutes(app, config, store, live);
     registerDashboard(app);
-    app.get('/healthz', { schema: { summary: 'Liveness (no token needed)', tags: ['ops'] } }, async () => ({
-      ok: true,
-      influx: store.api,
-      nats: live ? (live.connected ? 'connected' : 'disconnected') : 'off',
-      liveClients: live?.clientCount ?? 0,
-      counters: { ...counters, influxBusy: limiter.rejected, ...live?.counters },
-    }));
+    // The ops server's answers, also here for load balancers that probe the API's own port.
+    app.get('/healthz', { schema: { summary: 'Liveness: the ops HealthReport (no token needed)', tags: ['ops'] } }, async (_req, reply) => {
+      const r = health.report();
+      return reply.code(r.status === 'ok' ? 200 : 503).send(r);
+    });
+    app.get('/readyz', { schema: { summary: 'Readiness: the ops HealthReport (no token needed)', tags: ['ops'] } }, async (_req, reply) => {
+      const r = health.report();
+      return reply.code(r.ready ? 200 : 503).send(r);
+    });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
     await app.listen({ host: config.host, port: config.port });
+    if (config.ops) ops = await startOpsServer({ host: config.ops.host, port: config.ops.port, health, metrics: apiMetrics(health) });
   } catch (err) {
     await app.close().catch(() => undefined);
     await live?.close();
     throw err;
   }
+  health.setState('ready');
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  log.info({ port, influx: store.api, nats: Boolean(live) }, 'query API listening');
+  log.info({ port, influx: store.api, nats: Boolean(live), opsPort: ops?.port }, 'query API listening');
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     port,
+    ...(ops ? { opsPort: ops.port } : {}),
+    health,
     async close() {
+      health.setState('stopping');
+      await ops?.close();
       await live?.close();
       await app.close();
     },

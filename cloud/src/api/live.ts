@@ -7,8 +7,9 @@
 import type { ServerResponse } from 'node:http';
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from 'pino';
-import { parseEnvelope, subjects, type CommandMessage, type StatusMessage } from '@fieldline/contract';
-import { readSecretFile, type ApiConfig } from './config.js';
+import { commandMessage, parseAlert, parseEnvelope, parseSession, parseStatusEntry, subjects, type CommandMessage, type DeviceStatusEntry } from '@fieldline/contract';
+import { readSecret } from '@fieldline/runtime';
+import type { ApiConfig } from './config.js';
 
 export interface LiveFilter {
   device?: string;
@@ -44,8 +45,8 @@ export class Live {
     private readonly log: Logger,
     readonly counters: LiveCounters,
   ) {
-    this.subs.push(nc.subscribe('fl.alerts.>', { callback: (_e, m) => this.dispatch('alert', m.string()) }));
-    this.subs.push(nc.subscribe('fl.sessions.>', { callback: (_e, m) => this.dispatch('session', m.string()) }));
+    this.subs.push(nc.subscribe('fl.alerts.>', { callback: (_e, m) => this.dispatch('alert', () => parseAlert(m.data, { subject: m.subject })) }));
+    this.subs.push(nc.subscribe('fl.sessions.>', { callback: (_e, m) => this.dispatch('session', () => parseSession(m.data)) }));
     this.heartbeat = setInterval(() => {
       for (const c of this.clients) c.res.write(': ping\n\n');
     }, cfg.sseHeartbeatMs);
@@ -54,8 +55,8 @@ export class Live {
 
   static async connect(cfg: ApiConfig, log: Logger): Promise<Live> {
     const n = cfg.nats!;
-    const pass = n.pass ?? (n.passFile ? readSecretFile(n.passFile, 'nats.passFile') : undefined);
-    const token = n.token ?? (n.tokenFile ? readSecretFile(n.tokenFile, 'nats.tokenFile') : undefined);
+    const pass = readSecret(n.pass, n.passFile, 'nats.passFile');
+    const token = readSecret(n.token, n.tokenFile, 'nats.tokenFile');
     try {
       const nc = await connect({
         servers: n.servers,
@@ -67,7 +68,7 @@ export class Live {
       });
       return new Live(nc, cfg, log, { sseDropped: 0, liveBadMessages: 0 });
     } catch (err) {
-      throw new NatsUnavailableError(`nats.servers: cannot connect to ${[n.servers].flat().join(', ')}: ${(err as Error).message}`, { cause: err });
+      throw new NatsUnavailableError(`nats.servers: cannot connect to ${[n.servers].flat().join(', ')}`, { cause: err });
     }
   }
 
@@ -100,7 +101,7 @@ export class Live {
     try {
       await this.nc.flush();
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'NATS flush failed; closing live stream');
+      this.log.warn({ err }, 'NATS flush failed; closing live stream');
       res.end();
       return;
     }
@@ -136,11 +137,12 @@ export class Live {
     }
   }
 
-  private dispatch(event: 'alert' | 'session', text: string): void {
-    let obj: { device?: unknown; sensor?: unknown };
+  private dispatch(event: 'alert' | 'session', parse: () => { device: string; sensor: string }): void {
+    let obj: { device: string; sensor: string };
     try {
-      obj = JSON.parse(text) as typeof obj;
+      obj = parse();
     } catch {
+      // Not a contract AlertEvent / SessionSummary: counted, never forwarded.
       this.counters.liveBadMessages++;
       return;
     }
@@ -170,14 +172,14 @@ export class Live {
   /** Publishes a contract `CommandMessage` and waits until the server has it (flush). */
   async command(device: string, msg: CommandMessage): Promise<string> {
     const subject = subjects.commands(device);
-    this.nc.publish(subject, JSON.stringify(msg));
+    this.nc.publish(subject, commandMessage.encode(msg));
     await this.nc.flush();
     return subject;
   }
 
-  /** Latest `StatusMessage` (plus the gateway's `source`, `receivedAt`) per device from the status KV bucket; empty when absent. */
-  async statuses(): Promise<Map<string, StatusMessage>> {
-    const out = new Map<string, StatusMessage>();
+  /** Latest status entry per device from the gateway's status KV bucket (contract `DeviceStatusEntry`); empty when absent. */
+  async statuses(): Promise<Map<string, DeviceStatusEntry>> {
+    const out = new Map<string, DeviceStatusEntry>();
     const bucket = this.cfg.nats!.statusBucket;
     try {
       const kv = await this.nc.jetstream().views.kv(bucket, { bindOnly: true });
@@ -187,12 +189,16 @@ export class Live {
       for (const key of keys) {
         const entry = await kv.get(key);
         if (!entry || entry.operation !== 'PUT') continue;
-        const msg = JSON.parse(entry.string()) as StatusMessage;
-        if (typeof msg?.device === 'string' && (msg.state === 'online' || msg.state === 'offline')) out.set(msg.device, msg);
+        try {
+          const status = parseStatusEntry(entry.value);
+          if (status.device === key) out.set(status.device, status);
+        } catch {
+          this.counters.liveBadMessages++;
+        }
       }
     } catch (err) {
       // Once: without a gateway the bucket does not exist, and /devices is polled.
-      if (!this.statusWarned) this.log.warn({ bucket, err: (err as Error).message }, 'device status unavailable');
+      if (!this.statusWarned) this.log.warn({ bucket, err }, 'device status unavailable');
       this.statusWarned = true;
     }
     return out;

@@ -1,7 +1,7 @@
 /** The `/api/v1` query routes. Query strings are validated by JSON schema before a handler runs. */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { CommandMessage } from '@fieldline/contract';
+import { AlertEventSchema, CommandArgsSchema, CommandIdSchema, CommandNameSchema, DeviceStatusEntrySchema, SessionSummarySchema, type CommandMessage } from '@fieldline/contract';
 import type { ApiConfig } from './config.js';
 import type { Live } from './live.js';
 import { ApiError, foldAlerts, idSchema, parseRange, severitySchema, timeSchema } from './params.js';
@@ -26,20 +26,18 @@ const obj = (properties: Record<string, unknown>, required = Object.keys(propert
 const errorReply = obj({ error: str, message: str });
 const errors = { 400: errorReply, 401: errorReply, 502: errorReply, 503: errorReply };
 const rangeReply = { from: int, to: int };
-const alertSchema = obj(
-  { id: str, state: { type: 'string', enum: ['firing', 'resolved'] }, severity: str, device: str, sensor: str, rule: str, start: int, end: int, ts: int, value: { type: 'number' }, score: { type: 'number' }, message: str },
-  ['id', 'state', 'severity', 'device', 'sensor', 'rule', 'start', 'ts', 'value', 'score', 'message'],
-);
-const sessionSchema = obj({
-  device: str, sensor: str, start: int, end: int, count: int, min: { type: 'number' }, max: { type: 'number' }, mean: { type: 'number' }, stddev: { type: 'number' }, anomalies: int, closedBy: str,
-});
+/** A contract message schema without its `v` (stored rows do not carry the version). */
+function withoutVersion(schema: { properties: Record<string, unknown>; required?: string[]; description?: string }): Record<string, unknown> {
+  const { v: _v, ...properties } = schema.properties;
+  return { ...obj(properties, (schema.required ?? []).filter((k) => k !== 'v')), ...(schema.description ? { description: schema.description } : {}) };
+}
+// The wire contract's schemas (one source of truth): an alert transition, a closed session, a status entry.
+const alertSchema = withoutVersion(AlertEventSchema);
+const sessionSchema = withoutVersion(SessionSummarySchema);
 const deviceSchema = obj(
   {
     device: str,
-    status: obj(
-      { v: int, device: str, state: { type: 'string', enum: ['online', 'offline'] }, ts: { type: 'number' }, source: str, receivedAt: { type: 'number' } },
-      ['device', 'state'],
-    ),
+    status: DeviceStatusEntrySchema,
     sensors: { type: 'array', items: obj({ sensor: str, unit: str, last: obj({ ts: { type: 'number' }, value: { type: 'number' } }) }, ['sensor', 'last']) },
   },
   ['device', 'sensors'],
@@ -192,11 +190,8 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
           type: 'object',
           additionalProperties: false,
           required: ['name'],
-          properties: {
-            name: { ...idSchema, not: { const: 'rejected' }, description: '`rejected` is reserved for the gateway' },
-            args: { type: 'object' },
-            id: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' },
-          },
+          // The contract's CommandMessage fields; the API adds `v` and a default id.
+          properties: { name: CommandNameSchema, args: CommandArgsSchema, id: CommandIdSchema },
         },
         response: { 202: obj({ id: str, subject: str }), ...errors },
       },

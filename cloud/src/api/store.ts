@@ -1,9 +1,14 @@
-/** Reads readings, sessions and alerts from InfluxDB 1.x (InfluxQL over `/query`) or 2.x (Flux). */
-import { InfluxDB, type QueryApi } from '@influxdata/influxdb-client';
+/**
+ * Reads readings, sessions and alerts from InfluxDB 1.x (InfluxQL over `/query`) or 2.x (Flux),
+ * through the InfluxDB module (connection, auth and version detection shared with the writer).
+ */
 import type { AlertEvent, SessionSummary } from '@fieldline/contract';
 import type { InfluxConfig } from '../influx/config.js';
-import { readSecretFile } from './config.js';
+import { connectInflux } from '../influx/connection.js';
+import { createInfluxQuery, seriesRows, type InfluxQuery, type InfluxSeries, type Row } from '../influx/query.js';
 import { flux, influxql, type SeriesQuery, type TagFilter } from './query-text.js';
+
+export { InfluxQueryError as StoreError } from '../influx/errors.js';
 
 export interface LastReading {
   device: string;
@@ -34,11 +39,6 @@ export interface Store {
   alertRows(tags: TagFilter, since: number, to: number, limit: number): Promise<AlertRow[]>;
 }
 
-export class StoreError extends Error {
-  override readonly name = 'StoreError';
-}
-
-type Row = Record<string, unknown>;
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 const optNum = (v: unknown): number | undefined => (v === null || v === undefined || v === '' ? undefined : num(v));
@@ -77,58 +77,14 @@ function alertFromRow(r: Row, ts: number): AlertRow {
   };
 }
 
-function secret(cfg: InfluxConfig): { token?: string; username?: string; password?: string } {
-  const token = cfg.token ?? (cfg.tokenFile ? readSecretFile(cfg.tokenFile, 'influx.tokenFile') : undefined);
-  const password = cfg.password ?? (cfg.passwordFile ? readSecretFile(cfg.passwordFile, 'influx.passwordFile') : undefined);
-  return { token, username: cfg.username, password };
-}
-
-interface V1Series {
-  name: string;
-  tags?: Record<string, string>;
-  columns: string[];
-  values: unknown[][];
-}
-
 /** InfluxQL over the 1.x HTTP API. */
 class V1Store implements Store {
   readonly api = 'v1' as const;
-  private readonly headers: Record<string, string> = {};
 
-  constructor(private readonly cfg: InfluxConfig) {
-    const s = secret(cfg);
-    const [user, pass] = s.username ? [s.username, s.password ?? ''] : s.token?.includes(':') ? s.token.split(/:(.*)/s) : [];
-    if (user !== undefined) this.headers.authorization = `Basic ${Buffer.from(`${user}:${pass ?? ''}`).toString('base64')}`;
-  }
+  constructor(private readonly q: InfluxQuery) {}
 
-  /** Runs one request (possibly several `;`-separated statements); a missing database reads as empty. */
-  private async run(q: string): Promise<V1Series[][]> {
-    const body = new URLSearchParams({ q, db: this.cfg.database, epoch: 'ms' });
-    if (this.cfg.retentionPolicy) body.set('rp', this.cfg.retentionPolicy);
-    let res: Response;
-    try {
-      res = await fetch(`${this.cfg.url}/query`, {
-        method: 'POST',
-        body,
-        headers: this.headers,
-        signal: AbortSignal.timeout(this.cfg.timeoutMs),
-      });
-    } catch (err) {
-      throw new StoreError(`InfluxDB unreachable at ${this.cfg.url}: ${(err as Error).message}`, { cause: err });
-    }
-    const json = (await res.json().catch(() => ({}))) as { results?: { series?: V1Series[]; error?: string }[]; error?: string };
-    const err = json.error ?? json.results?.find((r) => r.error)?.error;
-    if (err && /database not found/.test(err)) return (json.results ?? []).map(() => []);
-    if (!res.ok || err) throw new StoreError(`InfluxDB query failed (HTTP ${res.status}): ${err ?? 'no result'}`);
-    return (json.results ?? []).map((r) => r.series ?? []);
-  }
-
-  private static rows(series: V1Series): Row[] {
-    return series.values.map((v) => {
-      const row: Row = { ...series.tags };
-      series.columns.forEach((c, i) => (row[c] = v[i]));
-      return row;
-    });
+  private run(text: string): Promise<InfluxSeries[][]> {
+    return this.q.influxql(text);
   }
 
   async lastReadings(): Promise<LastReading[]> {
@@ -149,7 +105,7 @@ class V1Store implements Store {
   async series(q: SeriesQuery): Promise<SeriesData> {
     const [series = []] = await this.run(influxql.series(q));
     const out: SeriesData = { time: [], mean: [], min: [], max: [] };
-    for (const r of series.flatMap((s) => V1Store.rows(s))) {
+    for (const r of series.flatMap((s) => seriesRows(s))) {
       out.time.push(num(r.time));
       out.mean.push(num(r.mean));
       out.min.push(num(r.min));
@@ -160,31 +116,26 @@ class V1Store implements Store {
 
   async sessions(tags: TagFilter, since: number, from: number, to: number, limit: number): Promise<SessionRow[]> {
     const [series = []] = await this.run(influxql.sessions(tags, since, from, to, limit));
-    return series.flatMap((s) => V1Store.rows(s)).map((r) => sessionFromRow(r, num(r.time)));
+    return series.flatMap((s) => seriesRows(s)).map((r) => sessionFromRow(r, num(r.time)));
   }
 
   async alertRows(tags: TagFilter, since: number, to: number, limit: number): Promise<AlertRow[]> {
     const [before = [], after = []] = await this.run(influxql.alerts(tags, since, to, limit));
-    return [...before, ...after].flatMap((s) => V1Store.rows(s)).map((r) => alertFromRow(r, num(r.time)));
+    return [...before, ...after].flatMap((s) => seriesRows(s)).map((r) => alertFromRow(r, num(r.time)));
   }
 }
 
 /** Flux over the 2.x HTTP API (`/api/v2/query`), through the official client. */
 class V2Store implements Store {
   readonly api = 'v2' as const;
-  private readonly query: QueryApi;
 
-  constructor(private readonly cfg: InfluxConfig) {
-    const { token } = secret(cfg);
-    this.query = new InfluxDB({ url: cfg.url, token, timeout: cfg.timeoutMs }).getQueryApi(cfg.org ?? '');
-  }
+  constructor(
+    private readonly q: InfluxQuery,
+    private readonly cfg: InfluxConfig,
+  ) {}
 
-  private async rows(text: string): Promise<Row[]> {
-    try {
-      return await this.query.collectRows<Row>(text);
-    } catch (err) {
-      throw new StoreError(`InfluxDB Flux query failed: ${(err as Error).message}`, { cause: err });
-    }
+  private rows(text: string): Promise<Row[]> {
+    return this.q.flux(text);
   }
 
   async lastReadings(): Promise<LastReading[]> {
@@ -223,21 +174,9 @@ class V2Store implements Store {
   }
 }
 
-/**
- * Picks the query language. `auto` asks `/ping`: any 1.x gets InfluxQL (Flux is optional on 1.8,
- * InfluxQL is always there), 2.x/3.x/Cloud get Flux.
- */
+/** Picks the query language from the connection's API (`auto` asks `/ping` once: 1.x InfluxQL, else Flux). */
 export async function openStore(cfg: InfluxConfig): Promise<Store> {
-  let api = cfg.api;
-  if (api === 'auto') {
-    let version: string | null;
-    try {
-      const res = await fetch(`${cfg.url}/ping`, { signal: AbortSignal.timeout(cfg.timeoutMs) });
-      version = res.headers.get('x-influxdb-version');
-    } catch (err) {
-      throw new StoreError(`influx.url: cannot reach InfluxDB at ${cfg.url} to detect its version: ${(err as Error).message}`, { cause: err });
-    }
-    api = version && /^v?1\./.test(version) ? 'v1' : 'v2';
-  }
-  return api === 'v1' ? new V1Store(cfg) : new V2Store(cfg);
+  const conn = await connectInflux(cfg);
+  const q = createInfluxQuery(conn);
+  return conn.api === 'v1' ? new V1Store(q) : new V2Store(q, conn.config);
 }

@@ -52,10 +52,11 @@ function resultsCsv(s: Series, scores: Float64Array): string {
  * inputs, so two runs give byte-identical files.
  */
 export function evaluateNab(o: NabOptions): NabRun[] {
+  // The config first: a bad key is reported (exit 78) before any input is read.
+  const config = loadProcessorConfig(o.config ?? {});
   const labels = readLabels(o.labels);
   const paths = findCsvFiles(o.dataDir);
   if (paths.length === 0) throw new EvaluateInputError(`${o.dataDir}: no .csv files`);
-  const config = loadProcessorConfig(o.config ?? {});
   const runs: { name: string; dir: string; pipeline: PipelineConfig; round: boolean }[] = [{ name: 'fieldline', dir: o.out, pipeline: pipelineConfig(config), round: true }];
   if (o.baseline !== false) {
     registerWindowedGaussian();

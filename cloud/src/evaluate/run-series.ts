@@ -1,6 +1,6 @@
 import type { AlertEvent, Envelope } from '@fieldline/contract';
 import { Effects, PartitionPipeline, type PipelineConfig } from '../processor/pipeline.js';
-import { roundScore } from '../processor/lines.js';
+import { roundScore } from '../influx/points.js';
 import type { Series } from './series.js';
 
 /** What the live pipeline made of one series. */

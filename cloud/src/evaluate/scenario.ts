@@ -1,4 +1,5 @@
 import type { AlertEvent, Envelope, Reading } from '@fieldline/contract';
+import { UsageError } from '@fieldline/runtime';
 import { loadProcessorConfig } from '../processor/config.js';
 import { Effects, PartitionPipeline } from '../processor/pipeline.js';
 
@@ -124,14 +125,15 @@ async function loadSim(): Promise<Sim> {
  * scenario's ground truth.
  */
 export async function evaluateScenario(o: ScenarioOptions): Promise<ScenarioResult> {
+  // The config first: a bad key is reported (exit 78) before any simulation runs.
+  const config = loadProcessorConfig(o.config ?? {});
   const sim = await loadSim();
   const scenario = sim.resolveScenario(o.scenario);
   const seed = o.seed ?? 1;
   const durationMs = o.durationMs ?? scenario.duration;
-  if (durationMs === undefined) throw new Error(`${o.scenario}: the scenario has no duration; give --duration`);
+  if (durationMs === undefined) throw new UsageError(`${o.scenario}: the scenario has no duration; give --duration`);
   const until = scenario.start + durationMs;
   const run = sim.generateSamples(scenario, { seed, until });
-  const config = loadProcessorConfig(o.config ?? {});
   const pipeline = new PartitionPipeline(config);
   const fx = new Effects();
   const alerts: AlertEvent[] = [];

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { EXIT } from '@fieldline/runtime';
 
 /** One labelled series of `fieldline-cloud evaluate`: a `timestamp,value` CSV, one sensor. */
 export interface Series {
@@ -14,9 +15,10 @@ export interface Series {
   windows: [number, number][];
 }
 
-/** A problem with an input file; the message names the file and line. */
+/** A problem with an input file; the message names the file and line (exit 65, EX_DATAERR). */
 export class EvaluateInputError extends Error {
   override readonly name = 'EvaluateInputError';
+  readonly exitCode = EXIT.dataErr;
 }
 
 /** NAB writes `2014-04-01 00:00:00` (and labels `… 00:00:00.000000`) without a zone: read as UTC. */

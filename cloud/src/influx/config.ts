@@ -1,8 +1,8 @@
 import { z } from 'zod';
 
 /**
- * How a cloud component reaches InfluxDB. `api: auto` asks `/ping` for the server version:
- * 1.x before 1.8 speaks only the v1 HTTP API (`/write`, `/query`); 1.8+, 2.x, 3.x and Cloud the v2 API.
+ * How a cloud component reaches InfluxDB. `api: auto` asks `/ping` for the server version
+ * (connection.ts): any 1.x gets the v1 HTTP API (`/write`, InfluxQL), 2.x, 3.x and Cloud the v2 API.
  */
 export const influxConfigSchema = z
   .object({

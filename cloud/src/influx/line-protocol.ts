@@ -101,3 +101,38 @@ export function encodePoint(p: Point): string {
   if (sep === ' ') throw new LineProtocolError('fields', 'a point needs at least one field');
   return `${line} ${msToNs(p.ts)}`;
 }
+
+/**
+ * The value of tag `key` in a line this module wrote, unescaped; undefined when it has none. The
+ * inverse of the tag encoding above (for a refused point's device, filed with its dead letter).
+ */
+export function readTag(line: string, key: string): string | undefined {
+  // measurement[,tag=value…] fields ts: the tag set ends at the first unescaped space.
+  let i = 0;
+  const n = line.length;
+  const readUntil = (stops: string): string => {
+    let out = '';
+    while (i < n) {
+      const c = line[i]!;
+      if (c === '\\' && i + 1 < n && ',= '.includes(line[i + 1]!)) {
+        out += line[i + 1];
+        i += 2;
+        continue;
+      }
+      if (stops.includes(c)) break;
+      out += c;
+      i++;
+    }
+    return out;
+  };
+  readUntil(', ');
+  while (i < n && line[i] === ',') {
+    i++;
+    const k = readUntil('=, ');
+    if (line[i] !== '=') return undefined;
+    i++;
+    const v = readUntil(', ');
+    if (k === key) return v;
+  }
+  return undefined;
+}

@@ -1,6 +1,6 @@
 import { DEFAULT_PARTITIONS, ID_PATTERN } from '@fieldline/contract';
+import { ConfigError, loadConfig, logConfigSchema } from '@fieldline/runtime';
 import { z } from 'zod';
-import { loadConfigFile } from '../config-file.js';
 import { influxConfigSchema } from '../influx/config.js';
 import { detectorEntrySchema } from '../detectors/config.js';
 import { DEFAULT_DETECTORS } from '../detectors/defaults.js';
@@ -86,9 +86,12 @@ export const processorConfigSchema = z
         batchLines: z.number().int().min(1).max(100_000).default(5000),
         /** Longest a line waits before its batch is written (also the pull's wait for messages). @default 250 */
         flushIntervalMs: z.number().int().min(100).default(250),
-        /** Retries of an unavailable InfluxDB before the batch waits for redelivery. @default 8 */
+        /**
+         * Failed flushes in a row (InfluxDB or JetStream unavailable) before `/healthz` reports the
+         * partition failing. The flush keeps retrying either way; nothing is acked meanwhile. @default 8
+         */
         maxRetries: z.number().int().nonnegative().default(8),
-        /** @default 100 */
+        /** First wait of the flush retry; it doubles up to retryMaxMs. @default 100 */
         retryBaseMs: z.number().int().min(1).default(100),
         /** @default 10000 */
         retryMaxMs: z.number().int().min(1).default(10_000),
@@ -97,20 +100,15 @@ export const processorConfigSchema = z
       .default({}),
     http: z
       .object({
-        /** Metrics and `/healthz`; 0 picks a free port, null disables. @default 9464 */
-        port: z.number().int().min(0).max(65535).nullable().default(9464),
+        /** Ops server (`/metrics`, `/healthz`, `/readyz`); 0 picks a free port, null disables (README: ports). @default 9465 */
+        port: z.number().int().min(0).max(65535).nullable().default(9465),
         /** @default '127.0.0.1' */
         host: z.string().min(1).default('127.0.0.1'),
       })
       .strict()
       .default({}),
-    log: z
-      .object({
-        /** @default 'info' */
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-      })
-      .strict()
-      .default({}),
+    /** `{ level }`, @default info */
+    log: logConfigSchema.default({}),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -134,12 +132,12 @@ export const processorConfigSchema = z
 export type ProcessorConfig = z.infer<typeof processorConfigSchema>;
 export type ProcessorConfigInput = z.input<typeof processorConfigSchema>;
 
-/** Invalid processor configuration; the message names every offending key path. */
-export class ProcessorConfigError extends Error {
-  override readonly name = 'ProcessorConfigError';
+/** Invalid processor configuration; the message names every offending key path (exit 78). */
+export class ProcessorConfigError extends ConfigError {
+  override name = 'ProcessorConfigError';
 }
 
 /** Loads a YAML file (path) or validates an object; defaults applied, unknown keys rejected. */
 export function loadProcessorConfig(pathOrObject: string | ProcessorConfigInput | Record<string, unknown>): ProcessorConfig {
-  return loadConfigFile(pathOrObject, processorConfigSchema, 'processor', (msg, cause) => new ProcessorConfigError(msg, { cause }));
+  return loadConfig(pathOrObject, processorConfigSchema, { what: 'processor config', error: ProcessorConfigError });
 }

@@ -15,7 +15,7 @@ export function createMetrics() {
     sessions: new Counter({ name: 'fieldline_processor_sessions_total', help: 'Sessions closed', labelNames: ['closed_by'], registers: [registry] }),
     sessionsOpen: new Gauge({ name: 'fieldline_processor_sessions_open', help: 'Open session windows', labelNames, registers: [registry] }),
     lag: new Gauge({ name: 'fieldline_processor_lag_messages', help: 'TELEMETRY messages not yet delivered to this consumer', labelNames, registers: [registry] }),
-    sinkRetries: new Counter({ name: 'fieldline_processor_sink_retries_total', help: 'InfluxDB write retries', registers: [registry] }),
+    sinkRetries: new Counter({ name: 'fieldline_processor_sink_retries_total', help: 'Flush retries while InfluxDB or JetStream was unavailable (the ack is held meanwhile)', registers: [registry] }),
     sinkQuarantined: new Counter({ name: 'fieldline_processor_sink_quarantined_total', help: 'Points InfluxDB refused, sent to DEADLETTER', registers: [registry] }),
     sinkLines: new Counter({ name: 'fieldline_processor_sink_lines_total', help: 'Lines written to InfluxDB', registers: [registry] }),
   };

@@ -1,16 +1,19 @@
 import {
   ContractError,
-  DEADLETTER_HEADERS,
+  deadLetter,
   parseEnvelope,
   partitionOf,
   subjects,
   type AlertEvent,
+  type DeadLetter,
   type Envelope,
   type SessionSummary,
 } from '@fieldline/contract';
-import { headers, type Consumer, type ConsumerMessages, type JetStreamClient, type JsMsg } from 'nats';
+import { retry } from '@fieldline/runtime';
+import { toHeaders } from '@fieldline/runtime/nats';
+import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from 'nats';
 import type { Logger } from 'pino';
-import type { BatchingSink } from '../sinks/batching-sink.js';
+import type { BatchingSink } from '../influx/batching.js';
 import type { Metrics } from './metrics.js';
 import { Effects, PartitionPipeline, type PipelineConfig } from './pipeline.js';
 import { valueTexts } from './value-texts.js';
@@ -24,7 +27,11 @@ export interface WorkerOptions {
   fetchBatch: number;
   batchLines: number;
   flushIntervalMs: number;
+  /** Backoff of the flush retry (InfluxDB or JetStream unavailable). */
+  retryBaseMs: number;
   retryMaxMs: number;
+  /** Failed flushes in a row before `/healthz` reports the partition failing (it keeps retrying). */
+  unhealthyAfter: number;
   metrics: Metrics;
   logger: Logger;
 }
@@ -32,13 +39,6 @@ export interface WorkerOptions {
 interface Parsed {
   env: Envelope;
   values: (string | undefined)[] | undefined;
-}
-
-interface DeadLetter {
-  subject: string;
-  data: Uint8Array;
-  error: string;
-  device: string;
 }
 
 const deviceOf = (m: JsMsg): string => m.subject.slice(m.subject.lastIndexOf('.') + 1);
@@ -63,7 +63,19 @@ export class PartitionWorker {
   private chain: Promise<void> = Promise.resolve();
   private queued = 0;
   private failed = false;
+  private readonly stopping = new AbortController();
+  /** Failed flush attempts in a row. */
+  private failures = 0;
   lastError: Error | undefined;
+
+  /** The error `/healthz` reports: set once `unhealthyAfter` flushes in a row failed. */
+  get problem(): Error | undefined {
+    return this.failures >= this.o.unhealthyAfter ? this.lastError : undefined;
+  }
+
+  get partition(): number {
+    return this.o.partition;
+  }
 
   constructor(private readonly o: WorkerOptions) {
     this.pipeline = new PartitionPipeline(o.pipeline);
@@ -83,6 +95,7 @@ export class PartitionWorker {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.stopping.abort();
     clearInterval(this.timer);
     this.messages?.stop();
     await this.loop;
@@ -99,13 +112,14 @@ export class PartitionWorker {
           const parsed = this.parse(m);
           // Cut before a message that would overflow the batch, so a request stays within
           // batchLines (instead of a full request plus a tiny one for the overflow).
-          if (parsed && this.fx.lines.length > 0 && this.fx.lines.length + parsed.env.readings.length > this.o.batchLines) await this.cutBounded();
+          if (parsed && this.fx.points.count > 0 && this.fx.points.count + parsed.env.readings.length > this.o.batchLines) await this.cutBounded();
           this.apply(m, parsed);
           this.o.metrics.lag.set(label, m.info.pending);
-          if (this.fx.lines.length >= this.o.batchLines) await this.cutBounded();
+          if (this.fx.points.count >= this.o.batchLines) await this.cutBounded();
         }
       } catch (err) {
         this.lastError = err as Error;
+        this.failures = Math.max(this.failures, this.o.unhealthyAfter);
         this.o.logger.error({ err }, 'partition loop failed; retrying');
         if (!this.closing) await sleep(1000);
       }
@@ -144,11 +158,11 @@ export class PartitionWorker {
    */
   private deadLetter(m: JsMsg, device: string, err: unknown): void {
     const reason = err instanceof ContractError ? err.reason : 'processing_failed';
-    const message = (err as Error).message;
     this.o.metrics.badMessages.inc({ reason });
-    if (err instanceof ContractError) this.o.logger.warn({ device, seq: m.seq, err: message }, 'invalid TELEMETRY message dead-lettered');
+    if (err instanceof ContractError) this.o.logger.warn({ device, seq: m.seq, err }, 'invalid TELEMETRY message dead-lettered');
     else this.o.logger.error({ device, seq: m.seq, err }, 'processing failed; message dead-lettered');
-    this.deadLetters.push({ subject: subjects.deadletter(reason, device), data: m.data, error: message, device });
+    // The contract's builder: a redelivered message files the same msgID, so JetStream drops the repeat.
+    this.deadLetters.push(deadLetter({ reason, device, source: `processor/partition-${this.o.partition}`, error: err instanceof Error ? err : String(err), payload: m.data }));
   }
 
   /** Backpressure: at most one batch waits behind the one being written. */
@@ -163,10 +177,11 @@ export class PartitionWorker {
     if (!last) return this.chain;
     const fx = this.fx;
     const dead = this.deadLetters;
-    const lines = fx.lines.length;
+    const points = fx.points;
+    const lines = points.count;
     // Joined now, while the lines are young, and held as one string until InfluxDB accepts them:
     // thousands of small strings waiting behind a write cost the GC more than the join.
-    if (lines > 1 && lines <= this.o.batchLines) fx.lines = [fx.lines.join('\n')];
+    if (lines > 1 && lines <= this.o.batchLines) points.lines = [points.lines.join('\n')];
     this.fx = new Effects();
     this.deadLetters = [];
     this.last = undefined;
@@ -177,7 +192,7 @@ export class PartitionWorker {
       } catch (err) {
         // Only when closing: nothing after this batch may be acked either (AckAll).
         this.failed = true;
-        this.o.logger.warn({ err: (err as Error).message }, 'closing with effects not durable; JetStream will redeliver');
+        this.o.logger.warn({ err }, 'closing with effects not durable; JetStream will redeliver');
       } finally {
         this.queued--;
       }
@@ -185,24 +200,35 @@ export class PartitionWorker {
     return this.chain;
   }
 
-  /** Makes the effects durable, retrying until it works (or the worker closes), then acks. */
+  /**
+   * Makes the effects durable, then acks. The one retry loop of the processor's writes: the sink
+   * and the publishes do not retry themselves, so a failure here (InfluxDB or JetStream
+   * unavailable) retries the whole flush with backoff until it works or the worker closes.
+   */
   private async flush(fx: Effects, lines: number, dead: DeadLetter[], last: JsMsg): Promise<void> {
     const label = { partition: String(this.o.partition) };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.o.sink.write(fx.lines);
+    await retry(
+      async () => {
+        await this.o.sink.write(fx.points.lines);
         await this.publish(fx.alerts, fx.sessions, dead);
-        this.lastError = undefined;
-        break;
-      } catch (err) {
-        this.lastError = err as Error;
-        if (this.closing) throw err;
-        this.o.logger.error({ err: (err as Error).message, attempt }, 'effects not durable yet; holding the ack and retrying');
-        // Keep JetStream from redelivering what we still hold.
-        last.working();
-        await sleep(Math.min(this.o.retryMaxMs, 500 * 2 ** attempt));
-      }
-    }
+      },
+      {
+        baseMs: this.o.retryBaseMs,
+        maxMs: this.o.retryMaxMs,
+        jitter: false,
+        signal: this.stopping.signal,
+        onRetry: (err, attempt, delayMs) => {
+          this.lastError = err as Error;
+          this.failures++;
+          this.o.metrics.sinkRetries.inc();
+          this.o.logger.error({ err, attempt, delayMs }, 'effects not durable yet; holding the ack and retrying');
+          // Keep JetStream from redelivering what we still hold.
+          last.working();
+        },
+      },
+    );
+    this.lastError = undefined;
+    this.failures = 0;
     this.o.metrics.readings.inc(label, fx.readings);
     this.o.metrics.late.inc(label, fx.late);
     this.o.metrics.duplicates.inc(label, fx.duplicates);
@@ -219,14 +245,7 @@ export class PartitionWorker {
     // Dedup ids from event data: a redelivered batch re-publishes the same ids.
     for (const a of alerts) pending.push(js.publish(subjects.alerts(a.severity, a.device), JSON.stringify(a), { msgID: `${a.id}:${a.state}` }));
     for (const s of sessions) pending.push(js.publish(subjects.sessions(s.device), JSON.stringify(s), { msgID: `${s.device}:${s.sensor}:${s.start}` }));
-    for (const d of dead) {
-      const h = headers();
-      h.set(DEADLETTER_HEADERS.reason, d.subject.split('.')[2]!);
-      h.set(DEADLETTER_HEADERS.error, d.error.replace(/[\r\n]/g, ' '));
-      h.set(DEADLETTER_HEADERS.device, d.device);
-      h.set(DEADLETTER_HEADERS.source, `processor/partition-${this.o.partition}`);
-      pending.push(js.publish(d.subject, d.data, { headers: h }));
-    }
+    for (const d of dead) pending.push(js.publish(d.subject, d.payload, { headers: toHeaders(d.headers), msgID: d.msgID }));
     await Promise.all(pending);
   }
 }

@@ -3,7 +3,7 @@ import { AlertState, alertEvent, stepAlert, type ClearPolicy } from '../alerts/a
 import { DetectorResolver, type BoundDetector, type DetectorEntry } from '../detectors/config.js';
 import type { Session, CloseReason } from '../windows/session.js';
 import { SessionWindows, type WindowConfig, type WindowKey } from '../windows/session-windows.js';
-import { alertLine, lateLine, prefixedReadingLine, readingPrefix, sessionLine } from './lines.js';
+import { Points, readingSeries, type ReadingSeries } from '../influx/points.js';
 import { SeqWindow } from './seq-window.js';
 
 export interface PipelineConfig {
@@ -14,7 +14,8 @@ export interface PipelineConfig {
 
 /** Everything one or more envelopes caused; written and published before their messages are acked. */
 export class Effects {
-  lines: string[] = [];
+  /** InfluxDB points, encoded by the InfluxDB module as they are emitted. */
+  points = new Points();
   alerts: AlertEvent[] = [];
   sessions: SessionSummary[] = [];
   readings = 0;
@@ -24,7 +25,7 @@ export class Effects {
   scores?: number[];
 
   clear(): void {
-    this.lines = [];
+    this.points = new Points();
     this.alerts = [];
     this.sessions = [];
     this.readings = this.late = this.duplicates = 0;
@@ -42,11 +43,11 @@ class SensorState implements WindowKey {
   /** Envelope (pipeline-local number) and unit of this sensor's previous reading: `unit` is written once per envelope. */
   unitMark = 0;
   lastUnit: string | undefined;
-  readonly prefix: string;
+  readonly series: ReadingSeries;
   readonly states: unknown[];
   readonly alerts: AlertState[];
   constructor(device: string, readonly id: string, readonly detectors: readonly BoundDetector[]) {
-    this.prefix = readingPrefix(device, id);
+    this.series = readingSeries(device, id);
     this.states = detectors.map((d) => d.detector.init());
     this.alerts = detectors.map(() => new AlertState());
   }
@@ -139,7 +140,7 @@ export class PartitionPipeline {
       // Side output: counted and stored, never silently dropped; not windowed or scored.
       fx.late++;
       fx.scores?.push(NaN);
-      fx.lines.push(prefixedReadingLine(s.prefix, r, undefined, withUnit, valueText), lateLine(d.id, r, deviceTime - r.ts));
+      fx.points.late(s.series, r, deviceTime - r.ts, withUnit, valueText);
       return;
     }
     let score = 0;
@@ -160,12 +161,12 @@ export class PartitionPipeline {
     }
     this.windows.add(s, r.ts, r.value, score >= this.cfg.alerts.anomalyScore);
     fx.scores?.push(score);
-    fx.lines.push(prefixedReadingLine(s.prefix, r, score, withUnit, valueText));
+    fx.points.reading(s.series, r, score, withUnit, valueText);
   }
 
   private alert(a: AlertEvent, fx: Effects): void {
     fx.alerts.push(a);
-    fx.lines.push(alertLine(a));
+    fx.points.alert(a);
   }
 
   private closed(d: DeviceState, s: SensorState, session: Session, closedBy: CloseReason, fx: Effects): void {
@@ -184,7 +185,7 @@ export class PartitionPipeline {
       closedBy,
     };
     fx.sessions.push(summary);
-    fx.lines.push(sessionLine(summary));
+    fx.points.session(summary);
     if (closedBy === 'dropout' && s.silencedAt !== s.maxTs) this.silent(d, s, session.end + this.gapOf(s), fx);
   }
 

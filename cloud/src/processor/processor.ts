@@ -1,10 +1,12 @@
-import { createServer, type Server } from 'node:http';
-import { DEADLETTER_HEADERS, STREAMS, subjects } from '@fieldline/contract';
-import { AckPolicy, connect, credsAuthenticator, headers, nanos, type NatsConnection } from 'nats';
 import { readFileSync } from 'node:fs';
-import { pino, type Logger } from 'pino';
-import { createInfluxWriter, type InfluxWriter } from '../influx/writer.js';
-import { BatchingSink } from '../sinks/batching-sink.js';
+import { deadLetter, STREAMS, subjects } from '@fieldline/contract';
+import { createLogger, Health, packageVersion, startOpsServer, type OpsServer } from '@fieldline/runtime';
+import { toHeaders } from '@fieldline/runtime/nats';
+import { AckPolicy, connect, credsAuthenticator, nanos, type NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import { BatchingSink } from '../influx/batching.js';
+import { readTag } from '../influx/line-protocol.js';
+import { createInfluxWriter, type LineWriter } from '../influx/writer.js';
 import { loadProcessorConfig, type ProcessorConfig, type ProcessorConfigInput } from './config.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { PartitionWorker } from './partition-worker.js';
@@ -14,9 +16,10 @@ import { takeOverPartition } from './warm-up.js';
 export interface Processor {
   readonly config: ProcessorConfig;
   readonly metrics: Metrics;
-  /** Port of `/metrics` and `/healthz` (null when disabled). */
+  /** Port of the ops server: `/metrics`, `/healthz`, `/readyz` (null when disabled). */
   readonly httpPort: number | null;
-  readonly influx: InfluxWriter;
+  readonly health: Health;
+  readonly influx: LineWriter;
   /** Open sessions and known sensors across owned partitions (for status and the bench). */
   stats(): { openSessions: number; sensors: number };
   close(): Promise<void>;
@@ -25,7 +28,7 @@ export interface Processor {
 /** Starts one processor: a durable pull consumer per owned partition of TELEMETRY. */
 export async function startProcessor(config: ProcessorConfig | ProcessorConfigInput, opts: { logger?: Logger } = {}): Promise<Processor> {
   const cfg = loadProcessorConfig(config);
-  const logger = (opts.logger ?? pino({ level: cfg.log.level })).child({ component: 'processor' });
+  const logger = opts.logger ?? createLogger({ service: 'processor', level: cfg.log.level });
   const metrics = createMetrics();
   const n = cfg.nats;
   const nc: NatsConnection = await connect({
@@ -38,27 +41,32 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
     maxReconnectAttempts: -1,
   });
   const workers: PartitionWorker[] = [];
-  let server: Server | undefined;
-  let influx: InfluxWriter | undefined;
+  let ops: OpsServer | undefined;
+  let influx: LineWriter | undefined;
+  const health = new Health({
+    service: 'processor',
+    version: packageVersion(import.meta.url),
+    checks: {
+      nats: () => ({ ok: !nc.isClosed(), detail: nc.isClosed() ? 'connection closed' : 'connected' }),
+      partitions: () => {
+        const failing = workers.filter((w) => w.problem);
+        return { ok: failing.length === 0, detail: failing.length ? { failing: failing.map((w) => w.partition), error: failing[0]!.problem!.message } : { owned: workers.length } };
+      },
+    },
+  });
   try {
     const jsm = await nc.jetstreamManager();
     const js = nc.jetstream();
     await ensureStreams(jsm);
     influx = await createInfluxWriter(cfg.influx, { logger });
     const sink = new BatchingSink(influx, {
-      ...cfg.sink,
+      batchLines: cfg.sink.batchLines,
       logger,
-      onRetry: () => metrics.sinkRetries.inc(),
       quarantine: async (line, err) => {
         metrics.sinkQuarantined.inc();
-        const device = /^[^ ]*,device=([a-z0-9_-]+)/.exec(line)?.[1] ?? '';
-        const h = headers();
-        h.set(DEADLETTER_HEADERS.reason, 'influx_rejected');
-        h.set(DEADLETTER_HEADERS.error, err.message.replace(/[\r\n]/g, ' ').slice(0, 1000));
-        h.set(DEADLETTER_HEADERS.device, device);
-        h.set(DEADLETTER_HEADERS.source, 'processor/influx');
-        // The body is the refused point, byte for byte; its line is also its dedup id.
-        await js.publish(subjects.deadletter('influx_rejected', device), line, { headers: h, msgID: `influx:${line}`.slice(0, 1024) });
+        // The body is the refused point, byte for byte; same point = same msgID.
+        const dl = deadLetter({ reason: 'influx_rejected', device: readTag(line, 'device') ?? '', source: 'processor/influx', error: err, payload: line });
+        await js.publish(dl.subject, dl.payload, { headers: toHeaders(dl.headers), msgID: dl.msgID });
       },
     });
     const owned = cfg.partitions.owned ?? Array.from({ length: cfg.partitions.count }, (_, i) => i);
@@ -80,7 +88,9 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
         fetchBatch: cfg.consumer.fetchBatch,
         batchLines: cfg.sink.batchLines,
         flushIntervalMs: cfg.sink.flushIntervalMs,
+        retryBaseMs: cfg.sink.retryBaseMs,
         retryMaxMs: cfg.sink.retryMaxMs,
+        unhealthyAfter: cfg.sink.maxRetries,
         metrics,
         logger: logger.child({ partition: p }),
       });
@@ -91,15 +101,15 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
       worker.attach(await js.consumers.get(STREAMS.TELEMETRY.name, durable));
       workers.push(worker);
     }
-    if (cfg.http.port !== null) server = await listen(cfg.http.port, cfg.http.host, metrics, () => nc.isClosed() ? 'nats connection closed' : workers.find((w) => w.lastError)?.lastError?.message);
+    if (cfg.http.port !== null) ops = await startOpsServer({ host: cfg.http.host, port: cfg.http.port, health, metrics: metrics.registry });
     for (const w of workers) w.start();
   } catch (err) {
     await nc.close().catch(() => {});
-    server?.close();
+    await ops?.close();
     throw err;
   }
-  const addr = server?.address();
-  const httpPort = addr && typeof addr === 'object' ? addr.port : null;
+  health.setState('ready');
+  const httpPort = ops?.port ?? null;
   logger.info({ partitions: workers.length, httpPort, influx: influx.api }, 'processor started');
   let closed: Promise<void> | undefined;
   const writer = influx;
@@ -107,6 +117,7 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
     config: cfg,
     metrics,
     httpPort,
+    health,
     influx: writer,
     stats: () => ({
       openSessions: workers.reduce((a, w) => a + w.pipeline.openSessions, 0),
@@ -114,35 +125,14 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
     }),
     close() {
       closed ??= (async () => {
+        health.setState('stopping');
         await Promise.all(workers.map((w) => w.close()));
         await nc.drain().catch(() => {});
         await writer.close();
-        await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+        await ops?.close();
         logger.info('processor stopped');
       })();
       return closed;
     },
   };
-}
-
-function listen(port: number, host: string, metrics: Metrics, problem: () => string | undefined): Promise<Server> {
-  const server = createServer((req, res) => {
-    void (async () => {
-      if (req.url === '/metrics') {
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(await metrics.registry.metrics());
-      } else if (req.url === '/healthz') {
-        const p = problem();
-        res.writeHead(p ? 503 : 200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(p ? { status: 'failing', error: p } : { status: 'ok' }));
-      } else {
-        res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end('not found: try /metrics or /healthz\n');
-      }
-    })().catch(() => res.destroy());
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
 }

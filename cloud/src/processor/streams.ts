@@ -1,4 +1,5 @@
 import { STREAMS, type StreamSpec } from '@fieldline/contract';
+import { isAlreadyExists, isNotFound } from '@fieldline/runtime/nats';
 import type { JetStreamManager } from 'nats';
 
 /**
@@ -11,13 +12,13 @@ export async function ensureStreams(jsm: JetStreamManager, specs: StreamSpec[] =
       await jsm.streams.info(spec.name);
       continue;
     } catch (err) {
-      if (!/not found/i.test((err as Error).message)) throw err;
+      if (!isNotFound(err)) throw err;
     }
     try {
       await jsm.streams.add({ name: spec.name, subjects: [...spec.subjects] });
     } catch (err) {
       // Another process created it between our check and add.
-      if (!/already in use|exists/i.test((err as Error).message)) throw err;
+      if (!isAlreadyExists(err)) throw err;
     }
   }
 }

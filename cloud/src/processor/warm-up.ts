@@ -1,4 +1,5 @@
 import { ContractError, parseEnvelope, STREAMS } from '@fieldline/contract';
+import { isNotFound } from '@fieldline/runtime/nats';
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JetStreamClient, type JetStreamManager } from 'nats';
 import type { Logger } from 'pino';
 import { Effects, type PartitionPipeline } from './pipeline.js';
@@ -25,8 +26,8 @@ export async function takeOverPartition(o: {
   logger: Logger;
 }): Promise<{ replayed: number; ackFloor: number }> {
   const { jsm, js, config, pipeline, logger } = o;
-  const info = await jsm.consumers.info(STREAM, config.durable_name).catch((err: Error) => {
-    if (/not found/i.test(err.message)) return null;
+  const info = await jsm.consumers.info(STREAM, config.durable_name).catch((err: unknown) => {
+    if (isNotFound(err)) return null;
     throw err;
   });
   const floor = info?.ack_floor.stream_seq ?? 0;
@@ -43,7 +44,7 @@ export async function takeOverPartition(o: {
     const last = await jsm.streams.getMessage(STREAM, { seq: floor });
     start = { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(last.time.getTime() - o.replayMs).toISOString() };
   } catch (err) {
-    logger.warn({ err: (err as Error).message, floor }, 'ack floor message gone; replaying what the stream still holds');
+    logger.warn({ err, floor }, 'ack floor message gone; replaying what the stream still holds');
   }
   const oc = await js.consumers.get(STREAM, { filterSubjects: config.filter_subject, ...start });
   const fx = new Effects();

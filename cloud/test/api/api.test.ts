@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
+import { AlertEventSchema, ID_PATTERN } from '@fieldline/contract';
 import { pino } from 'pino';
 import { cleanupAll, InfluxServer, NatsServer } from '@fieldline/harness';
 import { loadApiConfig, startApi, type ApiHandle } from '../../src/api/index.js';
@@ -24,7 +25,7 @@ beforeAll(async () => {
   await influx.createDatabase('fieldline');
   await writeLines(influx.url, 'fieldline', seedLines());
   nc = await connect({ servers: nats.url });
-  const config = loadApiConfig({ port: 0, influx: { url: influx.url }, nats: { servers: nats.url }, auth: { tokens: [TOKEN] } });
+  const config = loadApiConfig({ port: 0, ops: { port: 0 }, influx: { url: influx.url }, nats: { servers: nats.url }, auth: { tokens: [TOKEN] } });
   api = await startApi(config, { logger: pino({ level: 'silent' }) });
 });
 
@@ -175,7 +176,11 @@ describe('authentication', () => {
     expect((await get('/api/v1/live', {})).status).toBe(401);
     const health = await get('/healthz', {});
     expect(health.status).toBe(200);
-    expect(health.body).toMatchObject({ ok: true, influx: 'v1', nats: 'connected' });
+    expect(health.body).toMatchObject({ service: 'api', status: 'ok', ready: true, checks: { influx: { ok: true, detail: { api: 'v1' } }, nats: { ok: true } } });
+    // The ops server answers the same report.
+    const ops = (await (await fetch(`http://127.0.0.1:${api.opsPort}/healthz`)).json()) as Record<string, unknown>;
+    expect(Object.keys(ops)).toEqual(Object.keys(health.body as object));
+    expect((await fetch(`http://127.0.0.1:${api.opsPort}/metrics`)).status).toBe(200);
   });
 
   it('logs the dashboard in with a cookie that works for GET only', async () => {
@@ -199,6 +204,12 @@ describe('authentication', () => {
     const doc = await get('/openapi.json', {});
     expect(doc.body.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/v1/series', '/api/v1/alerts', '/api/v1/live', '/api/v1/devices/{device}/commands']));
+    // Alerts, sessions, statuses and commands are documented by the wire contract's own schemas.
+    const alert = doc.body.paths['/api/v1/alerts'].get.responses['200'].content['application/json'].schema.properties.alerts.items;
+    expect(alert).toMatchObject({ description: AlertEventSchema.description, properties: { rule: { pattern: ID_PATTERN.source, 'x-id': 'rule id' } } });
+    expect(alert.properties.v).toBeUndefined();
+    const command = doc.body.paths['/api/v1/devices/{device}/commands'].post.requestBody.content['application/json'].schema;
+    expect(command.properties.name).toMatchObject({ not: { enum: ['rejected'] } }); // OpenAPI 3.0 has no const
     const html = await fetch(`${api.url}/`);
     expect(html.headers.get('content-type')).toContain('text/html');
     expect(await html.text()).toContain('vendor/uPlot.iife.min.js');
@@ -222,7 +233,7 @@ describe('NATS: live updates and commands', () => {
     };
     await readUntil('event: hello');
     const alert = { v: 1, id: `pump-1:temp:zscore:${T0}`, state: 'firing', severity: 'critical', device: 'pump-1', sensor: 'temp', rule: 'zscore', start: T0, ts: T0, value: 31, score: 0.99, message: 'hot' };
-    nc.publish('fl.alerts.critical.pump-2', JSON.stringify({ ...alert, device: 'pump-2' }));
+    nc.publish('fl.alerts.critical.pump-2', JSON.stringify({ ...alert, device: 'pump-2', id: `pump-2:temp:zscore:${T0}` }));
     nc.publish('fl.alerts.critical.pump-1', JSON.stringify(alert));
     await readUntil('event: alert');
     const data = /event: alert\ndata: (.*)\n/.exec(text)![1]!;
@@ -244,7 +255,7 @@ describe('NATS: live updates and commands', () => {
     while (!text.includes('event: readings')) text += (await reader.read()).value;
     expect(JSON.parse(/event: readings\ndata: (.*)\n/.exec(text)![1]!)).toEqual({ device: 'pump-1', readings: [{ sensor: 'temp', ts: T0, value: 21.5 }] });
     ctl.abort();
-    expect((await get('/healthz', {})).body.counters.liveBadMessages).toBe(1);
+    expect((await get('/healthz', {})).body.checks.nats.detail.liveBadMessages).toBe(1);
   });
 
   it('publishes a contract CommandMessage on fl.commands.{device}', async () => {

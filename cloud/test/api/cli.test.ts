@@ -28,14 +28,14 @@ it('ships a sample config that validates', () => {
   expect(loadApiConfig(join(ROOT, 'cloud', 'config', 'api.example.yaml'))).toMatchObject({ port: 8080, nats: { statusBucket: 'fl_device_status' } });
 });
 
-it('`fieldline-cloud api` rejects a bad config with the key path and exit code 2', async () => {
+it('`fieldline-cloud api` rejects a bad config with the key path and exit code 78', async () => {
   const { exit, output } = run('port: 0\nlimits: { maxPoints: "many" }\n');
-  expect(await exit).toBe(2);
-  expect(output()).toContain('limits.maxPoints: Expected number, received string');
+  expect(await exit).toBe(78);
+  expect(output()).toContain('limits.maxPoints: expected number, got string');
 });
 
 it('`fieldline-cloud api` serves until SIGTERM, never logging the token', async () => {
-  const { child, exit, output } = run('port: 0\ninflux: { api: v1, url: "http://127.0.0.1:9" }\n');
+  const { child, exit, output } = run('port: 0\nops: { port: 0 }\ninflux: { api: v1, url: "http://127.0.0.1:9" }\n');
   const deadline = Date.now() + 45_000;
   let port: number | undefined;
   while (!port && Date.now() < deadline) {
@@ -47,6 +47,6 @@ it('`fieldline-cloud api` serves until SIGTERM, never logging the token', async 
   expect((await fetch(`http://127.0.0.1:${port}/api/v1/devices`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(502);
   child.kill('SIGTERM');
   expect(await exit).toBe(0);
-  expect(output()).toContain('stopping query API');
+  expect(output()).toContain('stopping api');
   expect(output()).not.toContain(TOKEN);
 });

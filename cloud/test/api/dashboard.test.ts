@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { cleanupAll, InfluxServer, NatsServer, tempDir, waitFor } from '@fieldline/harness';
 import { loadApiConfig, startApi, type ApiHandle } from '../../src/api/index.js';
-import { readingLine } from '../../src/processor/lines.js';
+import { readingLine } from '../../src/influx/points.js';
 import { HOUR, MIN, seedLines, TOKEN, writeLines } from './seed.js';
 
 const ARTIFACTS = join(import.meta.dirname, '..', '..', '..', 'artifacts');
@@ -33,9 +33,10 @@ beforeAll(async () => {
   const kv = await nc.jetstream().views.kv('fl_device_status');
   // As the gateway stores it (gateway/src/uplink.ts): the StatusMessage plus source and receivedAt.
   await kv.put('pump-1', JSON.stringify({ v: 1, device: 'pump-1', state: 'online', ts: Date.now(), source: 'status', receivedAt: Date.now() }));
-  await kv.put('pump-2', JSON.stringify({ v: 1, device: 'pump-2', state: 'offline' }));
+  await kv.put('pump-2', JSON.stringify({ v: 1, device: 'pump-2', state: 'offline', source: 'will', receivedAt: Date.now() }));
   const config = loadApiConfig({
     port: 0,
+    ops: { port: 0 },
     influx: { url: influx.url },
     nats: { servers: nats.url },
     auth: { tokens: [TOKEN] },

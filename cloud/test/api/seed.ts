@@ -1,5 +1,5 @@
 import type { SessionSummary } from '@fieldline/contract';
-import { alertLine, readingLine, sessionLine } from '../../src/processor/lines.js';
+import { alertLine, readingLine, sessionLine } from '../../src/influx/points.js';
 
 /** Test data written as line protocol per docs/influxdb-schema.md (the processor's format). */
 export const T0 = Date.parse('2026-01-01T00:00:00Z');

@@ -62,7 +62,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
-  const config = loadApiConfig({ port: 0, influx: { url: `http://127.0.0.1:${port}`, org: 'acme', token: 'influx-secret' }, auth: { tokens: [TOKEN] } });
+  const config = loadApiConfig({ port: 0, ops: { port: 0 }, influx: { url: `http://127.0.0.1:${port}`, org: 'acme', token: 'influx-secret' }, auth: { tokens: [TOKEN] } });
   api = await startApi(config, { logger: pino({ level: 'silent' }) });
 });
 
@@ -74,7 +74,7 @@ afterAll(async () => {
 const get = async (path: string): Promise<any> => (await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
 
 it('detects 2.x from /ping and sends the generated Flux with org and token', async () => {
-  expect(((await (await fetch(`${api.url}/healthz`)).json()) as { influx: string }).influx).toBe('v2');
+  expect(((await (await fetch(`${api.url}/healthz`)).json()) as { checks: { influx: { detail: { api: string } } } }).checks.influx.detail.api).toBe('v2');
   const body = await get(`/api/v1/series?device=d1&sensor=s1&from=${T}&to=${T + 3_600_000}&points=2`);
   const sent = seen.at(-1)!;
   expect(sent.url).toBe('/api/v2/query?org=acme');

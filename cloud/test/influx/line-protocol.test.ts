@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { encodePoint, escapeKey, escapeMeasurement, encodeStringField, LineProtocolError, msToNs } from '../../src/influx/line-protocol.js';
-import { apiForVersion } from '../../src/influx/writer.js';
+import { encodePoint, escapeKey, escapeMeasurement, encodeStringField, LineProtocolError, msToNs, readTag } from '../../src/influx/line-protocol.js';
+import { influxConfigSchema } from '../../src/influx/config.js';
+import { credentials } from '../../src/influx/connection.js';
+import { apiForVersion } from '../../src/influx/connection.js';
 
 const point = (tags: Record<string, string>, fields: Record<string, number | bigint | boolean | string> = { value: 1 }) =>
   encodePoint({ measurement: 'm', tags, fields, ts: 1 });
@@ -54,12 +56,36 @@ describe('line protocol encoding', () => {
 });
 
 describe('API detection from /ping version', () => {
-  it('uses v1 only before 1.8', () => {
+  it('one rule for writes and queries: any 1.x gets the v1 API, everything else v2', () => {
     expect(apiForVersion('1.6.7~rc0')).toBe('v1');
     expect(apiForVersion('1.7.10')).toBe('v1');
-    expect(apiForVersion('1.8.10')).toBe('v2');
+    expect(apiForVersion('1.8.10')).toBe('v1');
     expect(apiForVersion('v2.7.4')).toBe('v2');
     expect(apiForVersion('3.0.0')).toBe('v2');
     expect(apiForVersion(null)).toBe('v2');
+  });
+});
+
+describe('one auth rule for writes and queries', () => {
+  const base = influxConfigSchema.parse({});
+  it('v1: Basic for a user or a user:password token, Token for any other token', () => {
+    expect(credentials({ ...base, username: 'u' }, { password: 'p' }, 'v1').authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
+    expect(credentials(base, { token: 'u:p' }, 'v1').authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
+    expect(credentials(base, { token: 'tok' }, 'v1').authorization).toBe('Token tok');
+    expect(credentials(base, {}, 'v1').authorization).toBeUndefined();
+  });
+  it('v2: Token, with user:password as the token when only a user is given', () => {
+    expect(credentials(base, { token: 'tok' }, 'v2')).toEqual({ authorization: 'Token tok', token: 'tok' });
+    expect(credentials({ ...base, username: 'u' }, { password: 'p' }, 'v2').token).toBe('u:p');
+  });
+});
+
+describe('reading a tag back', () => {
+  it('is the inverse of the tag encoding', () => {
+    const line = encodePoint({ measurement: 'm', tags: { device: 'a b,c=d', sensor: 's' }, fields: { v: 1 }, ts: 1 });
+    expect(readTag(line, 'device')).toBe('a b,c=d');
+    expect(readTag(line, 'sensor')).toBe('s');
+    expect(readTag(line, 'nope')).toBeUndefined();
+    expect(readTag('readings,device=d1,sensor=t value=1 1', 'device')).toBe('d1');
   });
 });

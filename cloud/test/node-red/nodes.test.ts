@@ -58,7 +58,7 @@ beforeAll(async () => {
   device = await mqtt.connectAsync(`mqtt://127.0.0.1:${gateway.mqttPort}`, { clientId: 'pump-1', username: 'pump-1', password: DEVICE_PASSWORD, reconnectPeriod: 0 });
   await device.subscribeAsync('fl/v1/pump-1/commands/#', { qos: 1 });
   device.on('message', (topic, payload) => received.push({ topic, cmd: JSON.parse(payload.toString()) as CommandMessage }));
-  api = await startApi(loadApiConfig({ port: 0, influx: { url: influx.url }, nats: { servers: nats.url }, auth: { tokens: [API_TOKEN] } }), {
+  api = await startApi(loadApiConfig({ port: 0, ops: { port: 0 }, influx: { url: influx.url }, nats: { servers: nats.url }, auth: { tokens: [API_TOKEN] } }), {
     logger: pino({ level: 'silent' }),
   });
   nodeRed = await startNodeRed({
@@ -147,9 +147,9 @@ describe('fieldline command', () => {
 
   it('refuses bad device ids and the reserved name with a clear error', async () => {
     expect((await post('/t/command', { device: 'Pump 1', command: 'reboot' })).body.error).toBe(
-      'Error: fieldline command: device "Pump 1" must match [a-z0-9][a-z0-9_-]{0,62}',
+      'Error: fieldline command: device: device id "Pump 1" must be lower case; must match [a-z0-9][a-z0-9_-]{0,62}',
     );
-    expect((await post('/t/command', { device: 'pump-1', command: 'rejected' })).body.error).toContain('reserved for the gateway');
+    expect((await post('/t/command', { device: 'pump-1', command: 'rejected' })).body.error).toBe('Error: fieldline command: name: "rejected" is reserved');
   });
 
   it('fails clearly when no gateway is listening', async () => {

@@ -27,12 +27,12 @@ describe('fieldline-cloud processor (CLI)', () => {
     cleanupAll();
   });
 
-  it('rejects a bad config naming the key, exit code 2', async () => {
+  it('rejects a bad config naming the key, exit code 78', async () => {
     const file = join(tempDir('cli'), 'bad.yaml');
     writeFileSync(file, 'windows:\n  gapMs: soon\n');
     const p = run(['processor', '--config', file]);
-    expect(await p.exited).toBe(2);
-    expect(p.output()).toMatch(/windows\.gapMs: Expected number, received string/);
+    expect(await p.exited).toBe(78);
+    expect(p.output()).toMatch(/windows\.gapMs: expected number, got string/);
   });
 
   it('runs from a YAML config, serves /healthz, writes readings, and stops cleanly on SIGTERM', async () => {

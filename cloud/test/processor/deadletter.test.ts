@@ -1,4 +1,4 @@
-import { DEADLETTER_HEADERS, partitionOf, STREAMS, subjects } from '@fieldline/contract';
+import { DEADLETTER_HEADERS, partitionOf, readDeadLetter, STREAMS, subjects } from '@fieldline/contract';
 import { cleanupAll, waitFor } from '@fieldline/harness';
 import { AckPolicy, DeliverPolicy, type JsMsg } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,5 +62,23 @@ describe('processor: bad input and refused points go to DEADLETTER without block
     expect(metrics).toMatch(/fieldline_processor_bad_messages_total\{reason="bad_json"\} 1/);
     expect(metrics).toMatch(/fieldline_processor_sink_quarantined_total 1/);
     expect(metrics).toMatch(/fieldline_processor_readings_total\{partition="\d"\} \d/);
+  });
+
+  it('files a message seen twice (a redelivery) as one dead letter: same bytes, same msgID', async () => {
+    const device = 'dev-twice';
+    const subject = subjects.telemetry(partitionOf(device, PARTITIONS), device);
+    const jsm = await s!.nc.jetstreamManager();
+    const before = (await jsm.streams.info(STREAMS.DEADLETTER.name)).state.messages;
+    // Two stream messages with the same bytes: what the processor sees when JetStream redelivers.
+    await s!.js.publish(subject, '{"v":2}');
+    await s!.js.publish(subject, '{"v":2}');
+    await publish(s!.js, envelope(device, [{ sensor: 's', ts: Date.UTC(2026, 0, 6), value: 1 }]));
+    await waitFor(async () => (await queryRows(s!.influx, `SELECT value FROM readings WHERE device='${device}'`)).length === 1, { what: 'the envelope after them' });
+    await waitFor(async () => (await jsm.streams.info(STREAMS.DEADLETTER.name)).state.messages > before, { what: 'the dead letter' });
+    const all = await deadLetters(s!, before + 1);
+    const mine = all.filter((m) => m.subject === `fl.deadletter.bad_schema.${device}`);
+    expect(mine).toHaveLength(1);
+    expect(readDeadLetter((k) => mine[0]!.headers?.get(k))).toMatchObject({ reason: 'bad_schema', device, source: expect.stringMatching(/^processor\/partition-\d$/) });
+    expect((await jsm.streams.info(STREAMS.DEADLETTER.name)).state.messages).toBe(before + 1);
   });
 });

@@ -73,14 +73,14 @@ describe('partition pipeline (pure)', () => {
     const p = new PartitionPipeline(cfg());
     const fx = run(p, [env('d1', [r('a', 100_000)]), env('d1', [r('a', 90_000, 99)])]);
     expect(fx.late).toBe(1);
-    expect(fx.lines.filter((l) => l.startsWith('late_readings,'))).toEqual(['late_readings,device=d1,sensor=a value=99,lateness_ms=10000i 90000000000']);
-    expect(fx.lines.filter((l) => l.startsWith('readings,'))).toHaveLength(2);
+    expect(fx.points.lines.filter((l) => l.startsWith('late_readings,'))).toEqual(['late_readings,device=d1,sensor=a value=99,lateness_ms=10000i 90000000000']);
+    expect(fx.points.lines.filter((l) => l.startsWith('readings,'))).toHaveLength(2);
   });
 
   it('reading lines are sparse: quality only when not good, unit on the first reading of each sensor per envelope and where it changes', () => {
     const p = new PartitionPipeline(cfg());
     const u = (sensor: string, ts: number, unit?: string, quality?: Reading['quality']): Reading => ({ sensor, ts, value: 1.5, unit, quality });
-    const lines = (fx: Effects): string[] => fx.lines.filter((l) => l.startsWith('readings,'));
+    const lines = (fx: Effects): string[] => fx.points.lines.filter((l) => l.startsWith('readings,'));
     const first = run(p, [env('d1', [u('a', 0, 'C'), u('b', 0, 'bar', 'good'), u('a', 1000, 'C', 'bad'), u('a', 2000, 'F'), u('b', 2000, 'bar', 'uncertain')])]);
     expect(lines(first)).toEqual([
       'readings,device=d1,sensor=a value=1.5,score=0,unit="C" 0',
@@ -102,7 +102,7 @@ describe('partition pipeline (pure)', () => {
     const first = run(p, [e]);
     const again = run(p, [e]);
     expect(first.alerts).toHaveLength(1);
-    expect([again.lines, again.alerts, again.duplicates]).toEqual([[], [], 1]);
+    expect([again.points.lines, again.alerts, again.duplicates]).toEqual([[], [], 1]);
   });
 
   it('threshold alert fires and resolves, scores land on the readings, anomalies on the session', () => {
@@ -113,7 +113,7 @@ describe('partition pipeline (pure)', () => {
       ['hot', 'resolved', 1000, 2000, 'critical'],
       ['dropout', 'firing', 12_000, undefined, 'warning'],
     ]);
-    expect(fx.lines.filter((l) => l.startsWith('readings,')).map((l) => /score=([^, ]+)/.exec(l)?.[1])).toEqual(['0', '1', '0']);
+    expect(fx.points.lines.filter((l) => l.startsWith('readings,')).map((l) => /score=([^, ]+)/.exec(l)?.[1])).toEqual(['0', '1', '0']);
     expect(fx.sessions[0]).toMatchObject({ count: 3, anomalies: 1, min: 20, max: 70 });
   });
 

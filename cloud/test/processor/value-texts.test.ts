@@ -1,7 +1,7 @@
 import { encodeEnvelope, parseEnvelope, type Envelope } from '@fieldline/contract';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { prefixedReadingLine } from '../../src/processor/lines.js';
+import { readingText } from '../../src/influx/points.js';
 import { valueTexts } from '../../src/processor/value-texts.js';
 
 const envelope = (values: number[], extra: Partial<Envelope> = {}): string =>
@@ -29,7 +29,7 @@ describe('value texts (JSON source text of each reading value)', () => {
         const texts = valueTexts(json, env.readings.length);
         expect(texts).toBeDefined();
         env.readings.forEach((r, i) => {
-          expect(prefixedReadingLine('p value=', r, 0.25, false, texts![i])).toBe(prefixedReadingLine('p value=', r, 0.25, false));
+          expect(readingText('p value=', r, 0.25, false, texts![i])).toBe(readingText('p value=', r, 0.25, false));
         });
       }),
     );

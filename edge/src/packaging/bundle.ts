@@ -11,10 +11,11 @@ const edgeDir = join(new URL('.', import.meta.url).pathname, '../..');
 
 /**
  * Packages the bundle loads at run time from `node_modules` next to it: serialport's native
- * binding (node-gyp-build finds the prebuild relative to its package dir) and modbus-serial, which
- * the Modbus driver requires lazily (src/drivers/modbus).
+ * binding (node-gyp-build finds the prebuild relative to its package dir), modbus-serial, which
+ * the Modbus driver requires lazily (src/drivers/modbus), and ajv, which the contract requires on
+ * the first message it validates (a rejection notice, rarely).
  */
-export const RUNTIME_PACKAGES = ['@serialport/bindings-cpp', 'modbus-serial'];
+export const RUNTIME_PACKAGES = ['@serialport/bindings-cpp', 'modbus-serial', 'ajv'];
 
 /** Writes the bundle of `src/cli.ts` to `outFile` (which must sit one level below package.json: `--version` reads `../package.json`). */
 export async function bundleAgent(outFile: string): Promise<void> {

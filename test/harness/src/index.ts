@@ -1,7 +1,6 @@
-export { cleanupAll, onCleanup } from './cleanup.js';
-export { MissingBinaryError, ServiceStartError } from './errors.js';
+// The real-service harness of tests, benchmarks and the demo. Process management and pty pairs
+// live in @fieldline/runtime/process (firmware-sim ships with them); this builds on them.
+export { cleanupAll, findBinary, ManagedProcess, MissingBinaryError, onCleanup, PtyPair, ServiceStartError, tempDir, type ManagedProcessOptions, type PtyPairOptions } from '@fieldline/runtime/process';
 export { InfluxServer, type InfluxOptions, type InfluxSeries } from './influx.js';
 export { NatsServer, type NatsOptions } from './nats.js';
-export { ManagedProcess, type ManagedProcessOptions } from './process.js';
-export { PtyPair, type PtyPairOptions } from './pty.js';
-export { findBinary, freePort, sleep, tempDir, waitFor } from './util.js';
+export { freePort, sleep, waitFor } from './util.js';

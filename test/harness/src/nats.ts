@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManagedProcess } from './process.js';
-import { findBinary, freePort, tempDir } from './util.js';
+import { findBinary, ManagedProcess, tempDir } from '@fieldline/runtime/process';
+import { freePort } from './util.js';
 
 export interface NatsOptions {
   /** Client port. @default a free loopback port */

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
 import { z } from 'zod';
 import { ID_PATTERN } from '@fieldline/contract';
-import { backoffMs } from '../../backoff.js';
+import { backoffDelay } from '@fieldline/runtime';
 import { registerDriver } from '../registry.js';
 import type { Frame, PollContext, PollDriverSpec } from '../types.js';
 
@@ -68,11 +68,14 @@ class ModbusPoller {
 
   private async connect(): Promise<void> {
     const client = new (loadModbus())();
+    // ModbusRTU re-emits its port's errors (EIO on unplug) as 'error': without a listener that
+    // event would crash the agent. The poll loop notices the closed port and reopens it.
+    client.on('error', (err: unknown) => this.ctx.log.warn({ err }, 'modbus port error'));
     try {
       await client.connectRTUBuffered(this.ctx.path, { baudRate: this.ctx.baudRate });
     } catch (err) {
-      const wait = backoffMs(this.attempt++, 250, 10_000);
-      this.ctx.log.warn({ err: (err as Error).message, retryInMs: wait }, 'modbus port open failed');
+      const wait = backoffDelay(this.attempt++, { baseMs: 250, maxMs: 10_000 });
+      this.ctx.log.warn({ err, retryInMs: wait }, 'modbus port open failed');
       this.schedule(wait, () => this.connect());
       return;
     }
@@ -108,7 +111,7 @@ class ModbusPoller {
     if (!client.isOpen || this.failures >= this.opts.failuresBeforeReopen) {
       this.ctx.log.warn({ failures: this.failures }, 'modbus slave silent or port gone: reopening');
       await this.drop();
-      this.schedule(backoffMs(this.attempt++, 250, 10_000), () => this.connect());
+      this.schedule(backoffDelay(this.attempt++, { baseMs: 250, maxMs: 10_000 }), () => this.connect());
       return;
     }
     this.schedule(Math.max(0, this.opts.pollMs - (Date.now() - started)), () => this.poll());

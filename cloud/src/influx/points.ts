@@ -1,0 +1,144 @@
+/**
+ * fieldline's points (docs/influxdb-schema.md) as line protocol: the pipeline hands typed values
+ * to {@link Points} (`reading`, `late`, `session`, `alert`) and never sees a line. The encoding
+ * is built for the hot path: a series' `measurement,tags field=` prefix is built (and escaped)
+ * once per sensor, a reading's value reuses its JSON text, scores and timestamps are cached.
+ */
+import { MEASUREMENTS, type AlertEvent, type Reading, type SessionSummary } from '@fieldline/contract';
+import { encodeFieldValue, encodePoint, encodeStringField, escapeKey, msToNs } from './line-protocol.js';
+
+// Units repeat across sensors; their quoted form is cached (bounded: units are few).
+const unitCache = new Map<string, string>();
+function unitField(unit: string): string {
+  let enc = unitCache.get(unit);
+  if (enc === undefined) {
+    enc = encodeStringField(unit, 'unit');
+    if (unitCache.size < 1024) unitCache.set(unit, enc);
+  }
+  return enc;
+}
+
+/** Scores are stored to 1e-4: enough to rank and threshold, and shorter lines for InfluxDB to parse. */
+export const roundScore = (score: number): number => Math.round(score * 1e4) / 1e4;
+
+// Formatting a float is the dearest step of a line (~0.3 us); a score has only 10,001 stored
+// values, so each `,score=…` is formatted once and reused.
+const scoreFields: string[] = [];
+function scoreField(score: number): string {
+  const k = Math.round(score * 1e4);
+  if (!(k >= 0 && k <= 1e4)) return `,score=${roundScore(score)}`;
+  return (scoreFields[k] ??= `,score=${k / 1e4}`);
+}
+
+// Readings of one message often share a timestamp (a device samples its sensors together).
+let lastTs = NaN;
+let lastNs = '';
+function nsOf(ts: number): string {
+  if (ts !== lastTs) {
+    lastNs = msToNs(ts);
+    lastTs = ts;
+  }
+  return lastNs;
+}
+
+/** One sensor's series: the start of each of its lines, built once per sensor. */
+export interface ReadingSeries {
+  readonly device: string;
+  readonly sensor: string;
+  /** `readings,device=…,sensor=… value=` */
+  readonly prefix: string;
+}
+
+export function readingSeries(device: string, sensor: string): ReadingSeries {
+  const tags = `device=${escapeKey(device, 'tags.device')},sensor=${escapeKey(sensor, 'tags.sensor')}`;
+  return { device, sensor, prefix: `${MEASUREMENTS.readings},${tags} value=` };
+}
+
+/**
+ * One `readings` point. Sparse fields keep lines short (InfluxDB 1.x's write cost grows with the
+ * values per line): `quality` only when not `good`, `unit` only when `withUnit` (the caller sets
+ * it from the message alone, so the same message always gives the same lines).
+ */
+export function readingText(prefix: string, r: Reading, score: number | undefined, withUnit: boolean, valueText?: string): string {
+  // The value's own JSON text when known (processor/value-texts.ts); -0 is written as 0, as before.
+  let line = prefix + (valueText !== undefined && r.value !== 0 ? valueText : encodeFieldValue(r.value));
+  if (score !== undefined) line += scoreField(score);
+  if (r.quality !== undefined && r.quality !== 'good') line += `,quality="${r.quality}"`;
+  if (withUnit && r.unit !== undefined) line += `,unit=${unitField(r.unit)}`;
+  return `${line} ${nsOf(r.ts)}`;
+}
+
+/** A `readings` point on its own (seeding, tests): unit included when known. */
+export function readingLine(device: string, r: Reading, score: number | undefined, withUnit = true): string {
+  return readingText(readingSeries(device, r.sensor).prefix, r, score, withUnit);
+}
+
+/** Side output of readings older than the allowed lateness (they are in `readings` too). */
+function lateText(s: ReadingSeries, r: Reading, latenessMs: number): string {
+  return `late_readings,${s.prefix.slice(MEASUREMENTS.readings.length + 1, -7)} value=${encodeFieldValue(r.value)},lateness_ms=${Math.round(latenessMs)}i ${msToNs(r.ts)}`;
+}
+
+export function sessionLine(s: SessionSummary): string {
+  return encodePoint({
+    measurement: MEASUREMENTS.sessions,
+    tags: { device: s.device, sensor: s.sensor },
+    fields: {
+      end: BigInt(Math.round(s.end)),
+      count: BigInt(s.count),
+      min: s.min,
+      max: s.max,
+      mean: s.mean,
+      stddev: s.stddev,
+      anomalies: BigInt(s.anomalies),
+      closed_by: s.closedBy,
+    },
+    ts: s.start,
+  });
+}
+
+export function alertLine(a: AlertEvent): string {
+  return encodePoint({
+    measurement: MEASUREMENTS.alerts,
+    tags: { device: a.device, sensor: a.sensor, rule: a.rule, severity: a.severity },
+    fields: {
+      id: a.id,
+      state: a.state,
+      start: BigInt(Math.round(a.start)),
+      ...(a.end === undefined ? {} : { end: BigInt(Math.round(a.end)) }),
+      value: a.value,
+      score: a.score,
+      message: a.message,
+    },
+    ts: a.ts,
+  });
+}
+
+/**
+ * The points one or more envelopes caused, as the lines the InfluxDB writer sends. `lines` may be
+ * replaced by the caller (the processor joins a batch into one string while it waits).
+ */
+export class Points {
+  lines: string[] = [];
+
+  get count(): number {
+    return this.lines.length;
+  }
+
+  /** A reading (with its anomaly score, if scored); `withUnit` adds its unit (sparse: see the schema doc). */
+  reading(series: ReadingSeries, r: Reading, score: number | undefined, withUnit: boolean, valueText?: string): void {
+    this.lines.push(readingText(series.prefix, r, score, withUnit, valueText));
+  }
+
+  /** A reading beyond the allowed lateness: in `readings` (unscored) and in `late_readings`. */
+  late(series: ReadingSeries, r: Reading, latenessMs: number, withUnit: boolean, valueText?: string): void {
+    this.lines.push(readingText(series.prefix, r, undefined, withUnit, valueText), lateText(series, r, latenessMs));
+  }
+
+  session(s: SessionSummary): void {
+    this.lines.push(sessionLine(s));
+  }
+
+  alert(a: AlertEvent): void {
+    this.lines.push(alertLine(a));
+  }
+}

@@ -1,0 +1,82 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { InfluxConnection } from './connection.js';
+import { classifyStatus, InfluxWriteError } from './errors.js';
+import type { LineWriter } from './writer.js';
+
+interface Answer {
+  status: number;
+  text: string;
+}
+
+/**
+ * InfluxDB 1.x `/write` (Debian's 1.6.7 has nothing else), also InfluxDB 1.8's. Precision ns; the database is
+ * created idempotently at start (`CREATE DATABASE` is a no-op when it exists).
+ * Plain `node:http` with keep-alive rather than `fetch`: a batch body is ~0.5 MB, and fetch's
+ * string -> Uint8Array encode and stream copies cost the processor about as much CPU as a detector.
+ */
+export async function createInfluxV1Writer(conn: InfluxConnection): Promise<LineWriter> {
+  const { config } = conn;
+  const base = conn.url;
+  const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+  if (conn.authorization) headers.authorization = conn.authorization;
+
+  const params = new URLSearchParams({ db: config.database, precision: 'ns' });
+  if (config.retentionPolicy) params.set('rp', config.retentionPolicy);
+  const writeUrl = `${base}/write?${params}`;
+  const https = base.startsWith('https:');
+  const agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const request = https ? httpsRequest : httpRequest;
+
+  function post(url: string, body: string | Buffer, extra: Record<string, string>): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const fail = (err: Error): void => reject(new InfluxWriteError('unavailable', `InfluxDB ${base} unreachable: ${err.message}`, undefined, { cause: err }));
+      const req = request(url, { method: 'POST', agent, headers: { ...headers, ...extra, 'content-length': Buffer.byteLength(body) }, timeout: config.timeoutMs }, (res: IncomingMessage) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', fail);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${config.timeoutMs} ms`)));
+      req.on('error', fail);
+      req.end(body);
+    });
+  }
+
+  async function createDatabase(): Promise<void> {
+    const q = new URLSearchParams({ q: `CREATE DATABASE "${config.database.replace(/["\\]/g, '\\$&')}"` });
+    const created = await post(`${base}/query`, q.toString(), { 'content-type': 'application/x-www-form-urlencoded' });
+    if (created.status < 200 || created.status >= 300) {
+      throw new InfluxWriteError(classifyStatus(created.status), `InfluxDB: could not create database "${config.database}": ${created.status} ${created.text}`, created.status);
+    }
+  }
+  await createDatabase();
+
+  return {
+    api: 'v1',
+    async write(lines) {
+      if (lines.length === 0) return;
+      const text = lines.join('\n');
+      // Lines are nearly always ASCII: then the bytes are a plain copy (latin1), not a UTF-8 encode.
+      const body = Buffer.byteLength(text) === text.length ? Buffer.from(text, 'latin1') : Buffer.from(text);
+      let res = await post(writeUrl, body, {});
+      if (res.status === 404) {
+        // A server that lost its data (new volume) forgets the database: create it again once.
+        await createDatabase();
+        res = await post(writeUrl, body, {});
+      }
+      if (res.status === 204) return;
+      let message = res.text;
+      try {
+        message = (JSON.parse(res.text) as { error?: string }).error ?? res.text;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new InfluxWriteError(classifyStatus(res.status), `InfluxDB /write ${res.status}: ${message}`, res.status);
+    },
+    async close() {
+      agent.destroy();
+    },
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * One schema language for every wire message: TypeBox builds the schemas (plain JSON Schema, so
+ * they also document the query API in OpenAPI) and their TypeScript types; ajv compiles each into
+ * a validator on first use. A refusal is always a {@link ContractError} naming the key path and a
+ * dead-letter reason, whatever the bytes.
+ *
+ * Hot path: a valid message costs JSON.parse plus the compiled validator, which allocates nothing
+ * (ajv checks unknown keys with a for-in loop, not `Object.keys`). Only a refusal walks the schema
+ * to build the message. `npm run bench:contract` compares it with the hand-written check it replaced.
+ */
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
+import { X_EXPECT, X_ID, X_REASON } from './annotations.js';
+import { ContractError, type RejectReason } from './errors.js';
+import { idProblem } from './ids.js';
+
+let ajv: AjvClass | undefined;
+
+/**
+ * One ajv for all messages, loaded and created when the first message is validated: the edge
+ * agent validates one kind, rarely, and should not carry the compiler (~1.5 MB of RSS) until
+ * then. A plain require, so that a bundle (the edge's) leaves ajv in node_modules.
+ */
+function compiler(): AjvClass {
+  if (!ajv) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
+    ajv = new Ajv({ allErrors: false, verbose: true, strict: true, keywords: [X_REASON, X_EXPECT, X_ID], validateFormats: false });
+  }
+  return ajv;
+}
+
+export interface MessageSpec<S extends TSchema> {
+  /** Names the message where the whole value is wrong: `status: must be an object`. */
+  name: string;
+  schema: S;
+  /** Largest payload accepted, bytes (a bigger one is `too_large` before it is parsed). */
+  maxBytes: number;
+  /** Reason of an error no schema node names one for. @default 'bad_schema' */
+  reason?: RejectReason;
+  /** Rules across fields that a schema cannot state; throws {@link ContractError}. */
+  check?: (value: Static<S>) => void;
+}
+
+/** A wire message: its schema and its one parser. */
+export interface Message<T> {
+  readonly name: string;
+  /** The JSON Schema (also in the query API's OpenAPI document). */
+  readonly schema: TSchema;
+  readonly maxBytes: number;
+  /** Parses and validates a payload (bytes or text). Throws only {@link ContractError}, whatever the input. */
+  parse(payload: Uint8Array | string): T;
+  /** Validates a value already parsed from JSON (or built in memory). Throws only {@link ContractError}. */
+  validate(value: unknown): T;
+  /** True when `value` is valid; builds no error. */
+  is(value: unknown): value is T;
+  /** JSON text of a value (validated first, so nothing invalid leaves through the contract). */
+  encode(value: T): string;
+}
+
+function shown(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** `/readings/3/ts` -> `readings[3].ts`. */
+function keyPath(pointer: string, name: string): string {
+  if (pointer === '') return name;
+  let out = '';
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(seg) ? `[${seg}]` : out ? `.${seg}` : seg;
+  }
+  return out;
+}
+
+const TYPE_NAMES: Record<string, string> = { object: 'an object', array: 'an array', string: 'a string', number: 'a number', integer: 'an integer', boolean: 'a boolean', null: 'null' };
+const ID_KEYWORDS = new Set(['type', 'pattern', 'maxLength', 'minLength']);
+
+const join = (path: string, key: string, name: string): string => (path === name ? key : `${path}.${key}`);
+
+/** The outermost `x-reason` on the schema path of an error (`#/properties/readings/items/...`). */
+function reasonOf(root: TSchema, schemaPath: string, fallback: RejectReason): RejectReason {
+  let node: unknown = root;
+  for (const seg of schemaPath.replace(/^#\/?/, '').split('/')) {
+    if (typeof node !== 'object' || node === null) break;
+    node = (node as Record<string, unknown>)[seg.replace(/~1/g, '/').replace(/~0/g, '~')];
+    const r = (node as Record<string, unknown> | undefined)?.[X_REASON];
+    if (typeof r === 'string') return r as RejectReason;
+  }
+  return fallback;
+}
+
+function toContractError(spec: Pick<MessageSpec<TSchema>, "name" | "schema" | "reason">, e: ErrorObject): ContractError {
+  // A bad key (propertyNames) is reported at the key itself.
+  const path = e.propertyName !== undefined ? join(keyPath(e.instancePath, spec.name), e.propertyName, spec.name) : keyPath(e.instancePath, spec.name);
+  const node = (e.parentSchema ?? {}) as Record<string, unknown>;
+  // Count bounds are size bounds, wherever they are.
+  const reason = e.keyword === 'maxItems' ? 'too_large' : reasonOf(spec.schema, e.schemaPath, spec.reason ?? 'bad_schema');
+  const p = e.params as Record<string, unknown>;
+  if (e.keyword === 'additionalProperties') return new ContractError(reason, join(path, String(p.additionalProperty), spec.name), 'unknown key');
+  if (e.keyword === 'required') return new ContractError(reason, join(path, String(p.missingProperty), spec.name), 'is required');
+  if (e.keyword === 'maxItems') return new ContractError(reason, path, `has ${(e.data as unknown[]).length} items; at most ${String(p.limit)} are allowed`);
+  if (e.keyword === 'not') {
+    const not = node.not as { const?: unknown } | undefined;
+    return new ContractError(reason, path, not && 'const' in not ? `${JSON.stringify(not.const)} is reserved` : 'is not allowed');
+  }
+  if (typeof node[X_ID] === 'string' && ID_KEYWORDS.has(e.keyword)) return new ContractError(reason, path, idProblem(node[X_ID], e.data));
+  if (e.keyword === 'type' && typeof node[X_EXPECT] !== 'string') return new ContractError(reason, path, `must be ${TYPE_NAMES[String(p.type)] ?? String(p.type)}, got ${shown(e.data)}`);
+  const expect = typeof node[X_EXPECT] === 'string' ? node[X_EXPECT] : e.keyword === 'const' ? `must be ${JSON.stringify(p.allowedValue)}` : e.keyword === 'enum' ? `must be one of ${(p.allowedValues as unknown[]).join(', ')}` : (e.message ?? 'is invalid');
+  return new ContractError(reason, path, `${expect}, got ${shown(e.data)}`);
+}
+
+/** The error to report: a failed union (anyOf) speaks for its branches' errors, which come before it. */
+function firstError(errors: ErrorObject[]): ErrorObject {
+  const last = errors[errors.length - 1]!;
+  return last.keyword === 'anyOf' ? last : errors[0]!;
+}
+
+
+/** A string that is one of `values` (an `enum`, so a refusal names them all). */
+export function literalUnion<T extends string>(values: readonly T[], options: Record<string, unknown> = {}): TUnsafe<T> {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+}
+
+/** Defines a wire message: schema, size bound, cross-field rules; the validator compiles on first use. */
+export function defineMessage<S extends TSchema>(spec: MessageSpec<S>): Message<Static<S>> {
+  type T = Static<S>;
+  let compiled: ValidateFunction | undefined;
+  const validator = (): ValidateFunction => (compiled ??= compiler().compile(spec.schema));
+  const validate = (value: unknown): T => {
+    const v = validator();
+    if (!v(value)) throw toContractError(spec, firstError(v.errors!));
+    spec.check?.(value as T);
+    return value as T;
+  };
+  return {
+    name: spec.name,
+    schema: spec.schema,
+    maxBytes: spec.maxBytes,
+    parse(payload) {
+      const size = typeof payload === 'string' ? (payload.length * 3 <= spec.maxBytes ? payload.length : Buffer.byteLength(payload)) : payload.byteLength;
+      if (size > spec.maxBytes) throw new ContractError('too_large', 'payload', `is ${size} bytes; at most ${spec.maxBytes} are allowed`);
+      let value: unknown;
+      try {
+        const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+        value = JSON.parse(text);
+      } catch (err) {
+        throw new ContractError('bad_json', 'payload', `is not valid JSON (${(err as Error).message})`, { cause: err });
+      }
+      return validate(value);
+    },
+    validate,
+    is(value): value is T {
+      if (!validator()(value)) return false;
+      try {
+        spec.check?.(value as T);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    encode(value) {
+      return JSON.stringify(validate(value));
+    },
+  };
+}
