@@ -10,6 +10,11 @@ export class EdgeConfigError extends Error {
   }
 }
 
+/** The command line is wrong (exit 64, EX_USAGE). */
+export class EdgeUsageError extends Error {
+  override readonly name = 'EdgeUsageError';
+}
+
 /** The state dir (epoch, seq, queue) cannot be created, read or written. */
 export class EdgeStateError extends Error {
   override readonly name = 'EdgeStateError';

@@ -4,7 +4,7 @@ import { SystemClock, type ClockSource } from './clock.js';
 import type { EdgeConfig } from './config.js';
 
 export { loadEdgeConfig, edgeConfigSchema, DEFAULT_CONFIG_PATH, type EdgeConfig, type PortConfig, type ChannelConfig } from './config.js';
-export { EdgeConfigError, EdgeStateError, FrameError, type FrameErrorReason } from './errors.js';
+export { EdgeConfigError, EdgeStateError, EdgeUsageError, FrameError, type FrameErrorReason } from './errors.js';
 export { ManualClock, SystemClock, Timestamper, type ClockSource } from './clock.js';
 export { driverIds, getDriver, registerDriver, type DriverSpec, type Frame, type LineDriverSpec, type PollDriverSpec } from './drivers/index.js';
 export { DiskQueue, type BatchInfo, type QueueOptions } from './queue.js';
