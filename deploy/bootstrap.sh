@@ -13,6 +13,9 @@ have socat || need+=(socat)
 have mosquitto || need+=(mosquitto)
 have mosquitto_pub || need+=(mosquitto-clients)
 have chromium || need+=(chromium)
+# The .deb tests: lintian (0 errors on each package), readelf for native modules' Depends.
+have lintian || need+=(lintian)
+have readelf || need+=(binutils)
 
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ]; then

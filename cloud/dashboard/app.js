@@ -2,12 +2,12 @@
 // which fetch and EventSource both carry. State lives in the URL hash so views can be bookmarked.
 'use strict';
 
-const RANGES = { '1h': 3600e3, '6h': 6 * 3600e3, '24h': 864e5, '7d': 7 * 864e5, '30d': 30 * 864e5 };
+const RANGES = { '5m': 5 * 60e3, '15m': 15 * 60e3, '1h': 3600e3, '6h': 6 * 3600e3, '24h': 864e5, '7d': 7 * 864e5, '30d': 30 * 864e5 };
 const SEV_COLOR = { critical: [220, 38, 38], warning: [217, 119, 6], info: [8, 145, 178] };
 const POINTS_MAX = 2000;
 const $ = (id) => document.getElementById(id);
 
-const state = { device: null, sensor: null, range: '24h', from: null, to: null, devices: [], series: null, alerts: new Map(), sessions: [], unit: '' };
+const state = { device: null, sensor: null, range: null, from: null, to: null, devices: [], series: null, alerts: new Map(), sessions: [], unit: '' };
 let plot = null;
 let source = null;
 let liveKey = '';
@@ -48,7 +48,8 @@ function readHash() {
   state.sensor = p.get('sensor');
   state.from = p.has('from') ? Number(p.get('from')) : null;
   state.to = p.has('to') ? Number(p.get('to')) : null;
-  state.range = state.from && state.to ? 'custom' : RANGES[p.get('range')] ? p.get('range') : '24h';
+  // No range in the URL (the first view): start() fits one to the data there is.
+  state.range = state.from && state.to ? 'custom' : RANGES[p.get('range')] ? p.get('range') : null;
 }
 
 function writeHash() {
@@ -65,7 +66,7 @@ function writeHash() {
 function window_() {
   if (state.range === 'custom') return { from: state.from, to: state.to, live: false };
   const to = Date.now();
-  return { from: to - RANGES[state.range], to, live: true };
+  return { from: to - (RANGES[state.range] ?? RANGES['24h']), to, live: true };
 }
 
 // ---- device tree ------------------------------------------------------------
@@ -300,7 +301,7 @@ function setRange(range, from, to) {
     $('from').value = toLocalInput(from);
     $('to').value = toLocalInput(to);
   }
-  for (const b of document.querySelectorAll('#ranges button')) b.setAttribute('aria-pressed', String(b.dataset.range === range));
+  pressRangeButtons();
   writeHash();
   guard(loadView());
 }
@@ -322,12 +323,45 @@ function showLogin(message = '') {
   $('token').focus();
 }
 
+/**
+ * The shortest preset that holds all of the selected sensor's data, so that a first view of a demo
+ * two minutes old shows two minutes, not a day with the data in its last pixel. Asks for 100
+ * buckets over 30 days, then over the span from the first non-empty bucket, until the buckets are
+ * fine enough to place the first reading (at most four small requests).
+ */
+async function fitRange() {
+  const to = Date.now();
+  let from = to - RANGES['30d'];
+  let found = false;
+  for (let i = 0; i < 4; i++) {
+    const q = new URLSearchParams({ device: state.device, sensor: state.sensor, from: String(from), to: String(to) });
+    const s = await api(`api/v1/series?${q}&points=100`);
+    const idx = s.mean.findIndex((v) => v !== null && v !== undefined);
+    if (idx < 0) break;
+    found = true;
+    const bucket = (to - from) / 100;
+    from = Math.max(from, s.time[idx]);
+    if (to - from > 20 * bucket) break;
+  }
+  if (!found) return '24h';
+  const span = to - from;
+  return Object.keys(RANGES).find((r) => RANGES[r] >= span * 1.05) ?? '30d';
+}
+
+function pressRangeButtons() {
+  for (const b of document.querySelectorAll('#ranges button')) b.setAttribute('aria-pressed', String(b.dataset.range === state.range));
+}
+
 async function start() {
   $('login').hidden = true;
   await loadDevices();
   if (!state.device && state.devices[0]?.sensors[0]) {
     state.device = state.devices[0].device;
     state.sensor = state.devices[0].sensors[0].sensor;
+  }
+  if (!state.range) {
+    state.range = state.device && state.sensor ? await fitRange() : '24h';
+    pressRangeButtons();
   }
   await select(state.device, state.sensor);
 }

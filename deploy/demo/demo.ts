@@ -38,9 +38,11 @@ const say = (line: string): void => console.log(`[${((Date.now() - started) / 10
 
 async function main(): Promise<void> {
   say('starting nats-server (JetStream) and influxd …');
-  const nats = await NatsServer.start({ port: await preferPort(4222) });
+  // Out of the terminal's process group: Ctrl-C reaches only the demo, which stops them last
+  // (else influxd would exit under a processor that is still flushing).
+  const nats = await NatsServer.start({ port: await preferPort(4222), ownProcessGroup: true });
   closers.push({ name: 'nats-server', close: () => nats.stop() });
-  const influx = await InfluxServer.start({ port: await preferPort(8086) });
+  const influx = await InfluxServer.start({ port: await preferPort(8086), ownProcessGroup: true });
   closers.push({ name: 'influxd', close: () => influx.stop() });
 
   const scenario = loadScenario(args.scenario!);

@@ -19,7 +19,7 @@ export function edgeConfigFor(
       baudRate: b.baud,
       driver: b.protocol,
       options: driverOptions(b),
-      channels: Object.fromEntries(b.channels.map((c) => [c, { sensor: c }])),
+      channels: Object.fromEntries(b.channels.map((c, i) => [c, { sensor: c, ...(b.units[i] ? { unit: b.units[i] } : {}) }])),
     })),
   };
 }

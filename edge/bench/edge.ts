@@ -17,7 +17,7 @@ import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { telemetryTopic } from '@fieldline/contract';
 import { cleanupAll, freePort, onCleanup, PtyPair, sleep, tempDir, waitFor } from '@fieldline/harness';
-import { LIB, stageLib } from '../src/packaging/build-deb.js';
+import { stageLib, unitCommand } from '../src/packaging/build-deb.js';
 import { DiskQueue } from '../src/queue.js';
 import { EdgeState } from '../src/state.js';
 
@@ -68,13 +68,6 @@ async function startBroker(): Promise<{ url: string; received: { readings: numbe
 }
 
 /** The node flags and script of the shipped systemd unit, the script mapped into the staged `lib`. */
-function unitCommand(lib: string): string[] {
-  const unit = readFileSync(join(edgeDir, 'packaging/fieldline-edge.service'), 'utf8');
-  const exec = new RegExp(`^ExecStart=\\S+ (.*?)/${LIB}/(\\S+) run `, 'm').exec(unit);
-  if (!exec) throw new Error(`ExecStart of the unit does not run a script in /${LIB}`);
-  return [...exec[1]!.split(' ').filter(Boolean), join(lib, exec[2]!)];
-}
-
 let agentCommand: string[] = [];
 
 function spawnAgent(configFile: string): ChildProcess {
@@ -223,7 +216,7 @@ async function brokerOnly(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  agentCommand = unitCommand(await stageLib(tempDir('bench-lib')));
+  agentCommand = unitCommand((await stageLib(tempDir('bench-lib'))).lib);
   const broker = await startBroker();
   const steady = await steadyState(broker);
   await broker.close();

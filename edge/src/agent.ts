@@ -4,14 +4,18 @@ import { MAX_ENVELOPE_BYTES, parseBatchId, type ClockState, type Envelope, type 
 import { Timestamper, type ClockSource } from './clock.js';
 import type { EdgeConfig, PortConfig } from './config.js';
 import { newPortCounters, type PortCounters } from './counters.js';
-import { getDriver, type Frame, type PollDriver } from './drivers/index.js';
+import type { Frame } from './drivers/index.js';
+import { openPort, type OpenPort } from './ports.js';
 import { DiskQueue, readingLine, type BatchInfo } from './queue.js';
-import { badFrameReporter, LinePort } from './serial-port.js';
+import { mapFrame } from './readings.js';
+import { badFrameReporter } from './serial-port.js';
 import { EdgeState } from './state.js';
 import { Uplink } from './uplink.js';
 
 // Envelope overhead (device, epoch, seq, clock) stays well under this; readings fill the rest.
 const MAX_BATCH_BYTES = MAX_ENVELOPE_BYTES - 4096;
+// Unmapped channel names logged per port; a board sending ever new names is only counted past this.
+const MAX_UNMAPPED_NAMES = 32;
 
 export interface EdgeHealth {
   device: string;
@@ -33,7 +37,7 @@ export class Agent {
   readonly queue: DiskQueue;
   readonly uplink: Uplink;
   private readonly stamps = new Timestamper();
-  private readonly ports: Array<LinePort | PollDriver> = [];
+  private readonly ports: OpenPort[] = [];
   readonly portCounters: Record<string, PortCounters> = {};
   private readonly timers: NodeJS.Timeout[] = [];
   private delayTimer: NodeJS.Timeout | undefined;
@@ -41,6 +45,7 @@ export class Agent {
   private readingsIn = 0;
   private readingsAcked = 0;
   private readonly started: number;
+  private readonly unmappedSeen = new Map<string, Set<string>>();
 
   constructor(
     private readonly cfg: EdgeConfig,
@@ -70,61 +75,38 @@ export class Agent {
   }
 
   private startPort(p: PortConfig): void {
-    const spec = getDriver(p.driver)!;
     const counters = newPortCounters();
     this.portCounters[p.id] = counters;
     const log = this.log.child({ component: 'port', port: p.id, driver: p.driver });
-    const onFrame = (frame: Frame): void => this.ingest(p, counters, frame);
-    if (spec.kind === 'line') {
-      this.ports.push(new LinePort(p, spec, counters, log, onFrame, this.cfg.log.badFramesPerMinute));
-      return;
-    }
     const bad = badFrameReporter(counters, log, this.cfg.log.badFramesPerMinute);
-    this.ports.push(
-      spec.start(p.options, {
-        path: p.path,
-        baudRate: p.baudRate,
-        log,
-        frame: (f) => {
-          counters.frames += 1;
-          onFrame(f);
-        },
-        bad,
-        status: (open) => {
-          counters.open = open;
-          if (!open) counters.reopens += 1;
-        },
-      }),
-    );
+    this.ports.push(openPort(p, counters, log, { frame: (f) => this.ingest(p, counters, log, f), bad }));
   }
 
   /** Event time is taken now, when the frame was read (or from the board); then it is queued. */
-  private ingest(p: PortConfig, counters: PortCounters, frame: Frame): void {
-    const wall = this.clock.now();
-    const mono = this.clock.mono();
+  private ingest(p: PortConfig, counters: PortCounters, log: Logger, frame: Frame): void {
     const synced = this.clock.synced();
     if (synced !== this.wasSynced) this.checkClock();
-    const boardTime = p.timestamps === 'board' && frame.boardTs !== undefined;
-    const hold = !synced && !boardTime && this.cfg.clock.unsynced === 'hold';
-    const lines: string[] = [];
-    for (const [channel, raw] of frame.values) {
-      const ch = p.channels[channel];
-      if (!ch) {
-        counters.unmapped_channels += 1;
-        continue;
-      }
-      const value = raw * ch.scale + ch.offset;
-      if (!Number.isFinite(value)) {
-        counters.bad_frames.bad_value = (counters.bad_frames.bad_value ?? 0) + 1;
-        continue;
-      }
-      const base = boardTime ? frame.boardTs! : wall;
-      const r: Reading = { sensor: ch.sensor, ts: hold ? base : this.stamps.stamp(ch.sensor, base), value };
-      if (ch.unit !== undefined) r.unit = ch.unit;
-      if (!synced && !boardTime) r.quality = 'uncertain';
-      lines.push(readingLine(r, hold ? { mono, boot: this.clock.bootId } : undefined));
+    const mono = this.clock.mono();
+    const m = mapFrame(p, frame, { wall: this.clock.now(), synced, unsynced: this.cfg.clock.unsynced }, this.stamps);
+    if (m.badValues.length) counters.bad_frames.bad_value = (counters.bad_frames.bad_value ?? 0) + m.badValues.length;
+    if (m.unmapped.length) {
+      counters.unmapped_channels += m.unmapped.length;
+      this.reportUnmapped(p, log, m.unmapped);
     }
-    if (this.enqueue(lines, hold ? this.clock.bootId : undefined)) this.readingsIn += lines.length;
+    if (log.isLevelEnabled('debug')) log.debug({ readings: m.readings, held: m.held || undefined, unmapped: m.unmapped.length ? m.unmapped : undefined }, 'frame parsed');
+    const lines = m.readings.map((r) => readingLine(r, m.held ? { mono, boot: this.clock.bootId } : undefined));
+    if (this.enqueue(lines, m.held ? this.clock.bootId : undefined)) this.readingsIn += lines.length;
+  }
+
+  /** The first time a port sends a channel its `channels` do not map, say so once (names are bounded). */
+  private reportUnmapped(p: PortConfig, log: Logger, unmapped: Array<[string, number]>): void {
+    let seen = this.unmappedSeen.get(p.id);
+    if (!seen) this.unmappedSeen.set(p.id, (seen = new Set()));
+    for (const [channel, raw] of unmapped) {
+      if (seen.has(channel) || seen.size >= MAX_UNMAPPED_NAMES) continue;
+      seen.add(channel);
+      log.warn({ channel, raw }, `channel "${channel}" is not mapped under this port's channels: counted (unmapped_channels), not sent`);
+    }
   }
 
   /** Appends to the open batch; false when the queue is full (drop-newest; counted by the queue). */

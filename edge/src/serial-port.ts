@@ -59,10 +59,9 @@ export class LinePort {
     private readonly counters: PortCounters,
     private readonly log: Logger,
     onFrame: (frame: Frame) => void,
-    badPerMinute: number,
+    bad: (reason: FrameErrorReason, message: string) => void,
   ) {
     const parse = spec.create(cfg.options);
-    const bad = badFrameReporter(counters, log, badPerMinute);
     this.framer = new LineFramer(
       cfg.maxFrameBytes,
       (line) => {

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { commandsTopic, parseRejectionNotice, REJECTED_COMMAND, statusTopic, telemetryTopic, type StatusMessage } from '@fieldline/contract';
 import { backoffDelay } from '@fieldline/runtime';
 import { readPassword, type EdgeConfig } from './config.js';
-import { EdgeConfigError } from './errors.js';
+import { readTls } from './preflight.js';
 
 export interface UplinkCounters {
   connects: number;
@@ -23,15 +22,6 @@ export interface UplinkHandlers {
   acked(seq: number): void;
   /** The gateway dead-lettered batch `{device}:{epoch}:{seq}`; it must not be resent. */
   rejected(batch: string, reason: string, error: string): void;
-}
-
-function readPem(path: string | undefined, key: string): Buffer | undefined {
-  if (!path) return undefined;
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new EdgeConfigError(`${key}: cannot read ${path}: ${(err as Error).message}`, [`${key}: cannot read ${path}`], { cause: err });
-  }
 }
 
 /**
@@ -60,9 +50,7 @@ export class Uplink {
       clientId: device,
       username: m.username ?? device,
       password: readPassword(m),
-      ca: readPem(m.tls?.ca, 'mqtt.tls.ca'),
-      cert: readPem(m.tls?.cert, 'mqtt.tls.cert'),
-      key: readPem(m.tls?.key, 'mqtt.tls.key'),
+      ...readTls(m),
       rejectUnauthorized: m.tls?.rejectUnauthorized ?? true,
       keepalive: m.keepaliveS,
       connectTimeout: m.connectTimeoutMs,

@@ -1,4 +1,5 @@
 import { openSync, writeSync, closeSync } from 'node:fs';
+import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupAll, PtyPair, waitFor } from '@fieldline/harness';
 import { startEdge } from '../src/index.js';
@@ -58,6 +59,31 @@ describe('text-kv over a real pty', () => {
       writeSync(fd, 'temp=5\r\n');
       closeSync(fd);
       await waitFor(() => broker.readings().some((r) => r.value === 5), { what: 'reading after the watchdog reopen' });
+    } finally {
+      await edge.close();
+      await pty.close();
+      await broker.close();
+    }
+  });
+
+  it('logs each parsed frame at debug level, and an unmapped channel once at warn', async () => {
+    const broker = await TestBroker.start();
+    const pty = await PtyPair.create();
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'debug' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const edge = await startEdge(testConfig(broker.url, { ports: [{ id: 'p1', path: pty.hostPath, driver: 'text-kv', channels: { temp: { sensor: 't1', unit: 'C' } } }] }), { logger });
+    try {
+      await waitFor(() => edge.health().ports.p1!.open, { what: 'port open' });
+      const fd = openSync(pty.devicePath, 'w');
+      writeSync(fd, 'temp=21.5,wind=3\r\ntemp=21.6,wind=4\r\n');
+      closeSync(fd);
+      await waitFor(() => lines.filter((l) => l.msg === 'frame parsed').length >= 2, { what: 'two debug lines' });
+      const parsed = lines.find((l) => l.msg === 'frame parsed')!;
+      expect(parsed).toMatchObject({ level: 20, port: 'p1', driver: 'text-kv', readings: [{ sensor: 't1', value: 21.5, unit: 'C', ts: expect.any(Number) }], unmapped: [['wind', 3]] });
+      const warned = lines.filter((l) => l.level === 40 && l.channel === 'wind');
+      expect(warned).toHaveLength(1);
+      expect(warned[0]!.msg).toContain('not mapped');
+      expect(edge.health().ports.p1!.unmapped_channels).toBe(2);
     } finally {
       await edge.close();
       await pty.close();

@@ -33,6 +33,8 @@ export interface SimulatedBoard {
   baud: number;
   /** Channel names in frame/register order (channel i is Modbus register 2·i). */
   channels: string[];
+  /** Each channel's unit (its signal model's, e.g. C, %, ppm, or the scenario's `unit`). */
+  units: string[];
   /** Frames carry the board clock (`ts=` / first csv column / `"ts"`): the edge's csv `timeColumn`. */
   timestamps: boolean;
   /** Modbus slave id (modbus boards only). */
@@ -140,6 +142,7 @@ export async function startSimulation(scenarioIn: Scenario, opts: SimulationOpti
       protocol: b.plan.board.protocol,
       baud: b.plan.board.baud,
       channels: b.plan.channels.map((c) => c.channel.name),
+      units: b.plan.channels.map((c) => c.params.unit),
       timestamps: b.plan.board.timestamps || b.plan.channels.some((c) => c.channel.model === 'replay'),
       ...(b.isModbus ? { unitId: b.plan.board.unitId } : {}),
       path: b.pair.hostPath,

@@ -29,9 +29,12 @@ function install(): void {
   const codes = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
   for (const sig of Object.keys(codes) as (keyof typeof codes)[]) {
     process.once(sig, () => {
+      // A program with a handler of its own (the demo) stops its services in order and calls
+      // cleanupAll() itself; stopping processes and removing their dirs under it here would pull
+      // the state dirs from under agents that are still shutting down. The 'exit' hook stays.
+      if (process.listenerCount(sig) > 0) return;
       runAll();
-      // Leave the exit to a handler of the program's own (the demo has one), else exit as killed.
-      if (process.listenerCount(sig) === 0) process.exit(codes[sig]);
+      process.exit(codes[sig]);
     });
   }
 }

@@ -15,6 +15,12 @@ export interface ManagedProcessOptions {
   readyTimeoutMs?: number;
   /** Bytes of output kept for error messages. @default 16384 */
   keepOutput?: number;
+  /**
+   * Its own process group: a terminal's Ctrl-C (SIGINT to the whole foreground group) does not
+   * reach it, so a parent that handles the signal can stop it after what depends on it (the demo
+   * stops the processor before InfluxDB). It is still stopped at exit like any other. @default false
+   */
+  ownProcessGroup?: boolean;
 }
 
 /** A child process that is always stopped: on `stop()`, at process exit, or on a signal. */
@@ -40,9 +46,9 @@ export class ManagedProcess {
 
   async start(): Promise<void> {
     if (this.running) return;
-    const { name, command, args, env, cwd, ready, readyTimeoutMs = 20_000, keepOutput = 16_384 } = this.opts;
+    const { name, command, args, env, cwd, ready, readyTimeoutMs = 20_000, keepOutput = 16_384, ownProcessGroup = false } = this.opts;
     this.output = '';
-    const child = spawn(command, args, { env: env ?? process.env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: env ?? process.env, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: ownProcessGroup });
     this.child = child;
     const append = (chunk: Buffer): void => {
       this.output = (this.output + chunk.toString('utf8')).slice(-keepOutput);

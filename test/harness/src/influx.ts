@@ -8,6 +8,8 @@ export interface InfluxOptions {
   port?: number;
   /** Data dir (meta, data, wal). @default a temp dir removed at cleanup */
   dataDir?: string;
+  /** Out of the terminal's process group (ManagedProcessOptions.ownProcessGroup). @default false */
+  ownProcessGroup?: boolean;
 }
 
 /** InfluxQL result as InfluxDB 1.x returns it from `/query`. */
@@ -29,9 +31,11 @@ export class InfluxServer extends ManagedProcess {
     readonly port: number,
     readonly dataDir: string,
     configFile: string,
+    ownProcessGroup: boolean,
   ) {
     super({
       name: `influxd:${port}`,
+      ownProcessGroup,
       command: findBinary('influxd', 'influxdb'),
       args: ['-config', configFile],
       readyTimeoutMs: 30_000,
@@ -45,7 +49,7 @@ export class InfluxServer extends ManagedProcess {
     const port = opts.port ?? (await freePort());
     const configFile = join(dataDir, 'influxdb.conf');
     writeFileSync(configFile, influxConfig(dataDir, port, await freePort()));
-    const server = new InfluxServer(port, dataDir, configFile);
+    const server = new InfluxServer(port, dataDir, configFile, opts.ownProcessGroup ?? false);
     await server.start();
     return server;
   }

@@ -12,6 +12,8 @@ export interface NatsOptions {
   serverName?: string;
   /** Extra nats-server config text appended verbatim (cluster, accounts, limits…). */
   extraConfig?: string;
+  /** Out of the terminal's process group (ManagedProcessOptions.ownProcessGroup). @default false */
+  ownProcessGroup?: boolean;
 }
 
 /** A real nats-server with JetStream on loopback. `stop()` + `start()` keeps port and store. */
@@ -23,9 +25,11 @@ export class NatsServer extends ManagedProcess {
     readonly monitorPort: number,
     readonly storeDir: string,
     readonly configFile: string,
+    ownProcessGroup = false,
   ) {
     super({
       name: `nats-server:${port}`,
+      ownProcessGroup,
       command: findBinary('nats-server', 'nats-server'),
       args: ['-c', configFile],
       ready: (out) => out.includes('Server is ready'),
@@ -49,7 +53,7 @@ export class NatsServer extends ManagedProcess {
         opts.extraConfig ?? '',
       ].join('\n'),
     );
-    const server = new NatsServer(port, monitorPort, storeDir, configFile);
+    const server = new NatsServer(port, monitorPort, storeDir, configFile, opts.ownProcessGroup);
     await server.start();
     return server;
   }

