@@ -64,7 +64,11 @@ export function tailOf(cal: Float64Array, i: number, x: number, o: CalibratorOpt
   const q = Math.exp(cal[i + MEAN]! + o.thresholdSd * Math.sqrt(cal[i + VAR]!)) - 1;
   if (!(x > q)) return 1;
   const y = x - q;
-  const t = cal[i + FREQ]! * (heavy(cal, i, o.memory) ? Math.exp(-Math.log1p(y / (1 + q)) / Math.max(cal[i + XI]!, 1e-3)) : Math.exp(-y / Math.max(cal[i + BETA]!, 1e-9)));
+  // With few excesses seen the tail's scale is uncertain: it is taken at an upper confidence
+  // bound (relative error ≈ 1/√count), so a young history is cautious rather than overconfident.
+  const count = Math.min(cal[i + N]!, (o.memory / LN2) | 0) * cal[i + FREQ]!;
+  const widen = 1 + 2 / Math.sqrt(count + 1);
+  const t = cal[i + FREQ]! * (heavy(cal, i, o.memory) ? Math.exp(-Math.log1p(y / (1 + q)) / (widen * Math.max(cal[i + XI]!, 1e-3))) : Math.exp(-y / (widen * Math.max(cal[i + BETA]!, 1e-9))));
   return t < 1 ? t : 1;
 }
 

@@ -134,6 +134,18 @@ const CAL = U + CHANNELS;
 const DAY_AT = 0;
 const WEEK_AT = DAY_BINS * BIN;
 
+/** What test `why` (see `AnomalyState.why`) looked at, in words for an alert. */
+export function explain(o: AnomalyModelOptions, why: number): string {
+  const k = o.sums.length;
+  if (why < 0) return 'unusual';
+  if (why < 2 * k) {
+    const w = o.sums[why % k]!;
+    const where = why < k ? 'against its recent values' : 'against its daily and weekly pattern';
+    return w === 1 ? `a single reading ${where}` : `the last ${w} readings ${where}`;
+  }
+  return `the last ${o.slowSums[why - 2 * k]} readings away from where it has lived`;
+}
+
 /** Bytes of one sensor's state (typed array contents plus the object's fields). */
 export function stateBytes(s: AnomalyState): number {
   return s.f64.byteLength + s.f32.byteLength + 14 * 8;
@@ -372,8 +384,9 @@ export function updateState(s: AnomalyState, o: AnomalyModelOptions, ts: number,
   }
   // A reading counts for the part of its bin it covers, so a bin learns one period at a time
   // whatever the sample rate.
-  learnBin(b32, db, v, dt > 0 ? Math.min(1, dt / (DAY / DAY_BINS)) : 1, DAY_FORGET, f[SCALE + P_LEVEL]!);
-  learnBin(b32, wb, v, dt > 0 ? Math.min(1, dt / (WEEK / WEEK_BINS)) : 1, WEEK_FORGET, f[SCALE + P_LEVEL]!);
+  // whatever the sample rate (the very first reading covers nothing yet).
+  learnBin(b32, db, v, dt > 0 ? Math.min(1, dt / (DAY / DAY_BINS)) : 0, DAY_FORGET, f[SCALE + P_LEVEL]!);
+  learnBin(b32, wb, v, dt > 0 ? Math.min(1, dt / (WEEK / WEEK_BINS)) : 0, WEEK_FORGET, f[SCALE + P_LEVEL]!);
   s.lastTs = ts;
   s.lastV = v;
   s.n++;
