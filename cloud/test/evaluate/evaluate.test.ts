@@ -153,6 +153,7 @@ describe('evaluate summaries', () => {
     ]);
     expect(r).toMatchObject({ alerts: 4, matched: 2, precision: 0.5, falseAlerts: 2, falseAlertsPerSensorDay: 0.3333 });
     expect(r.missed).toEqual([truth[1]]);
+    expect(r.found.map((f) => f.alerts)).toEqual([1, 0, 1]);
     expect(r.rules).toEqual([
       { rule: 'anomaly', alerts: 3, falseAlerts: 2 },
       { rule: 'dropout', alerts: 1, falseAlerts: 0 },

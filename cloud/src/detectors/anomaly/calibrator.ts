@@ -72,8 +72,8 @@ export function tailOf(cal: Float64Array, i: number, x: number, o: CalibratorOpt
   return t < 1 ? t : 1;
 }
 
-/** `x` joins the history. */
-export function learn(cal: Float64Array, i: number, x: number, o: CalibratorOptions): void {
+/** `x` joins the history, with `weight` (≤ 1) times the usual learning rate. */
+export function learn(cal: Float64Array, i: number, x: number, o: CalibratorOptions, weight = 1): void {
   const lx = Math.log(1 + x);
   const mean = cal[i + MEAN]!;
   const variance = cal[i + VAR]!;
@@ -87,7 +87,7 @@ export function learn(cal: Float64Array, i: number, x: number, o: CalibratorOpti
   const s = 1 + q;
   const y = x - q;
   // Learning rate: a plain average at first, then exponential forgetting with the half-life.
-  const eta = Math.max(1 / (n + 5), LN2 / o.memory);
+  const eta = weight * Math.max(1 / (n + 5), LN2 / o.memory);
   // ln(1+x) joins its mean and variance winsorized, so one outlier cannot hide the next.
   const d = Math.min(lx, lq + 3 * Math.sqrt(variance) + 1) - mean;
   cal[i + MEAN] = mean + eta * d;

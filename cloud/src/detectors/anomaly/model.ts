@@ -326,10 +326,13 @@ export function updateState(s: AnomalyState, o: AnomalyModelOptions, ts: number,
       s.lnInterval = Number.isNaN(s.lnInterval) ? l : s.lnInterval + 0.05 * (Math.min(s.lnInterval + 1, Math.max(s.lnInterval - 1, l)) - s.lnInterval);
     }
     s.level += LEVEL_ALPHA * (v - s.level);
-    const sa = frozen ? 0 : Math.max(SLOW_SCALE_ALPHA, 1 / s.n);
+    // The slow level and spread learn fast only during the warm-up, then at their own slow pace,
+    // so a drift cannot teach them that it is where the sensor lives.
+    const young = s.n <= o.warmup;
+    const sa = frozen ? 0 : young ? 1 / s.n : SLOW_SCALE_ALPHA;
     const sr = Math.abs(v - f[SLOW]!) / g;
     f[SLOW + 1] = s.n === 1 ? sr : f[SLOW + 1]! + sa * (Math.min(sr, CLIP * Math.max(f[SLOW + 1]!, floor)) - f[SLOW + 1]!);
-    f[SLOW] = f[SLOW]! + Math.max(SLOW_ALPHA, 1 / (s.n + 1)) * (v - f[SLOW]!);
+    f[SLOW] = f[SLOW]! + (young ? 1 / (s.n + 1) : SLOW_ALPHA) * (v - f[SLOW]!);
 
     // Sums of the last k surprises, each calibrated on its own history. A surprise that is
     // already unusual on its own enters the longer sums capped, so one spike is one anomaly. The
@@ -370,8 +373,9 @@ export function updateState(s: AnomalyState, o: AnomalyModelOptions, ts: number,
         const x = k === 1 ? u : slow ? Math.abs(f[si]!) / Math.sqrt(k) : f[si]!;
         // A sum over k readings is judged once its history holds a few windows of k (its
         // values overlap, so fewer would be too few to know its tail).
+        let t = 1;
         if (s.n > o.warmup + TRUST_WINDOWS * k) {
-          const t = tailOf(f, c0 + j * CAL_SLOTS, x, o.calibration);
+          t = tailOf(f, c0 + j * CAL_SLOTS, x, o.calibration);
           tests++;
           if (t < best) (best = t), (why = first + j);
         }
