@@ -2,7 +2,7 @@
 // ptys, two edge agents, the gateway (aedes + JetStream bridge), NATS, the processor, InfluxDB,
 // the query API + dashboard and Node-RED with the example alert flows. Ctrl-C stops everything.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -16,6 +16,7 @@ import { edgeConfigFor } from './edge-config.js';
 import { preferPort, startWebhookPrinter } from './util.js';
 import { createLogger } from '@fieldline/runtime';
 import type { Logger } from 'pino';
+import { parse as parseYaml } from 'yaml';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const { values: args } = parseArgs({
@@ -138,16 +139,9 @@ Ctrl-C stops everything.
   if (args.seconds) setTimeout(() => void shutdown('time is up'), Number(args.seconds) * 1000);
 }
 
+/** Windows and detectors from deploy/demo/processor.yaml (the same file `evaluate --scenario` can use). */
 function demoProcessorConfig(): Record<string, unknown> {
-  return {
-    windows: { gapMs: 10_000, allowedLatenessMs: 5_000, deviceSilenceMs: 60_000 },
-    detectors: [
-      { rule: 'temp-high', type: 'threshold', severity: 'critical', match: { sensor: 'temp' }, params: { above: 30, hysteresis: 1 } },
-      { rule: 'baseline', type: 'baseline', severity: 'warning', params: { alpha: 0.05, z: 5, warmup: 30 } },
-      { rule: 'stuck', type: 'flatline', severity: 'info', match: { sensor: 'hum' }, params: { forMs: 30_000, epsilon: 0.001 } },
-      { rule: 'dropout', type: 'dropout', severity: 'warning' },
-    ],
-  };
+  return parseYaml(readFileSync(fileURLToPath(new URL('./processor.yaml', import.meta.url)), 'utf8')) as Record<string, unknown>;
 }
 
 let stopping = false;

@@ -63,6 +63,8 @@ export interface ScenarioResult {
   rules: { rule: string; alerts: number; falseAlerts: number }[];
   /** The anomalies no alert found. */
   missed: Truth[];
+  /** Per anomaly, how many alerts matched it (one incident, ideally one alert per rule that sees it). */
+  found: (Truth & { alerts: number })[];
   /** The false alerts: device, sensor, rule, start. */
   falses: { device: string; sensor: string; rule: string; start: number }[];
 }
@@ -96,10 +98,12 @@ export function scoreAlerts(alerts: readonly AlertEvent[], truth: readonly Truth
     return { rule, alerts: mine.length, falseAlerts: mine.filter(isFalse).length };
   });
   const missed = truth.filter((t) => !opened.some((a) => matches(a, t)));
+  const found = truth.map((t) => ({ ...t, alerts: opened.filter((a) => matches(a, t)).length }));
   const falses = opened.filter(isFalse).map((a) => ({ device: a.device, sensor: a.sensor, rule: a.rule, start: a.start }));
   return {
     kinds,
     missed,
+    found,
     falses,
     alerts: opened.length,
     matched: opened.length - falseAlerts,

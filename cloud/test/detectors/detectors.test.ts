@@ -73,17 +73,20 @@ describe('detector plugins', () => {
   it('flatline counts readings relative to the sensor\'s own runs and needs forMs of event time', () => {
     // A sensor that changes every reading, then sticks: stuck after minReadings (its runs are 1 long).
     const series: [number, number][] = Array.from({ length: 300 }, (_, i) => [i * 1000, i % 3]);
-    for (let i = 0; i < 12; i++) series.push([(300 + i) * 1000, 7]);
-    series.push([312_000, 1]);
+    for (let i = 0; i < 30; i++) series.push([(300 + i) * 1000, 7]);
+    series.push([330_000, 1]);
     const r = feed(make('flatline', { minReadings: 10, forMs: 5000 }), series);
     const onset = r.findIndex((x) => x.active);
-    expect(onset).toBe(309); // the 10th reading of the run of 7s
+    // The 20th reading of the run of 7s: after 300 runs of one reading (and a cautious tail
+    // for so young a history), a run of 20 is rarer than one in a million runs.
+    expect(onset).toBe(319);
     expect(r[onset]!.score).toBe(1); // the news…
     expect(r[onset + 1]!).toMatchObject({ active: true, score: 0 }); // …then the episode, carried by the alert
-    expect(r[onset]!.message).toMatch(/value 7 unchanged for 10 readings/);
+    expect(r[onset]!.message).toMatch(/value 7 unchanged for 20 readings/);
     expect(r.at(-1)!.active).toBe(false);
     // forMs: the same run at 100 ms spacing lasts only 0.9 s, not stuck yet.
     const fast = feed(make('flatline', { minReadings: 10, forMs: 5000 }), series.map(([t, v]) => [t / 10, v]));
+    // (30 readings at 100 ms last 2.9 s < forMs)
     expect(fast.some((x) => x.active)).toBe(false);
   });
 

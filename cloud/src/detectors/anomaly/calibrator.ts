@@ -64,12 +64,16 @@ export function tailOf(cal: Float64Array, i: number, x: number, o: CalibratorOpt
   const q = Math.exp(cal[i + MEAN]! + o.thresholdSd * Math.sqrt(cal[i + VAR]!)) - 1;
   if (!(x > q)) return 1;
   const y = x - q;
-  const t = cal[i + FREQ]! * (heavy(cal, i, o.memory) ? Math.exp(-Math.log1p(y / (1 + q)) / Math.max(cal[i + XI]!, 1e-3)) : Math.exp(-y / Math.max(cal[i + BETA]!, 1e-9)));
+  // With few excesses seen the tail's scale is uncertain: it is taken at an upper confidence
+  // bound (relative error ≈ 1/√count), so a young history is cautious rather than overconfident.
+  const count = Math.min(cal[i + N]!, (o.memory / LN2) | 0) * cal[i + FREQ]!;
+  const widen = 1 + 2 / Math.sqrt(count + 1);
+  const t = cal[i + FREQ]! * (heavy(cal, i, o.memory) ? Math.exp(-Math.log1p(y / (1 + q)) / (widen * Math.max(cal[i + XI]!, 1e-3))) : Math.exp(-y / (widen * Math.max(cal[i + BETA]!, 1e-9))));
   return t < 1 ? t : 1;
 }
 
-/** `x` joins the history. */
-export function learn(cal: Float64Array, i: number, x: number, o: CalibratorOptions): void {
+/** `x` joins the history, with `weight` (≤ 1) times the usual learning rate. */
+export function learn(cal: Float64Array, i: number, x: number, o: CalibratorOptions, weight = 1): void {
   const lx = Math.log(1 + x);
   const mean = cal[i + MEAN]!;
   const variance = cal[i + VAR]!;
@@ -83,7 +87,7 @@ export function learn(cal: Float64Array, i: number, x: number, o: CalibratorOpti
   const s = 1 + q;
   const y = x - q;
   // Learning rate: a plain average at first, then exponential forgetting with the half-life.
-  const eta = Math.max(1 / (n + 5), LN2 / o.memory);
+  const eta = weight * Math.max(1 / (n + 5), LN2 / o.memory);
   // ln(1+x) joins its mean and variance winsorized, so one outlier cannot hide the next.
   const d = Math.min(lx, lq + 3 * Math.sqrt(variance) + 1) - mean;
   cal[i + MEAN] = mean + eta * d;

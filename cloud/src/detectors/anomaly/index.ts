@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { registerDetector } from '../registry.js';
 import type { Detector } from '../types.js';
-import { AnomalyState, MODEL_DEFAULTS, initState, stateBytes, updateState, type AnomalyModelOptions } from './model.js';
+import { AnomalyState, MODEL_DEFAULTS, explain, initState, stateBytes, updateState, type AnomalyModelOptions } from './model.js';
 
 const DAY_MS = 86_400_000;
 
@@ -22,8 +22,6 @@ export const anomalyParams = z
 
 type Params = z.infer<typeof anomalyParams>;
 
-const TEST_NAMES = ['spike', 'burst of 4', 'run of 16', 'run of 64'];
-
 function create(p: Params): Detector<AnomalyState> {
   const o: AnomalyModelOptions = {
     ...MODEL_DEFAULTS,
@@ -42,9 +40,7 @@ function create(p: Params): Detector<AnomalyState> {
     },
     describe(s, v) {
       if (!s.active) return `value ${v} back to usual for this sensor`;
-      const k = o.sums.length;
-      const what = s.why < 0 ? 'unusual' : `${s.why < k ? 'local' : 'seasonal'} ${TEST_NAMES[s.why % k] ?? 'change'}`;
-      return `value ${v} is unusual for this sensor (${what}, p ≈ ${s.tail.toPrecision(2)})`;
+      return `value ${v} is unusual for this sensor: ${explain(o, s.why)} (p ≈ ${s.tail.toPrecision(2)})`;
     },
   };
 }

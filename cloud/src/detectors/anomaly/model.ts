@@ -134,6 +134,18 @@ const CAL = U + CHANNELS;
 const DAY_AT = 0;
 const WEEK_AT = DAY_BINS * BIN;
 
+/** What test `why` (see `AnomalyState.why`) looked at, in words for an alert. */
+export function explain(o: AnomalyModelOptions, why: number): string {
+  const k = o.sums.length;
+  if (why < 0) return 'unusual';
+  if (why < 2 * k) {
+    const w = o.sums[why % k]!;
+    const where = why < k ? 'against its recent values' : 'against its daily and weekly pattern';
+    return w === 1 ? `a single reading ${where}` : `the last ${w} readings ${where}`;
+  }
+  return `the last ${o.slowSums[why - 2 * k]} readings away from where it has lived`;
+}
+
 /** Bytes of one sensor's state (typed array contents plus the object's fields). */
 export function stateBytes(s: AnomalyState): number {
   return s.f64.byteLength + s.f32.byteLength + 14 * 8;
@@ -314,10 +326,13 @@ export function updateState(s: AnomalyState, o: AnomalyModelOptions, ts: number,
       s.lnInterval = Number.isNaN(s.lnInterval) ? l : s.lnInterval + 0.05 * (Math.min(s.lnInterval + 1, Math.max(s.lnInterval - 1, l)) - s.lnInterval);
     }
     s.level += LEVEL_ALPHA * (v - s.level);
-    const sa = frozen ? 0 : Math.max(SLOW_SCALE_ALPHA, 1 / s.n);
+    // The slow level and spread learn fast only during the warm-up, then at their own slow pace,
+    // so a drift cannot teach them that it is where the sensor lives.
+    const young = s.n <= o.warmup;
+    const sa = frozen ? 0 : young ? 1 / s.n : SLOW_SCALE_ALPHA;
     const sr = Math.abs(v - f[SLOW]!) / g;
     f[SLOW + 1] = s.n === 1 ? sr : f[SLOW + 1]! + sa * (Math.min(sr, CLIP * Math.max(f[SLOW + 1]!, floor)) - f[SLOW + 1]!);
-    f[SLOW] = f[SLOW]! + Math.max(SLOW_ALPHA, 1 / (s.n + 1)) * (v - f[SLOW]!);
+    f[SLOW] = f[SLOW]! + (young ? 1 / (s.n + 1) : SLOW_ALPHA) * (v - f[SLOW]!);
 
     // Sums of the last k surprises, each calibrated on its own history. A surprise that is
     // already unusual on its own enters the longer sums capped, so one spike is one anomaly. The
@@ -358,8 +373,9 @@ export function updateState(s: AnomalyState, o: AnomalyModelOptions, ts: number,
         const x = k === 1 ? u : slow ? Math.abs(f[si]!) / Math.sqrt(k) : f[si]!;
         // A sum over k readings is judged once its history holds a few windows of k (its
         // values overlap, so fewer would be too few to know its tail).
+        let t = 1;
         if (s.n > o.warmup + TRUST_WINDOWS * k) {
-          const t = tailOf(f, c0 + j * CAL_SLOTS, x, o.calibration);
+          t = tailOf(f, c0 + j * CAL_SLOTS, x, o.calibration);
           tests++;
           if (t < best) (best = t), (why = first + j);
         }
@@ -372,8 +388,9 @@ export function updateState(s: AnomalyState, o: AnomalyModelOptions, ts: number,
   }
   // A reading counts for the part of its bin it covers, so a bin learns one period at a time
   // whatever the sample rate.
-  learnBin(b32, db, v, dt > 0 ? Math.min(1, dt / (DAY / DAY_BINS)) : 1, DAY_FORGET, f[SCALE + P_LEVEL]!);
-  learnBin(b32, wb, v, dt > 0 ? Math.min(1, dt / (WEEK / WEEK_BINS)) : 1, WEEK_FORGET, f[SCALE + P_LEVEL]!);
+  // whatever the sample rate (the very first reading covers nothing yet).
+  learnBin(b32, db, v, dt > 0 ? Math.min(1, dt / (DAY / DAY_BINS)) : 0, DAY_FORGET, f[SCALE + P_LEVEL]!);
+  learnBin(b32, wb, v, dt > 0 ? Math.min(1, dt / (WEEK / WEEK_BINS)) : 0, WEEK_FORGET, f[SCALE + P_LEVEL]!);
   s.lastTs = ts;
   s.lastV = v;
   s.n++;
