@@ -56,6 +56,8 @@ class SensorState implements WindowKey {
 class DeviceState {
   /** Device event time: newest reading or synced heartbeat clock. */
   time = -Infinity;
+  /** How often its event time moves on (EWMA of the steps, each clipped to [÷e, ×e]). */
+  interval = NaN;
   silent = false;
   readonly seqs = new SeqWindow();
   readonly sensors = new Map<string, SensorState>();
@@ -114,6 +116,11 @@ export class PartitionPipeline {
     }
     if (env.readings.length === 0 && env.clock.synced && env.clock.now > newest) newest = env.clock.now;
     if (newest > before) {
+      if (before > -Infinity) {
+        const step = newest - before;
+        const iv = d.interval;
+        d.interval = Number.isNaN(iv) ? step : iv + 0.05 * ((step > iv * Math.E ? iv * Math.E : step < iv / Math.E ? iv / Math.E : step) - iv);
+      }
       d.time = newest;
       const wm = this.windows.watermark(newest);
       for (const s of d.sensors.values()) {
@@ -198,7 +205,7 @@ export class PartitionPipeline {
     s.silencedAt = s.maxTs;
     // One reading says nothing of how often the sensor reports: its silence is not yet a dropout
     // (a slow sensor would be "silent" for the default gap after its first reading).
-    if (Number.isNaN(s.interval) && !d.silent) return;
+    if (Number.isNaN(s.interval)) return;
     s.detectors.forEach((b, i) => {
       const st = s.states[i];
       const res = b.detector.onSilence?.(st, silentAt);
@@ -214,8 +221,14 @@ export class PartitionPipeline {
     const limit = this.cfg.windows.deviceSilenceMs;
     if (this.time - this.lastSilenceCheck < limit / 4) return;
     this.lastSilenceCheck = this.time;
+    // A device that reports every 5 minutes is not silent after 2: its limit is at least
+    // gapReadings of its own intervals (as a sensor's gap), capped at maxLengthMs. One message
+    // says nothing of how often it reports, so a device needs two before it can fall silent.
+    const k = this.cfg.windows.gapReadings ?? 0;
     for (const d of this.devices.values()) {
-      if (d.silent || this.time - d.time < limit) continue;
+      if (d.silent || Number.isNaN(d.interval)) continue;
+      const own = Math.min(k * d.interval, this.cfg.windows.maxLengthMs);
+      if (this.time - d.time < (own > limit ? own : limit)) continue;
       d.silent = true;
       for (const s of d.sensors.values()) {
         this.windows.closeAll(s, (session, why) => this.closed(d, s, session, why, fx));

@@ -58,7 +58,8 @@ describe('partition pipeline (pure)', () => {
 
   it('a device silent altogether is closed against its partition event time', () => {
     const p = new PartitionPipeline(cfg());
-    const fx = run(p, [env('quiet', [r('a', 0)]), env('busy', [r('x', 0)]), ...Array.from({ length: 20 }, (_, i) => env('busy', [r('x', 5000 * (i + 1))]))]);
+    // Two messages tell how often 'quiet' reports (one would not: a device needs two to fall silent).
+    const fx = run(p, [env('quiet', [r('a', 0)]), env('quiet', [r('a', 1000)]), env('busy', [r('x', 0)]), ...Array.from({ length: 20 }, (_, i) => env('busy', [r('x', 5000 * (i + 1))]))]);
     expect(fx.sessions.filter((s) => s.device === 'quiet').map((s) => s.closedBy)).toEqual(['dropout']);
     expect(fx.alerts.filter((a) => a.device === 'quiet').map((a) => [a.rule, a.state])).toEqual([['dropout', 'firing']]);
   });
