@@ -79,5 +79,66 @@ describe('fleet mode against a real aedes broker', () => {
 
   it('fails clearly when the broker refuses the credentials', async () => {
     await expect(runFleet({ url, devices: 2, credentials: () => ({ username: 'x', password: 'wrong' }), envelopes: 1 })).rejects.toThrow(/could not connect every device/);
+    // Bad credentials are final: retrying cannot fix them.
+    await expect(runFleet({ url, devices: 1, credentials: () => ({ username: 'x', password: 'wrong' }), envelopes: 1, connectRetry: { totalMs: 5000, minMs: 10 } })).rejects.toThrow(/could not connect/);
+  });
+
+  it('sends each device\'s backlog of past event time, then stops', async () => {
+    received.length = 0;
+    const before = Date.now();
+    const result = await runFleet({
+      url,
+      devices: 3,
+      prefix: 'fl-backlog',
+      credentials: (id) => ({ username: id, password: `pw-${id}` }),
+      rate: 0,
+      readingsPerEnvelope: 50,
+      sensorsPerDevice: 4,
+      backlogMs: 60_000,
+      sampleIntervalMs: 1000,
+    });
+    // 4 sensors x 60 readings = 240 per device: envelopes of 50, 50, 50, 50, 40.
+    expect(result.readingsAcked).toBe(720);
+    expect(result.envelopesAcked).toBe(15);
+    expect(result.errors).toBe(0);
+    expect(result.pubackLatencyMs.max).toBeGreaterThanOrEqual(result.pubackLatencyMs.p99);
+    for (const id of ['fl-backlog-1', 'fl-backlog-2', 'fl-backlog-3']) {
+      const envs = received.filter((e) => e.device === id).sort((a, b) => a.seq - b.seq);
+      expect(envs.map((e) => e.readings.length)).toEqual([50, 50, 50, 50, 40]);
+      for (const sensor of ['s0', 's1', 's2', 's3']) {
+        const ts = envs.flatMap((e) => e.readings.filter((r) => r.sensor === sensor).map((r) => r.ts));
+        expect(ts).toHaveLength(60);
+        // One reading a second from a minute ago, in order, none in the future.
+        expect(ts.every((t, i) => i === 0 || t - ts[i - 1]! === 1000)).toBe(true);
+        expect(ts[0]!).toBeGreaterThanOrEqual(before - 60_000);
+        expect(ts.at(-1)!).toBeLessThan(Date.now());
+      }
+    }
+  });
+});
+
+describe('fleet mode against a broker that refuses connections for a while', () => {
+  it('retries "server unavailable" with backoff when asked to, and fails without', async () => {
+    let refusals = 4;
+    const broker = await Aedes.createBroker({
+      authenticate: (_client, _u, _p, done) => {
+        if (refusals-- > 0) return done(Object.assign(new Error('busy'), { returnCode: 3 }) as Parameters<typeof done>[0], false);
+        done(null, true);
+      },
+    });
+    const port = await freePort();
+    const server = createServer(broker.handle);
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    try {
+      const url = `mqtt://127.0.0.1:${port}`;
+      await expect(runFleet({ url, devices: 1, envelopes: 1 })).rejects.toThrow(/could not connect every device/);
+      const result = await runFleet({ url, devices: 2, envelopes: 10, rate: 0, connectRetry: { totalMs: 20_000, minMs: 20, maxMs: 100 } });
+      expect(result.envelopesAcked).toBe(10);
+      expect(result.connectRetries).toBe(3);
+      expect(result.connectMs).toBeGreaterThan(0);
+    } finally {
+      await new Promise((r) => server.close(r));
+      await new Promise<void>((r) => broker.close(() => r()));
+    }
   });
 });

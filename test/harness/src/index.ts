@@ -3,4 +3,5 @@
 export { cleanupAll, findBinary, ManagedProcess, MissingBinaryError, onCleanup, PtyPair, ServiceStartError, tempDir, type ManagedProcessOptions, type PtyPairOptions } from '@fieldline/runtime/process';
 export { InfluxServer, type InfluxOptions, type InfluxSeries } from './influx.js';
 export { NatsServer, type NatsOptions } from './nats.js';
+export { procStats, type ProcStats } from './proc.js';
 export { freePort, sleep, waitFor } from './util.js';
