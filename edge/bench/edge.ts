@@ -8,144 +8,22 @@
  *     outage) sends it all; the baseline is a bare MQTT client publishing the same envelopes.
  * Prints a table, then one JSON line.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
-import { stringify } from 'yaml';
 import { telemetryTopic } from '@fieldline/contract';
-import { cleanupAll, freePort, onCleanup, PtyPair, sleep, tempDir, waitFor } from '@fieldline/harness';
-import { stageLib, unitCommand } from '../src/packaging/build-deb.js';
+import { cleanupAll, procStats, tempDir, waitFor } from '@fieldline/harness';
 import { DiskQueue } from '../src/queue.js';
 import { EdgeState } from '../src/state.js';
+import { HZ, SENSORS, shippedAgentCommand, spawnAgent, startBroker, steadyState, stopChild, writeConfig } from './footprint.js';
 
-const edgeDir = new URL('..', import.meta.url).pathname;
-const SENSORS = 10;
-const HZ = 10;
 // EDGE_BENCH_QUICK=1: a smoke run of the bench itself (small backlog, short window).
 const QUICK = process.env.EDGE_BENCH_QUICK === '1';
 const WINDOW_S = QUICK ? 5 : 30;
 const BACKLOG = QUICK ? 50_000 : 1_000_000;
 const BATCH = 500;
 
-function procStats(pid: number): { rssMb: number; cpuTicks: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { rssMb: rssKb / 1024, cpuTicks: Number(f[11]) + Number(f[12]) };
-}
-const TICKS_PER_S = 100;
-
-async function startBroker(): Promise<{ url: string; received: { readings: number; batches: Set<string>; seen: Uint8Array; dup: number; last: number; first: number }; close(): Promise<void> }> {
-  const broker = await Aedes.createBroker();
-  const port = await freePort();
-  const server = createServer(broker.handle);
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-  const received = { readings: 0, batches: new Set<string>(), seen: new Uint8Array(BACKLOG), dup: 0, last: 0, first: 0 };
-  broker.on('publish', (packet) => {
-    if (!packet.topic.endsWith('/telemetry')) return;
-    const env = JSON.parse(packet.payload.toString()) as { epoch: string; seq: number; readings: { value: number }[] };
-    if (!env.readings.length) return;
-    const id = `${env.epoch}:${env.seq}`;
-    if (received.batches.has(id)) return void (received.dup += 1);
-    received.batches.add(id);
-    for (const r of env.readings) if (r.value < BACKLOG) received.seen[r.value] = 1;
-    received.readings += env.readings.length;
-    received.first ||= performance.now();
-    received.last = performance.now();
-  });
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    received,
-    close: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
-      await new Promise<void>((r) => broker.close(() => r()));
-    },
-  };
-}
-
 /** The node flags and script of the shipped systemd unit, the script mapped into the staged `lib`. */
 let agentCommand: string[] = [];
-
-function spawnAgent(configFile: string): ChildProcess {
-  const args = [...agentCommand, 'run', '--config', configFile];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  onCleanup(() => child.kill('SIGKILL'));
-  return child;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-function writeConfig(dir: string, url: string, extra: Record<string, unknown>): string {
-  const file = join(dir, 'edge.yaml');
-  writeFileSync(
-    file,
-    stringify({
-      device: 'bench-1',
-      stateDir: join(dir, 'state'),
-      mqtt: { url, reconnect: { minMs: 100, maxMs: 1000 } },
-      heartbeat: { intervalMs: 10_000 },
-      clock: { assumeSynced: true },
-      log: { level: 'warn' },
-      ...extra,
-    }),
-  );
-  return file;
-}
-
-async function steadyState(broker: { url: string; received: { readings: number } }): Promise<Record<string, number>> {
-  const { url, received } = broker;
-  const ptys = await Promise.all(Array.from({ length: SENSORS }, () => PtyPair.create()));
-  const dir = tempDir('bench-steady');
-  const cfg = writeConfig(dir, url, {
-    ports: ptys.map((p, i) => ({ id: `p${i}`, path: p.hostPath, driver: 'text-kv', channels: { temp: { sensor: `s${i}`, unit: 'C' } } })),
-  });
-  const agent = spawnAgent(cfg);
-  const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-  onCleanup(() => idle.kill('SIGKILL'));
-  const fds = ptys.map((p) => openSync(p.devicePath, 'w'));
-  let k = 0;
-  const gen = setInterval(() => {
-    k += 1;
-    fds.forEach((fd) => writeSync(fd, `temp=${(20 + Math.sin(k / 50)).toFixed(3)}\r\n`));
-  }, 1000 / HZ);
-  await sleep(8000); // start-up and JIT warm-up are not steady state
-  const a0 = procStats(agent.pid!);
-  const b0 = procStats(idle.pid!);
-  const r0 = received.readings;
-  const t0 = performance.now();
-  let rssMax = 0;
-  for (let s = 0; s < WINDOW_S; s++) {
-    await sleep(1000);
-    rssMax = Math.max(rssMax, procStats(agent.pid!).rssMb);
-  }
-  const secs = (performance.now() - t0) / 1000;
-  const a1 = procStats(agent.pid!);
-  const b1 = procStats(idle.pid!);
-  const r1 = received.readings;
-  clearInterval(gen);
-  fds.forEach((fd) => closeSync(fd));
-  await stopChild(agent);
-  idle.kill('SIGKILL');
-  await Promise.all(ptys.map((p) => p.close()));
-  return {
-    agent_rss_mb: a1.rssMb,
-    agent_rss_max_mb: rssMax,
-    agent_cpu_pct: ((a1.cpuTicks - a0.cpuTicks) / TICKS_PER_S / secs) * 100,
-    // what the CPU figure bought: the readings that reached the broker in the window
-    steady_readings_per_s: (r1 - r0) / secs,
-    idle_node_rss_mb: b1.rssMb,
-    idle_node_cpu_pct: ((b1.cpuTicks - b0.cpuTicks) / TICKS_PER_S / secs) * 100,
-  };
-}
 
 /** Fills a state dir's queue the way an agent does during an outage (batches closed by count). */
 function prefill(stateDir: string): void {
@@ -162,19 +40,15 @@ function prefill(stateDir: string): void {
 }
 
 async function drain(): Promise<Record<string, number>> {
-  const broker = await startBroker();
+  const broker = await startBroker(BACKLOG);
   const dir = tempDir('bench-drain');
   prefill(join(dir, 'state'));
   const cfg = writeConfig(dir, broker.url, { batching: { maxReadings: BATCH }, queue: { maxBytes: 512 * 1024 * 1024 } });
   const started = performance.now();
-  const agent = spawnAgent(cfg);
+  const agent = spawnAgent(agentCommand, cfg);
   let peakRss = 0;
   const rssTimer = setInterval(() => {
-    try {
-      peakRss = Math.max(peakRss, procStats(agent.pid!).rssMb);
-    } catch {
-      // the child exited
-    }
+    peakRss = Math.max(peakRss, procStats(agent.pid)?.rssMb ?? 0); // undefined once the child exited
   }, 250);
   await waitFor(() => broker.received.readings >= BACKLOG, { timeoutMs: 600_000, intervalMs: 100, what: 'backlog drained' });
   clearInterval(rssTimer);
@@ -216,9 +90,9 @@ async function brokerOnly(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  agentCommand = unitCommand((await stageLib(tempDir('bench-lib'))).lib);
+  agentCommand = await shippedAgentCommand();
   const broker = await startBroker();
-  const steady = await steadyState(broker);
+  const steady = await steadyState(agentCommand, broker, { windowS: WINDOW_S });
   await broker.close();
   const raw = await brokerOnly();
   const d = await drain();
