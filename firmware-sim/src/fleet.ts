@@ -51,6 +51,8 @@ export interface FleetOptions {
    * @default no retry
    */
   connectRetry?: { totalMs: number; minMs?: number; maxMs?: number };
+  /** Called once when publishing starts (live mode: after every device connected). */
+  onStart?: () => void;
   /** Extra mqtt.js options (TLS, protocol version…). */
   mqttOptions?: Partial<IClientOptions>;
   signal?: AbortSignal;
@@ -194,6 +196,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
   let stopped = false;
   const startedAt = performance.now();
   const envelopeRate = rate / perEnvelope;
+  opts.onStart?.();
 
   const build = (s: Sim): string => {
     const now = Date.now();

@@ -1,0 +1,94 @@
+/**
+ * End to end, closed loop: the fleet (its own process, QoS 1) sends as fast as the gateway acks
+ * for a while; then the bench waits until the processor has written every acked reading to
+ * InfluxDB, and counts them there, by reading. Readings/s end to end = readings counted in
+ * InfluxDB / (first publish → the processor's counter reaching the acked total).
+ */
+import { FleetProcess, type FleetRunResult } from './fleet.js';
+import { ProcMeter, type ProcFigures } from './proc-meter.js';
+import { si, status } from './progress.js';
+import { sensorsFor } from './raw.js';
+import type { Pipeline } from './services.js';
+import { perS, round, type Percentiles } from './stats.js';
+
+export interface E2eRun {
+  readings_per_envelope: number;
+  devices: number;
+  load_s: number;
+  readings_acked: number;
+  readings_in_influx: number;
+  /** Acked but not in InfluxDB (must be 0). */
+  lost: number;
+  /** Fleet publish errors (no PUBACK: not acked, so not owed). */
+  publish_errors: number;
+  e2e_readings_per_s: number;
+  acked_readings_per_s: number;
+  puback_ms: Percentiles;
+  /** From the last PUBACK to the last reading written: how far the processor was behind. */
+  drain_after_load_s: number;
+  max_backlog_messages: number;
+  procs: Record<string, ProcFigures>;
+}
+
+export interface Watch {
+  /** Wall time (epoch ms) the processor's counter reached the target, or null at the timeout. */
+  reachedAtMs: number | null;
+  maxBacklog: number;
+}
+
+/**
+ * Polls the processor's counter until it has written `target` more readings than `base` (or gets
+ * no further for `stallMs`), showing progress. `target` may grow while the load runs.
+ */
+export async function watchProcessor(p: Pipeline, base: number, target: () => number | undefined, o: { label: string; stallMs?: number; intervalMs?: number }): Promise<Watch> {
+  let maxBacklog = 0;
+  let last = -1;
+  let lastMoveAt = performance.now();
+  for (;;) {
+    const [done, backlog, stored] = await Promise.all([p.processedReadings(), p.backlogMessages(), p.storedReadings()]);
+    maxBacklog = Math.max(maxBacklog, backlog);
+    const t = target();
+    status(`${o.label}: stored in JetStream ${si(stored)} · written to InfluxDB ${si(done - base)}${t !== undefined ? ` of ${si(t)}` : ''} · backlog ${si(backlog)} msgs`);
+    if (t !== undefined && done - base >= t) return { reachedAtMs: Date.now(), maxBacklog };
+    if (done !== last) {
+      last = done;
+      lastMoveAt = performance.now();
+    } else if (t !== undefined && performance.now() - lastMoveAt > (o.stallMs ?? 30_000)) return { reachedAtMs: null, maxBacklog };
+    await new Promise((r) => setTimeout(r, o.intervalMs ?? 100));
+  }
+}
+
+export async function closedLoop(p: Pipeline, readings: number, o: { devices: number; seconds: number; maxInflight: number; bench: () => Record<string, number | undefined> }): Promise<E2eRun> {
+  const prefix = `e2e${readings}`;
+  const base = await p.processedReadings();
+  let fleetPid: number | undefined;
+  const meter = new ProcMeter(() => ({ ...p.pids(), fleet: fleetPid, ...o.bench() }));
+  const fleet = new FleetProcess(
+    [{ url: p.mqttUrl, devices: o.devices, prefix, rate: 0, readingsPerEnvelope: readings, sensorsPerDevice: sensorsFor(readings), durationMs: o.seconds * 1000, maxInflight: o.maxInflight }],
+    { password: p.password },
+  );
+  fleetPid = fleet.pid;
+  let result: FleetRunResult | undefined;
+  void fleet.done.then((r) => (result = r[0]), () => undefined);
+  const watched = watchProcessor(p, base, () => result?.readingsAcked, { label: `e2e ${readings}/envelope` });
+  const [r] = await fleet.done;
+  const w = await watched;
+  const procs = meter.stop();
+  const counted = await p.countReadings(prefix, r!.calledAtMs);
+  const endMs = w.reachedAtMs ?? Date.now();
+  return {
+    readings_per_envelope: readings,
+    devices: o.devices,
+    load_s: round(r!.elapsedMs / 1000, 1),
+    readings_acked: r!.readingsAcked,
+    readings_in_influx: counted,
+    lost: Math.max(0, r!.readingsAcked - counted),
+    publish_errors: r!.errors,
+    e2e_readings_per_s: round(perS(counted, endMs - r!.publishingAtMs)),
+    acked_readings_per_s: round(perS(r!.readingsAcked, r!.elapsedMs)),
+    puback_ms: { ...r!.pubackLatencyMs, n: r!.envelopesAcked },
+    drain_after_load_s: round(Math.max(0, endMs - (r!.publishingAtMs + r!.elapsedMs)) / 1000, 1),
+    max_backlog_messages: w.maxBacklog,
+    procs,
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Reads counters off a service's ops server (`/metrics`, Prometheus text format): the bench polls
+ * the gateway's and the processor's own counters for progress and for when a backlog has drained.
+ */
+
+/** The sum of every sample of metric `name` (all label sets), 0 when absent. */
+export function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    // `name 12`, `name{a="b"} 12` (and an optional timestamp), but not `name_other 3`.
+    if (rest[0] !== ' ' && rest[0] !== '{') continue;
+    const value = rest[0] === '{' ? rest.slice(closingBrace(rest) + 1) : rest;
+    const n = Number(value.trim().split(/\s+/)[0]);
+    if (Number.isFinite(n)) sum += n;
+  }
+  return sum;
+}
+
+/** Index of the `}` that closes the label set at the start of `s` (label values may contain braces). */
+function closingBrace(s: string): number {
+  let quoted = false;
+  for (let i = 1; i < s.length; i++) {
+    const c = s[i];
+    if (c === '\\' && quoted) i++;
+    else if (c === '"') quoted = !quoted;
+    else if (c === '}' && !quoted) return i;
+  }
+  return s.length;
+}
+
+/** Fetches `/metrics` from an ops server. */
+export async function scrape(opsUrl: string): Promise<string> {
+  const res = await fetch(`${opsUrl}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`${opsUrl}/metrics answered ${res.status}`);
+  return res.text();
+}

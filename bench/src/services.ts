@@ -1,0 +1,171 @@
+/**
+ * The pipeline as it runs in production, each service its own process: nats-server (JetStream),
+ * influxd, `fieldline-gateway run`, `fieldline-cloud processor` and `fieldline-cloud api`, the
+ * last three from the repository's TypeScript sources (`node --conditions=fieldline-src --import
+ * tsx …/cli.ts`, what the bins run once built), with production defaults: only addresses, the
+ * registry, log level and the bench's probe rule are set.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { addDevice } from '@fieldline/gateway';
+import { freePort, InfluxServer, ManagedProcess, NatsServer, tempDir } from '@fieldline/harness';
+import { metricSum, scrape } from './prom.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const GATEWAY_CLI = join(ROOT, 'gateway/src/cli.ts');
+const CLOUD_CLI = join(ROOT, 'cloud/src/cli.ts');
+
+/** The probe's rule: any reading of a `probe-*` device above 1000 fires at once. */
+export const PROBE_RULE = 'probe-limit';
+export const PROBE_VALUE = 5000;
+export const DATABASE = 'fieldline';
+
+export interface PipelineOptions {
+  /** Write a CPU profile of the gateway, processor and API into this dir when they stop. */
+  profileDir?: string;
+}
+
+/** `node … cli.ts <args>` as a managed child, ready when its ops server answers /readyz. */
+async function nodeService(name: string, cli: string, args: string[], opsPort: number, profileDir?: string): Promise<ManagedProcess> {
+  const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : [];
+  if (profileDir) mkdirSync(join(profileDir, name), { recursive: true });
+  const proc = new ManagedProcess({
+    name,
+    command: process.execPath,
+    args: [...prof, '--conditions=fieldline-src', '--import', 'tsx', cli, ...args],
+    cwd: ROOT,
+    readyTimeoutMs: 60_000,
+    keepOutput: 64 * 1024,
+    ready: async () => (await fetch(`http://127.0.0.1:${opsPort}/readyz`, { signal: AbortSignal.timeout(1000) })).ok,
+  });
+  await proc.start();
+  return proc;
+}
+
+function yamlFile(dir: string, name: string, config: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, stringify(config), { mode: 0o600 });
+  return file;
+}
+
+export class Pipeline {
+  private constructor(
+    readonly nats: NatsServer,
+    readonly influx: InfluxServer,
+    readonly gateway: ManagedProcess,
+    readonly processor: ManagedProcess,
+    readonly api: ManagedProcess,
+    readonly mqttUrl: string,
+    readonly gatewayOps: string,
+    readonly processorOps: string,
+    readonly registryFile: string,
+    /** Every bench device shares this password (the registry keeps a scrypt hash of it). */
+    readonly password: string,
+  ) {}
+
+  static async start(devices: string[], opts: PipelineOptions = {}): Promise<Pipeline> {
+    const dir = tempDir('bench');
+    const [nats, influx] = await Promise.all([NatsServer.start(), InfluxServer.start()]);
+    const password = randomBytes(12).toString('base64url');
+    const registryFile = join(dir, 'devices.json');
+    await registerDevices(registryFile, password, devices);
+    const [mqttPort, gwOps, procOps, apiPort, apiOps] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const gatewayConfig = yamlFile(dir, 'gateway.yaml', {
+      mqtt: { host: '127.0.0.1', port: mqttPort },
+      auth: { registryFile },
+      nats: { servers: [nats.url] },
+      http: { host: '127.0.0.1', port: gwOps },
+      log: { level: 'warn' },
+    });
+    const processorConfig = yamlFile(dir, 'processor.yaml', {
+      nats: { servers: [nats.url] },
+      influx: { url: influx.url, api: 'v1', database: DATABASE },
+      http: { host: '127.0.0.1', port: procOps },
+      log: { level: 'warn' },
+      // The defaults (what a processor runs when its config lists none), and the probe's limit.
+      detectors: [
+        { rule: 'anomaly', type: 'anomaly', severity: 'warning' },
+        { rule: 'stuck', type: 'flatline', severity: 'warning' },
+        { rule: 'dropout', type: 'dropout', severity: 'warning' },
+        { rule: PROBE_RULE, type: 'threshold', severity: 'critical', match: { device: 'probe-*' }, params: { above: 1000 } },
+      ],
+    });
+    const apiConfig = yamlFile(dir, 'api.yaml', {
+      host: '127.0.0.1',
+      port: apiPort,
+      logLevel: 'warn',
+      influx: { url: influx.url, api: 'v1', database: DATABASE },
+      nats: { servers: [nats.url] },
+      auth: { tokens: [randomBytes(18).toString('base64url')] },
+      ops: { host: '127.0.0.1', port: apiOps },
+    });
+    // The gateway creates TELEMETRY, the processor its output streams: one after the other.
+    const gateway = await nodeService('gateway', GATEWAY_CLI, ['run', '--config', gatewayConfig], gwOps, opts.profileDir);
+    const [processor, api] = await Promise.all([
+      nodeService('processor', CLOUD_CLI, ['processor', '--config', processorConfig], procOps, opts.profileDir),
+      nodeService('api', CLOUD_CLI, ['api', '--config', apiConfig], apiOps, opts.profileDir),
+    ]);
+    return new Pipeline(nats, influx, gateway, processor, api, `mqtt://127.0.0.1:${mqttPort}`, `http://127.0.0.1:${gwOps}`, `http://127.0.0.1:${procOps}`, registryFile, password);
+  }
+
+  /** Process ids by name, for CPU and RSS. */
+  pids(): Record<string, number | undefined> {
+    return { gateway: this.gateway.pid, processor: this.processor.pid, api: this.api.pid, 'nats-server': this.nats.pid, influxd: this.influx.pid };
+  }
+
+  /** Readings the processor has written to InfluxDB (its counter moves only after InfluxDB accepted them). */
+  async processedReadings(): Promise<number> {
+    return metricSum(await scrape(this.processorOps), 'fieldline_processor_readings_total');
+  }
+
+  /** Readings the gateway stored in JetStream (its counter moves after the JetStream ack). */
+  async storedReadings(): Promise<number> {
+    return metricSum(await scrape(this.gatewayOps), 'fieldline_gateway_readings_in_total');
+  }
+
+  /** TELEMETRY messages not yet delivered to the processor's consumers. */
+  async backlogMessages(): Promise<number> {
+    return metricSum(await scrape(this.processorOps), 'fieldline_processor_lag_messages');
+  }
+
+  /**
+   * Readings in InfluxDB of devices `{prefix}-…` with event time in [fromMs, toMs): a run's own
+   * (the warm-up used the same devices earlier; fleet event time follows the wall clock).
+   */
+  async countReadings(prefix: string, fromMs: number, toMs = Date.now() + 3_600_000): Promise<number> {
+    return countIn(this.influx, DATABASE, `"device" =~ /^${prefix}-/ AND time >= ${Math.floor(fromMs)}ms AND time < ${Math.ceil(toMs)}ms`);
+  }
+
+  /** Stops the services in the order production does (producers first), gracefully (profiles are written at exit). */
+  async stopServices(): Promise<void> {
+    await this.gateway.stop('SIGTERM', 30_000);
+    await this.api.stop('SIGTERM', 30_000);
+    await this.processor.stop('SIGTERM', 30_000);
+    await this.nats.stop();
+  }
+}
+
+/** `SELECT count("value") FROM "readings" WHERE …` in `db`. */
+export async function countIn(influx: InfluxServer, db: string, where: string): Promise<number> {
+  const series = await influx.query(`SELECT count("value") FROM "readings" WHERE ${where}`, db);
+  return Number(series[0]?.values[0]?.[1] ?? 0);
+}
+
+/**
+ * Registers devices that share one password. The gateway's own `addDevice` hashes it once (scrypt
+ * is slow by design); the other records repeat that hash, written atomically so the running
+ * gateway's registry reload never sees half a file.
+ */
+export async function registerDevices(registryFile: string, password: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await addDevice(registryFile, ids[0]!, password);
+  const reg = JSON.parse(readFileSync(registryFile, 'utf8')) as { v: 1; devices: Record<string, unknown> };
+  const record = reg.devices[ids[0]!];
+  for (const id of ids) reg.devices[id] = record;
+  const tmp = `${registryFile}.bench.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(reg)}\n`, { mode: 0o600 });
+  renameSync(tmp, registryFile);
+}

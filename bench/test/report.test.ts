@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { sweepChart, niceTicks } from '../src/chart.js';
+import { parseOptions } from '../src/options.js';
+import { summarizeProfile } from '../src/profile.js';
+import { metricSum } from '../src/prom.js';
+import { renderMarkdown, renderText, summary, tables } from '../src/report.js';
+import { percentiles } from '../src/stats.js';
+import { targets } from '../src/targets.js';
+import { fixture } from './fixture.js';
+
+describe('percentiles', () => {
+  it('uses the nearest rank and reports the max and count', () => {
+    const xs = Array.from({ length: 200 }, (_, i) => 200 - i); // 1..200, unsorted
+    expect(percentiles(xs)).toEqual({ p50: 100, p99: 198, max: 200, n: 200 });
+    expect(percentiles([7])).toEqual({ p50: 7, p99: 7, max: 7, n: 1 });
+    expect(percentiles([])).toBeNull();
+  });
+});
+
+describe('metricSum (Prometheus text)', () => {
+  const text = [
+    '# HELP fieldline_processor_readings_total Readings processed',
+    '# TYPE fieldline_processor_readings_total counter',
+    'fieldline_processor_readings_total{partition="0"} 1200',
+    'fieldline_processor_readings_total{partition="1",note="a}b"} 34.5',
+    'fieldline_processor_readings_total_other 999',
+    'fieldline_processor_lag_messages 7 1700000000000',
+  ].join('\n');
+  it('sums every label set of one metric and nothing else', () => {
+    expect(metricSum(text, 'fieldline_processor_readings_total')).toBe(1234.5);
+    expect(metricSum(text, 'fieldline_processor_lag_messages')).toBe(7);
+    expect(metricSum(text, 'absent_metric')).toBe(0);
+  });
+});
+
+describe('targets', () => {
+  it('checks each target against what was measured, and says by how much a miss is', () => {
+    const t = targets(fixture());
+    const by = (prefix: string) => t.find((x) => x.name.startsWith(prefix))!;
+    // 280k of 400k raw = 70 %, no loss.
+    expect(by('100 readings/envelope: end to end')).toMatchObject({ pass: true, measured: '70 %' });
+    // 33k < 40k, and 10 readings lost: both in the gap.
+    expect(by('1 reading/envelope')).toMatchObject({ pass: false });
+    expect(by('1 reading/envelope').gap).toMatch(/missed by 7,000 readings\/s \(18 %\); 10 readings lost/);
+    expect(by('reading -> alert p99')).toMatchObject({ pass: true, measured: '40 ms' });
+    expect(by('reading -> queryable p99')).toMatchObject({ pass: true });
+    // 280k / 14k = 20x < 500x.
+    expect(by('vs the Node-RED')).toMatchObject({ pass: false, measured: '20 x' });
+    expect(by('burst: peak RSS')).toMatchObject({ pass: false, gap: 'missed by 176 MB (17 %)' });
+    expect(by('edge agent CPU')).toMatchObject({ pass: true, measured: '2.1 %' });
+  });
+
+  it('marks a target not measured when its phase did not run', () => {
+    const r = fixture();
+    delete r.sweep;
+    delete r.node_red;
+    const t = targets(r);
+    expect(t.find((x) => x.name.startsWith('reading -> alert'))).toMatchObject({ pass: null, measured: 'not measured' });
+    expect(t.find((x) => x.name.startsWith('vs the Node-RED'))!.pass).toBeNull();
+  });
+});
+
+describe('report', () => {
+  it('renders every phase as a table, in text and in Markdown', () => {
+    const r = fixture();
+    const titles = tables(r).map((t) => t.title);
+    for (const want of ['End to end', 'Raw limits', 'Open-loop sweep', 'Burst', 'Baseline', 'CPU', 'Edge footprint', 'Targets']) expect(titles.some((t) => t.startsWith(want))).toBe(true);
+    const text = renderText(r);
+    expect(text).toMatch(/^100\s+280,000\s+290,000\s+0\s+70 %\s+28 %\s+35 %/m);
+    const md = renderMarkdown(r, 'latest.svg');
+    expect(md).toContain('![throughput and latency against offered load](latest.svg)');
+    expect(md).toContain('| 50 % | 100,000 | 100,000 | 100,000 | 2 / 9 / 12 | 20 / 40 / 41 | 300 / 600 / 605 | 80 | 0 | 0 |');
+    // Every Markdown table row has as many cells as its header.
+    for (const block of md.split('\n\n').filter((b) => b.startsWith('| '))) {
+      const cells = block.split('\n').filter(Boolean).map((l) => l.replace(/\\\|/g, '').split('|').length);
+      expect(new Set(cells).size).toBe(1);
+    }
+  });
+
+  it('ends with one JSON line of named figures, each with its unit in the name', () => {
+    const s = summary(fixture());
+    const line = JSON.stringify(s);
+    expect(JSON.parse(line)).toEqual(s);
+    expect(s).toMatchObject({ e2e_100_readings_per_s: 280_000, e2e_100_of_raw_influx_pct: 70, e2e_1_lost_readings: 10, half_load_alert_p99_ms: 40, burst_drain_s: 25, node_red_zero_loss_readings_per_s: 14_000, targets_missed_count: 3 });
+    const units = /_(per_s|pct|ms|s|mb|readings|devices|count)$/;
+    for (const k of Object.keys(s).filter((k) => !['mode', 'load_avg_1m_start'].includes(k))) expect(k).toMatch(units);
+  });
+});
+
+describe('sweep chart', () => {
+  it('draws each series through every step, on round ticks, with nothing undefined', () => {
+    const svg = sweepChart(fixture().sweep!, 'test <run>');
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('test &lt;run&gt;');
+    expect(svg).not.toMatch(/NaN|undefined|Infinity/);
+    // 3 throughput + 4 latency series, 4 steps each.
+    expect(svg.match(/<path /g)).toHaveLength(7);
+    expect(svg.match(/<circle /g)).toHaveLength(28);
+    expect(niceTicks(230_000)).toEqual([0, 50_000, 100_000, 150_000, 200_000, 250_000]);
+  });
+});
+
+describe('profile summary', () => {
+  it('ranks functions by self time, without idle, with repository-relative places', () => {
+    const frame = (functionName: string, url: string, lineNumber = 0) => ({ functionName, url, lineNumber });
+    const profile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)', '') },
+        { id: 2, callFrame: frame('(idle)', '') },
+        { id: 3, callFrame: frame('flush', 'file:///repo/cloud/src/processor/partition-worker.ts', 233) },
+        { id: 4, callFrame: frame('parse', 'file:///repo/contract/src/envelope.ts', 9) },
+        { id: 5, callFrame: frame('flush', 'file:///repo/cloud/src/processor/partition-worker.ts', 233) },
+      ],
+      samples: [2, 2, 3, 3, 3, 4, 5, 2],
+      timeDeltas: [100, 100, 100, 100, 100, 100, 100, 100],
+      startTime: 0,
+      endTime: 800,
+    };
+    const s = summarizeProfile(profile, '/repo');
+    expect(s.top).toEqual([
+      { function: 'flush', where: 'cloud/src/processor/partition-worker.ts:234', self_pct: 80 },
+      { function: 'parse', where: 'contract/src/envelope.ts:10', self_pct: 20 },
+    ]);
+  });
+});
+
+describe('options', () => {
+  it('has a quick preset and names the option that is wrong', () => {
+    const q = parseOptions(['--quick', '--skip', 'node-red,edge'], '/tmp/out');
+    expect(q).toMatchObject({ mode: 'quick', seconds: 4, burstDevices: 100, backlogMinutes: 2, loads: [50, 100, 120] });
+    expect(q !== 'help' && [...q.skip]).toEqual(['node-red', 'edge']);
+    expect(parseOptions(['--seconds', '30'], '/tmp/out')).toMatchObject({ mode: 'default', seconds: 30, burstDevices: 1000, backlogMinutes: 10, out: '/tmp/out' });
+    expect(() => parseOptions(['--skip', 'nope'], '/tmp')).toThrow(/--skip: unknown phase "nope"/);
+    expect(() => parseOptions(['--loads', '10,x'], '/tmp')).toThrow(/--loads/);
+    expect(() => parseOptions(['--sizes', '6000'], '/tmp')).toThrow(/--sizes/);
+    expect(() => parseOptions(['--bogus'], '/tmp')).toThrow(/bogus/);
+    expect(parseOptions(['--help'], '/tmp')).toBe('help');
+  });
+});
