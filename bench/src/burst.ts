@@ -25,6 +25,8 @@ export interface Burst {
   lost: number;
   publish_errors: number;
   connect_retries: number;
+  /** What the gateway refused during the storm, by why (its `fieldline_gateway_refused_total`). */
+  refused_by_gateway: Record<string, number>;
   /** From the reconnect to the last device connected. */
   connected_s: number;
   /** From the reconnect to the last PUBACK. */
@@ -40,6 +42,7 @@ export async function burst(p: Pipeline, o: { devices: number; backlogMin: numbe
   const backlogMs = o.backlogMin * 60_000;
   const expected = o.devices * BURST_SENSORS * Math.floor(backlogMs / intervalMs);
   const base = await p.processedReadings();
+  const refusedBefore = await p.refusedByGateway();
   let fleetPid: number | undefined;
   const meter = new ProcMeter(() => ({ ...p.pids(), fleet: fleetPid, ...o.bench() }), 200);
   const fleet = new FleetProcess(
@@ -67,6 +70,7 @@ export async function burst(p: Pipeline, o: { devices: number; backlogMin: numbe
   const w = await watchProcessor(p, base, () => r?.readingsAcked, { label: `burst ${o.devices} devices`, stallMs: 60_000 });
   await fleet.done;
   const procs = meter.stop();
+  const refused = Object.fromEntries(Object.entries(await p.refusedByGateway()).map(([k, v]) => [k, v - (refusedBefore[k] ?? 0)]).filter(([, v]) => v !== 0));
   // Backlog event time starts backlogMin before the reconnect.
   const counted = await p.countReadings('burst', r!.calledAtMs - backlogMs - 60_000);
   const t0 = r!.calledAtMs;
@@ -80,6 +84,7 @@ export async function burst(p: Pipeline, o: { devices: number; backlogMin: numbe
     lost: Math.max(0, expected - counted),
     publish_errors: r!.errors,
     connect_retries: r!.connectRetries,
+    refused_by_gateway: refused,
     connected_s: round(r!.connectMs / 1000, 1),
     acked_s: round((r!.publishingAtMs - t0 + r!.elapsedMs) / 1000, 1),
     drain_s: round(((w.reachedAtMs ?? Date.now()) - t0) / 1000, 1),

@@ -129,8 +129,8 @@ async function run(o: BenchOptions, startedAt: Date, stamp: string): Promise<Ben
   } else await p?.influx.stop();
 
   if (wants('edge')) {
-    say(`edge footprint: the shipped agent, 10 sensors at 10 Hz, ${o.edgeSeconds} s after 5 s of warm-up`);
-    r.edge = await phase('edge', () => measureEdgeFootprint({ windowS: o.edgeSeconds, warmupS: 5 }));
+    say(`edge footprint: the shipped agent, 10 sensors at 10 Hz, ${o.edgeSeconds} s after ${o.edgeWarmupSeconds} s of warm-up`);
+    r.edge = await phase('edge', () => measureEdgeFootprint({ windowS: o.edgeSeconds, warmupS: o.edgeWarmupSeconds }));
   }
   if (Object.keys(errors).length) r.errors = errors;
   r.machine.load_avg_end = Math.round(loadavg()[0]! * 100) / 100;

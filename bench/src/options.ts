@@ -9,17 +9,17 @@ export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
   mode: 'default' | 'quick';
-  /** Fleet devices for the end-to-end runs, the sweep and the baseline. @default 50 */
+  /** Fleet devices for the end-to-end runs, the sweep and the baseline. @default 50 (quick 20) */
   devices: number;
   /** Readings per envelope of the closed-loop end-to-end runs (the sweep and baseline use the largest). @default [100, 10, 1] */
   sizes: number[];
-  /** Each closed-loop end-to-end run. @default 12 (quick 4) */
+  /** Each closed-loop end-to-end run. @default 10 (quick 3) */
   seconds: number;
-  /** Each raw-limit run. @default 4 (quick 2) */
+  /** Each raw-limit run. @default 3 (quick 2) */
   rawSeconds: number;
   /** Offered loads of the sweep, % of the measured maximum. @default 10,25,50,75,100,110,120 (quick 50,100,120) */
   loads: number[];
-  /** Each sweep step. @default 7 (quick 3) */
+  /** Each sweep step. @default 6 (quick 3) */
   stepSeconds: number;
   /** Probe readings per second during the sweep. @default 12 */
   probeHz: number;
@@ -35,8 +35,9 @@ export interface BenchOptions {
   nodeRedSeconds: number;
   nodeRedLadder: number[];
   nodeRedWaitSeconds: number;
-  /** Edge footprint window after 5 s of warm-up. @default 10 (quick 3) */
+  /** Edge footprint window, after a warm-up. @default 10 after 5 (quick 3 after 3) */
   edgeSeconds: number;
+  edgeWarmupSeconds: number;
   /** Unacknowledged QoS 1 publishes per device. @default 64 */
   maxInflight: number;
   skip: Set<Phase>;
@@ -48,11 +49,11 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [options]
   --quick                 smoke run (~1 minute): every phase at a small scale
-  --seconds N             each closed-loop end-to-end run (default 12)
+  --seconds N             each closed-loop end-to-end run (default 10)
   --devices N             fleet devices (default 50)
   --sizes 100,10,1        readings per envelope of the end-to-end runs
   --loads 10,25,...,120   sweep steps, % of the maximum measured end to end
-  --step-seconds N        each sweep step (default 7)
+  --step-seconds N        each sweep step (default 6)
   --burst-devices N       devices reconnecting at once (default 1000)
   --backlog-minutes N     each burst device's backlog (default 10)
   --skip a,b              leave out phases: ${PHASES.join(', ')}
@@ -102,12 +103,12 @@ export function parseOptions(argv: string[], defaultOut: string): BenchOptions |
   if (sizes.some((s) => s > 5000)) throw new UsageError('--sizes: at most 5000 readings per envelope (the contract limit)');
   return {
     mode: q ? 'quick' : 'default',
-    devices: Math.round(positive(values.devices, 'devices') ?? 50),
+    devices: Math.round(positive(values.devices, 'devices') ?? (q ? 20 : 50)),
     sizes,
-    seconds: positive(values.seconds, 'seconds') ?? (q ? 4 : 12),
-    rawSeconds: q ? 2 : 4,
+    seconds: positive(values.seconds, 'seconds') ?? (q ? 3 : 10),
+    rawSeconds: q ? 2 : 3,
     loads: values.loads ? list(values.loads, 'loads') : q ? [50, 100, 120] : [10, 25, 50, 75, 100, 110, 120],
-    stepSeconds: positive(values['step-seconds'], 'step-seconds') ?? (q ? 3 : 7),
+    stepSeconds: positive(values['step-seconds'], 'step-seconds') ?? (q ? 3 : 6),
     probeHz: 12,
     burstDevices: Math.round(positive(values['burst-devices'], 'burst-devices') ?? (q ? 100 : 1000)),
     backlogMinutes: positive(values['backlog-minutes'], 'backlog-minutes') ?? (q ? 2 : 10),
@@ -115,6 +116,7 @@ export function parseOptions(argv: string[], defaultOut: string): BenchOptions |
     nodeRedLadder: q ? [0.5] : [0.75, 0.5, 0.25],
     nodeRedWaitSeconds: q ? 10 : 30,
     edgeSeconds: q ? 3 : 10,
+    edgeWarmupSeconds: q ? 3 : 5,
     maxInflight: 64,
     skip,
     out: values.out ?? defaultOut,

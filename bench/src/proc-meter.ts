@@ -5,6 +5,8 @@ import { round } from './stats.js';
 export interface ProcFigures {
   /** CPU time over wall time, % of one core (200 % = both cores of a 2-core machine). */
   cpu_pct: number;
+  /** CPU time, s. */
+  cpu_s: number;
   /** RSS at the end of the phase. */
   rss_mb: number;
   /** Highest RSS sampled during the phase. */
@@ -13,14 +15,15 @@ export interface ProcFigures {
 
 /**
  * Samples the CPU time and RSS of named processes (from /proc) over a phase: `stop()` gives each
- * one's CPU share and its end and peak RSS. Processes that start later (a fleet child) are picked
- * up by `pids()` being called at every sample.
+ * one's CPU share and its end and peak RSS. `pids()` is called at every sample, so a process that
+ * starts later or is replaced under the same name (one fleet process per run) is followed: the
+ * CPU of every process that had the name adds up (each from when it was first seen).
  */
 export class ProcMeter {
-  private readonly first = new Map<string, { cpu: number; at: number }>();
-  private readonly last = new Map<string, { cpu: number; at: number; rss: number }>();
-  private readonly peak = new Map<string, number>();
+  private readonly t0 = performance.now();
+  private readonly procs = new Map<string, { pid: number; cpu0: number; cpu: number; carried: number; rss: number; peak: number }>();
   private readonly timer: NodeJS.Timeout;
+  private stoppedAt: number | undefined;
 
   constructor(
     private readonly pids: () => Record<string, number | undefined>,
@@ -31,29 +34,37 @@ export class ProcMeter {
   }
 
   private sample(): void {
-    const at = performance.now();
     for (const [name, pid] of Object.entries(this.pids())) {
+      if (pid === undefined) continue;
       const s = procStats(pid);
       if (!s) continue;
-      if (!this.first.has(name)) this.first.set(name, { cpu: s.cpuSeconds, at });
-      this.last.set(name, { cpu: s.cpuSeconds, at, rss: s.rssMb });
-      this.peak.set(name, Math.max(this.peak.get(name) ?? 0, s.rssMb));
+      const e = this.procs.get(name);
+      if (!e) this.procs.set(name, { pid, cpu0: s.cpuSeconds, cpu: s.cpuSeconds, carried: 0, rss: s.rssMb, peak: s.rssMb });
+      else {
+        if (e.pid !== pid) {
+          // Another process under this name: what the last one used stays counted.
+          e.carried += e.cpu - e.cpu0;
+          e.pid = pid;
+          e.cpu0 = s.cpuSeconds;
+        }
+        e.cpu = s.cpuSeconds;
+        e.rss = s.rssMb;
+        e.peak = Math.max(e.peak, s.rssMb);
+      }
     }
   }
 
-  /** Peak RSS so far, by process. */
-  peaks(): Record<string, number> {
-    return Object.fromEntries([...this.peak].map(([k, v]) => [k, round(v)]));
-  }
-
   stop(): Record<string, ProcFigures> {
-    this.sample();
-    clearInterval(this.timer);
+    if (this.stoppedAt === undefined) {
+      this.sample();
+      clearInterval(this.timer);
+      this.stoppedAt = performance.now();
+    }
+    const wall = (this.stoppedAt - this.t0) / 1000;
     const out: Record<string, ProcFigures> = {};
-    for (const [name, l] of this.last) {
-      const f = this.first.get(name)!;
-      const wall = (l.at - f.at) / 1000;
-      out[name] = { cpu_pct: wall > 0 ? round(((l.cpu - f.cpu) / wall) * 100) : 0, rss_mb: round(l.rss), peak_rss_mb: round(this.peak.get(name)!) };
+    for (const [name, e] of this.procs) {
+      const cpu = e.carried + e.cpu - e.cpu0;
+      out[name] = { cpu_pct: wall > 0 ? round((cpu / wall) * 100) : 0, cpu_s: round(cpu, 2), rss_mb: round(e.rss), peak_rss_mb: round(e.peak) };
     }
     return out;
   }

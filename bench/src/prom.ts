@@ -18,6 +18,19 @@ export function metricSum(text: string, name: string): number {
   return sum;
 }
 
+/** Samples of metric `name` summed by the value of one label (`{why="connection_rate"} 3` -> `{ connection_rate: 3 }`). */
+export function metricByLabel(text: string, name: string, label: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const end = closingBrace(line.slice(name.length)) + name.length;
+    const m = new RegExp(`(?:^|,)${label}="((?:[^"\\\\]|\\\\.)*)"`).exec(line.slice(name.length + 1, end));
+    const n = Number(line.slice(end + 1).trim().split(/\s+/)[0]);
+    if (m && Number.isFinite(n)) out[m[1]!] = (out[m[1]!] ?? 0) + n;
+  }
+  return out;
+}
+
 /** Index of the `}` that closes the label set at the start of `s` (label values may contain braces). */
 function closingBrace(s: string): number {
   let quoted = false;

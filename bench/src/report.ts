@@ -17,6 +17,7 @@ export interface Table {
 const n = (v: number | null | undefined): string => (v === null || v === undefined || Number.isNaN(v) ? '-' : Math.round(v).toLocaleString('en'));
 const pct = (a: number, b: number | undefined): string => (b ? `${Math.round((a / b) * 100)} %` : '-');
 const lat = (p: Percentiles | null | undefined): string => (p ? `${p.p50} / ${p.p99} / ${p.max}` : '-');
+const cpu = (procs: Record<string, { cpu_pct: number }>, part: string, client: string): string => `${procs[part]?.cpu_pct ?? '-'} / ${procs[client]?.cpu_pct ?? '-'}`;
 const ms = (p: Percentiles | null | undefined): string => (p ? `${Math.round(p.p50)} / ${Math.round(p.p99)} / ${Math.round(p.max)}` : '-');
 
 export function tables(r: BenchResults): Table[] {
@@ -43,12 +44,13 @@ export function tables(r: BenchResults): Table[] {
   if (r.raw) {
     out.push({
       title: 'Raw limits, same run',
-      head: ['part alone', 'readings/envelope', 'readings/s', 'envelopes/s'],
+      head: ['part alone', 'readings/envelope', 'readings/s', 'envelopes/s', 'CPU % part / client'],
       rows: [
-        ...r.raw.aedes.map((a) => ['aedes (QoS 1 receive, own process)', String(a.readings_per_envelope), n(a.readings_per_s), n(a.envelopes_per_s)]),
-        ...r.raw.jetstream.map((j) => ['JetStream async publish (nats.js, msgID)', String(j.readings_per_envelope), n(j.readings_per_s), n(j.envelopes_per_s)]),
-        [`InfluxDB batch write (${r.raw.influx.batch_lines}-line batches, ${r.raw.influx.concurrency} at once)`, '-', `${n(r.raw.influx.lines_per_s)} lines/s`, '-'],
+        ...r.raw.aedes.map((a) => ['aedes (QoS 1 receive, own process)', String(a.readings_per_envelope), n(a.readings_per_s), n(a.envelopes_per_s), cpu(a.procs, 'aedes', 'fleet')]),
+        ...r.raw.jetstream.map((j) => ['JetStream async publish (nats.js, msgID)', String(j.readings_per_envelope), n(j.readings_per_s), n(j.envelopes_per_s), cpu(j.procs, 'nats-server', 'bench')]),
+        [`InfluxDB batch write (${r.raw.influx.batch_lines}-line batches, ${r.raw.influx.concurrency} at once)`, '-', `${n(r.raw.influx.lines_per_s)} lines/s`, '-', cpu(r.raw.influx.procs, 'influxd', 'bench')],
       ],
+      note: 'the client is the fleet process (aedes) or this process (JetStream, InfluxDB); a client near 100 % limits the figure',
     });
   }
   if (r.sweep) {
@@ -66,6 +68,7 @@ export function tables(r: BenchResults): Table[] {
       title: `Burst: ${n(b.devices)} devices reconnect at once, each with ${b.backlog_min} min of backlog (4 sensors at 1 Hz)`,
       head: ['readings held', 'acked', 'in InfluxDB', 'lost', 'all connected s', 'all acked s', 'drained s', 'connect retries', 'peak RSS MB'],
       rows: [[n(b.readings_expected), n(b.readings_acked), n(b.readings_in_influx), String(b.lost), String(b.connected_s), String(b.acked_s), String(b.drain_s), n(b.connect_retries), Object.entries(b.peak_rss_mb).map(([k, v]) => `${k} ${v}`).join(', ')]],
+      note: `refused by the gateway during the storm: ${Object.entries(b.refused_by_gateway).map(([k, v]) => `${k} ${n(v)}`).join(', ') || 'none'} (a device whose CONNACK does not come within 15 s also retries)`,
     });
   }
   if (r.node_red) {
@@ -102,7 +105,7 @@ export function tables(r: BenchResults): Table[] {
   }
   out.push({ title: 'Targets', head: ['target', 'wanted', 'measured', 'met', 'gap'], rows: targets(r).map((t) => [t.name, t.target, t.measured, t.pass === null ? '-' : t.pass ? 'yes' : 'NO', t.gap ?? '']) });
   for (const p of r.profiles ?? []) {
-    out.push({ title: `CPU profile: ${p.process} (${p.file}, ${p.sampled_s} s)`, head: ['self %', 'function', 'where'], rows: p.top.map((t) => [String(t.self_pct), t.function, t.where]) });
+    out.push({ title: `CPU profile: ${p.process}, ${p.busy_s} s busy of ${p.sampled_s} s (${p.file})`, head: ['self %', 'function', 'where'], rows: p.top.map((t) => [String(t.self_pct), t.function, t.where]) });
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { addDevice } from '@fieldline/gateway';
 import { freePort, InfluxServer, ManagedProcess, NatsServer, tempDir } from '@fieldline/harness';
-import { metricSum, scrape } from './prom.js';
+import { metricByLabel, metricSum, scrape } from './prom.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const GATEWAY_CLI = join(ROOT, 'gateway/src/cli.ts');
@@ -124,6 +124,11 @@ export class Pipeline {
   /** Readings the gateway stored in JetStream (its counter moves after the JetStream ack). */
   async storedReadings(): Promise<number> {
     return metricSum(await scrape(this.gatewayOps), 'fieldline_gateway_readings_in_total');
+  }
+
+  /** Connections, publishes and subscriptions the gateway refused so far, by why (connection_rate, bad_password, …). */
+  async refusedByGateway(): Promise<Record<string, number>> {
+    return metricByLabel(await scrape(this.gatewayOps), 'fieldline_gateway_refused_total', 'why');
   }
 
   /** TELEMETRY messages not yet delivered to the processor's consumers. */

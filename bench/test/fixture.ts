@@ -1,7 +1,7 @@
 import type { BenchResults } from '../src/results.js';
 import type { SweepStep } from '../src/sweep.js';
 
-const procs = { gateway: { cpu_pct: 40, rss_mb: 200, peak_rss_mb: 220 }, processor: { cpu_pct: 90, rss_mb: 300, peak_rss_mb: 310 } };
+const procs = { gateway: { cpu_pct: 40, cpu_s: 4, rss_mb: 200, peak_rss_mb: 220 }, processor: { cpu_pct: 90, cpu_s: 9, rss_mb: 300, peak_rss_mb: 310 } };
 const lat = (p50: number, p99: number, max: number, n = 100) => ({ p50, p99, max, n });
 
 function step(load_pct: number, alertP99: number, queryP99: number, lost = 0): SweepStep {
@@ -40,7 +40,7 @@ export function fixture(): BenchResults {
       { readings_per_envelope: 1, devices: 50, load_s: 12, readings_acked: 400_000, readings_in_influx: 399_990, lost: 10, publish_errors: 0, e2e_readings_per_s: 33_000, acked_readings_per_s: 33_500, puback_ms: lat(5, 30, 50), drain_after_load_s: 0.1, max_backlog_messages: 50, procs },
     ],
     sweep: { max_readings_per_s: 200_000, readings_per_envelope: 100, step_s: 7, steps: [step(10, 20, 300), step(50, 40, 600), step(100, 90, 900), step(120, 2000, 4000)], lost: 0, drain_after_load_s: 3.2, probe_poll_ms: 20 },
-    burst: { devices: 1000, backlog_min: 10, readings_expected: 2_400_000, readings_acked: 2_400_000, readings_in_influx: 2_400_000, lost: 0, publish_errors: 0, connect_retries: 700, connected_s: 12, acked_s: 20, drain_s: 25, peak_rss_mb: { gateway: 600, processor: 1200 }, procs },
+    burst: { devices: 1000, backlog_min: 10, readings_expected: 2_400_000, readings_acked: 2_400_000, readings_in_influx: 2_400_000, lost: 0, publish_errors: 0, connect_retries: 700, refused_by_gateway: { connection_rate: 650 }, connected_s: 12, acked_s: 20, drain_s: 25, peak_rss_mb: { gateway: 600, processor: 1200 }, procs },
     node_red: {
       readings_per_envelope: 100,
       devices: 50,
@@ -49,7 +49,7 @@ export function fixture(): BenchResults {
       max: { offered_readings_per_s: 0, readings_acked: 4_000_000, readings_in_influx: 300_000, lost: 3_700_000, stored_readings_per_s: 30_000, still_writing: true, dropped_by_mosquitto: 3_000_000 },
       ladder: [{ offered_readings_per_s: 15_000, readings_acked: 120_000, readings_in_influx: 120_000, lost: 0, stored_readings_per_s: 14_000, still_writing: false, dropped_by_mosquitto: 0 }],
       zero_loss_readings_per_s: 14_000,
-      procs: { 'node-red': { cpu_pct: 100, rss_mb: 300, peak_rss_mb: 400 } },
+      procs: { 'node-red': { cpu_pct: 100, cpu_s: 10, rss_mb: 300, peak_rss_mb: 400 } },
     },
     edge: { agent_rss_mb: 50, agent_rss_max_mb: 52, agent_cpu_pct: 2.1, steady_readings_per_s: 100, idle_node_rss_mb: 40, idle_node_cpu_pct: 0 },
   };

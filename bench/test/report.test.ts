@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { sweepChart, niceTicks } from '../src/chart.js';
 import { parseOptions } from '../src/options.js';
 import { summarizeProfile } from '../src/profile.js';
-import { metricSum } from '../src/prom.js';
+import { metricByLabel, metricSum } from '../src/prom.js';
 import { renderMarkdown, renderText, summary, tables } from '../src/report.js';
 import { percentiles } from '../src/stats.js';
 import { targets } from '../src/targets.js';
@@ -30,6 +30,11 @@ describe('metricSum (Prometheus text)', () => {
     expect(metricSum(text, 'fieldline_processor_readings_total')).toBe(1234.5);
     expect(metricSum(text, 'fieldline_processor_lag_messages')).toBe(7);
     expect(metricSum(text, 'absent_metric')).toBe(0);
+  });
+
+  it('sums by one label', () => {
+    const refused = ['fieldline_gateway_refused_total{why="connection_rate"} 650', 'fieldline_gateway_refused_total{why="bad_password",x="1"} 2', 'fieldline_gateway_refused_total{x="q\\"why=\\"no",why="connection_rate"} 5'].join('\n');
+    expect(metricByLabel(refused, 'fieldline_gateway_refused_total', 'why')).toEqual({ connection_rate: 655, bad_password: 2 });
   });
 });
 
@@ -109,18 +114,19 @@ describe('profile summary', () => {
         { id: 1, callFrame: frame('(root)', '') },
         { id: 2, callFrame: frame('(idle)', '') },
         { id: 3, callFrame: frame('flush', 'file:///repo/cloud/src/processor/partition-worker.ts', 233) },
-        { id: 4, callFrame: frame('parse', 'file:///repo/contract/src/envelope.ts', 9) },
+        { id: 4, callFrame: frame('parse', 'file:///repo/contract/src/envelope.ts', 0) },
         { id: 5, callFrame: frame('flush', 'file:///repo/cloud/src/processor/partition-worker.ts', 233) },
       ],
       samples: [2, 2, 3, 3, 3, 4, 5, 2],
-      timeDeltas: [100, 100, 100, 100, 100, 100, 100, 100],
+      timeDeltas: [1e5, 1e5, 1e5, 1e5, 1e5, 1e5, 1e5, 1e5], // µs
       startTime: 0,
-      endTime: 800,
+      endTime: 8e5,
     };
     const s = summarizeProfile(profile, '/repo');
+    expect(s).toMatchObject({ sampled_s: 0.8, busy_s: 0.5 });
     expect(s.top).toEqual([
       { function: 'flush', where: 'cloud/src/processor/partition-worker.ts:234', self_pct: 80 },
-      { function: 'parse', where: 'contract/src/envelope.ts:10', self_pct: 20 },
+      { function: 'parse', where: 'contract/src/envelope.ts', self_pct: 20 },
     ]);
   });
 });
@@ -128,7 +134,7 @@ describe('profile summary', () => {
 describe('options', () => {
   it('has a quick preset and names the option that is wrong', () => {
     const q = parseOptions(['--quick', '--skip', 'node-red,edge'], '/tmp/out');
-    expect(q).toMatchObject({ mode: 'quick', seconds: 4, burstDevices: 100, backlogMinutes: 2, loads: [50, 100, 120] });
+    expect(q).toMatchObject({ mode: 'quick', seconds: 3, devices: 20, burstDevices: 100, backlogMinutes: 2, loads: [50, 100, 120] });
     expect(q !== 'help' && [...q.skip]).toEqual(['node-red', 'edge']);
     expect(parseOptions(['--seconds', '30'], '/tmp/out')).toMatchObject({ mode: 'default', seconds: 30, burstDevices: 1000, backlogMinutes: 10, out: '/tmp/out' });
     expect(() => parseOptions(['--skip', 'nope'], '/tmp')).toThrow(/--skip: unknown phase "nope"/);
