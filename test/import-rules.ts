@@ -44,7 +44,7 @@ export const PACKAGES: PackageRule[] = [
   {
     dir: 'test/harness',
     name: '@fieldline/harness',
-    owns: 'real services for tests, benches and the demo: nats-server, influxd, free ports, waiting (builds on runtime/process)',
+    owns: 'real services for tests, benches and the demo: nats-server, influxd, free ports, waiting, CPU and RSS of a process (builds on runtime/process)',
     fieldline: ['@fieldline/runtime/process'],
     npm: [],
   },
