@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanupAll } from '@fieldline/harness';
+import { cleanupAll, InfluxServer } from '@fieldline/harness';
 import { exitCodeOf } from '@fieldline/runtime';
 import { measureEdgeFootprint } from '../../edge/bench/footprint.js';
 import { burst, burstIds } from './burst.js';
@@ -116,11 +116,11 @@ async function run(o: BenchOptions, startedAt: Date, stamp: string): Promise<Ben
   if (p) {
     say('stopping the gateway, API, processor and NATS (InfluxDB stays for the baseline)');
     await phase('stop', () => p.stopServices());
-    if (profileDir) r.profiles = summarizeProfiles(profileDir, ROOT);
+    if (profileDir) r.profiles = await phase('profiles', async () => summarizeProfiles(profileDir, ROOT));
   }
 
   if (wants('node-red')) {
-    const influx = p?.influx ?? (await phase('start influxd', async () => (await import('@fieldline/harness')).InfluxServer.start()));
+    const influx = p?.influx ?? (await phase('start influxd', () => InfluxServer.start()));
     if (influx) {
       say('baseline: Mosquitto -> Node-RED -> node-red-contrib-influxdb, same load');
       r.node_red = await phase('node-red', () => nodeRedBaseline(influx, { devices: o.devices, readings: largest, seconds: o.nodeRedSeconds, ladder: o.nodeRedLadder, maxInflight: o.maxInflight, waitS: o.nodeRedWaitSeconds, bench }));
