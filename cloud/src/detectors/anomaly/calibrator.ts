@@ -62,38 +62,49 @@ function heavy(cal: Float64Array, i: number, memory: number): boolean {
 /** Tail probability of `x` (≥ 0) under the history so far. */
 export function tailOf(cal: Float64Array, i: number, x: number, o: CalibratorOptions): number {
   const q = Math.exp(cal[i + MEAN]! + o.thresholdSd * Math.sqrt(cal[i + VAR]!)) - 1;
-  if (!(x > q)) return 1;
-  const y = x - q;
+  return x > q ? tailAbove(cal, i, x - q, 1 + q, o) : 1;
+}
+
+/** The tail beyond the threshold: excess `y`, heavy-tail scale `s` = 1 + q. */
+function tailAbove(cal: Float64Array, i: number, y: number, s: number, o: CalibratorOptions): number {
   // With few excesses seen the tail's scale is uncertain: it is taken at an upper confidence
   // bound (relative error ≈ 1/√count), so a young history is cautious rather than overconfident.
   const count = Math.min(cal[i + N]!, (o.memory / LN2) | 0) * cal[i + FREQ]!;
   const widen = 1 + 2 / Math.sqrt(count + 1);
-  const t = cal[i + FREQ]! * (heavy(cal, i, o.memory) ? Math.exp(-Math.log1p(y / (1 + q)) / (widen * Math.max(cal[i + XI]!, 1e-3))) : Math.exp(-y / (widen * Math.max(cal[i + BETA]!, 1e-9))));
+  const t = cal[i + FREQ]! * (heavy(cal, i, o.memory) ? Math.exp(-Math.log1p(y / s) / (widen * Math.max(cal[i + XI]!, 1e-3))) : Math.exp(-y / (widen * Math.max(cal[i + BETA]!, 1e-9))));
   return t < 1 ? t : 1;
 }
 
 /** `x` joins the history, with `weight` (≤ 1) times the usual learning rate. */
 export function learn(cal: Float64Array, i: number, x: number, o: CalibratorOptions, weight = 1): void {
-  const lx = Math.log(1 + x);
+  step(cal, i, x, o, false, weight);
+}
+
+/**
+ * One update: the tail probability of `x` under the history so far (when `judge`; else 1), then
+ * `x` joins the history with `weight` times the usual learning rate. The threshold is computed
+ * once for both (this runs ten times per reading).
+ */
+export function step(cal: Float64Array, i: number, x: number, o: CalibratorOptions, judge: boolean, weight = 1): number {
   const mean = cal[i + MEAN]!;
   const variance = cal[i + VAR]!;
+  const sd = Math.sqrt(variance);
+  const lq = mean + o.thresholdSd * sd;
+  // Compared in log space, so the threshold itself (an exp) is only needed for an excess.
+  const lx = Math.log1p(x);
+  const over = lx > lq;
   const freq = cal[i + FREQ]!;
-  const beta = Math.max(cal[i + BETA]!, 1e-9);
-  const xi = Math.max(cal[i + XI]!, 1e-3);
   const n = cal[i + N]! + 1;
-  const lq = mean + o.thresholdSd * Math.sqrt(variance);
-  const q = Math.exp(lq) - 1;
-  const over = x > q;
-  const s = 1 + q;
-  const y = x - q;
   // Learning rate: a plain average at first, then exponential forgetting with the half-life.
   const eta = weight * Math.max(1 / (n + 5), LN2 / o.memory);
-  // ln(1+x) joins its mean and variance winsorized, so one outlier cannot hide the next.
-  const d = Math.min(lx, lq + 3 * Math.sqrt(variance) + 1) - mean;
-  cal[i + MEAN] = mean + eta * d;
-  cal[i + VAR] = (1 - eta) * (variance + eta * d * d);
-  cal[i + FREQ] = freq + eta * ((over ? 1 : 0) - freq);
+  let tail = 1;
   if (over) {
+    const q = Math.exp(lq) - 1;
+    const s = 1 + q;
+    const y = x - q;
+    if (judge) tail = tailAbove(cal, i, y, s, o);
+    const beta = Math.max(cal[i + BETA]!, 1e-9);
+    const xi = Math.max(cal[i + XI]!, 1e-3);
     // Excess statistics are averages over exceedances only: their rate is eta / frequency.
     const r = Math.min(1, eta / Math.max(freq, 0.01));
     const ly = Math.log1p(y / s);
@@ -109,7 +120,14 @@ export function learn(cal: Float64Array, i: number, x: number, o: CalibratorOpti
     cal[i + BETA] = beta * Math.exp(r * (y > beta * Math.LN2 ? 1 : -1));
     cal[i + XI] = xi + r * (ly - xi);
   }
+  // ln(1+x) joins its mean and variance winsorized, so one outlier cannot hide the next.
+  const cap = lq + 3 * sd + 1;
+  const d = (lx < cap ? lx : cap) - mean;
+  cal[i + MEAN] = mean + eta * d;
+  cal[i + VAR] = (1 - eta) * (variance + eta * d * d);
+  cal[i + FREQ] = freq + eta * ((over ? 1 : 0) - freq);
   cal[i + N] = n;
+  return tail;
 }
 
 /** ln(1 + x) at which x starts to count as high (mean + k·sd of ln(1 + x)). */

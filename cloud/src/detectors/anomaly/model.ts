@@ -1,4 +1,4 @@
-import { CAL_SLOTS, highLevel, initCalibrator, learn, tailOf, type CalibratorOptions } from './calibrator.js';
+import { CAL_SLOTS, highLevel, initCalibrator, step as calibrate, type CalibratorOptions } from './calibrator.js';
 
 /**
  * The default anomaly model: a small ensemble of predictors whose surprise is calibrated on the
@@ -373,13 +373,12 @@ export function updateState(s: AnomalyState, o: AnomalyModelOptions, ts: number,
         const x = k === 1 ? u : slow ? Math.abs(f[si]!) / Math.sqrt(k) : f[si]!;
         // A sum over k readings is judged once its history holds a few windows of k (its
         // values overlap, so fewer would be too few to know its tail).
-        let t = 1;
-        if (s.n > o.warmup + TRUST_WINDOWS * k) {
-          t = tailOf(f, c0 + j * CAL_SLOTS, x, o.calibration);
+        const judged = s.n > o.warmup + TRUST_WINDOWS * k;
+        const t = calibrate(f, c0 + j * CAL_SLOTS, x, o.calibration, judged);
+        if (judged) {
           tests++;
           if (t < best) (best = t), (why = first + j);
         }
-        learn(f, c0 + j * CAL_SLOTS, x, o.calibration);
       }
       f[ring + at] = entry;
     }
