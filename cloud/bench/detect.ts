@@ -11,6 +11,7 @@ import { DEFAULT_DETECTORS } from '../src/detectors/index.js';
 import { MODEL_DEFAULTS, initState, stateBytes } from '../src/detectors/anomaly/model.js';
 import { loadProcessorConfig } from '../src/processor/config.js';
 import { Effects, PartitionPipeline } from '../src/processor/pipeline.js';
+import { createRng } from '@fieldline/firmware-sim';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -19,16 +20,7 @@ const T0 = Date.UTC(2026, 0, 5);
 const DAY = 86_400_000;
 const ROUNDS = Number(process.env.FL_BENCH_ROUNDS ?? 5);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = (seed: number): (() => number) => createRng(seed).next;
 
 /** A daily cycle, noise, rare spikes, rounded to 0.01: what a temperature-like sensor sends. */
 function value(rand: () => number, ts: number, s: number): number {

@@ -3,18 +3,10 @@ import { getDetectorPlugin } from '../../src/detectors/index.js';
 import { AnomalyState, MODEL_DEFAULTS, initState, stateBytes, updateState } from '../../src/detectors/anomaly/model.js';
 import { loadProcessorConfig } from '../../src/processor/config.js';
 import { Effects, PartitionPipeline } from '../../src/processor/pipeline.js';
+import { createRng } from '@fieldline/firmware-sim';
 
-// Deterministic inputs: mulberry32 and Box–Muller.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic inputs: the simulator's seeded generator (mulberry32), Box–Muller on top.
+const rng = (seed: number): (() => number) => createRng(seed).next;
 function gauss(seed: number): () => number {
   const r = rng(seed);
   return () => Math.sqrt(-2 * Math.log(r() + 1e-300)) * Math.cos(2 * Math.PI * r());
