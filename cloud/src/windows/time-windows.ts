@@ -1,0 +1,134 @@
+import { mergeAggregates, WindowAggregate } from './aggregate.js';
+import type { EventTimeTrigger } from './event-time-trigger.js';
+import type { HoppingAssigner } from './hopping.js';
+
+/** One pane's aggregate (a tumbling window of the hop). */
+export interface Pane {
+  start: number;
+  agg: WindowAggregate;
+}
+
+/** Per key (device + sensor): the panes of windows not yet final, and the event time they were advanced to. */
+export interface TimeWindowsKey {
+  /** Sorted by start. */
+  panes: Pane[];
+  /** The device event time of the last `advance`: every window with data ending at or before it has been emitted. */
+  time: number;
+}
+
+/**
+ * `late` is false for the on-time emission, true when a late reading re-emits a window. The
+ * aggregate is only valid during the call (a hopping window's is a reused scratch merge).
+ */
+export type WindowEmit = (start: number, end: number, agg: WindowAggregate, late: boolean) => void;
+
+/**
+ * Event-time tumbling and hopping windows for keys that share a device clock: the assigner says
+ * which panes and windows hold a reading, the trigger when a window is emitted and when it is
+ * final. Pure: the same readings and device times in the same order give the same emissions, and
+ * any order of readings within the allowed lateness gives the same final windows.
+ */
+export class TimeWindows {
+  private readonly scratch = new WindowAggregate();
+
+  constructor(
+    readonly assigner: HoppingAssigner,
+    readonly trigger: EventTimeTrigger,
+  ) {}
+
+  static newKey(): TimeWindowsKey {
+    return { panes: [], time: -Infinity };
+  }
+
+  /**
+   * Adds a reading; `deviceTime` is its device's event time before the reading's message (as for
+   * sessions). Windows it updates that were already emitted are emitted again (`late`). Returns how
+   * many of the windows holding `ts` were already final and so miss it: `size / hop` of them
+   * means the reading is late for every window (side output).
+   */
+  add(key: TimeWindowsKey, ts: number, value: number, deviceTime: number, emit: WindowEmit): number {
+    const a = this.assigner;
+    const first = a.firstStartOf(ts);
+    // Window s is final when s + size <= watermark; starts ascend, so the final ones come first.
+    const wm = this.trigger.watermark(deviceTime);
+    let missed = 0;
+    while (missed < a.span && first + missed * a.hop + a.size <= wm) missed++;
+    if (missed === a.span) return missed;
+    const paneStart = first + (a.span - 1) * a.hop;
+    this.pane(key, paneStart).agg.add(ts, value);
+    for (let s = first + missed * a.hop; s <= paneStart; s += a.hop) {
+      const end = s + a.size;
+      if (end <= key.time) emit(s, end, this.aggregate(key, s), true);
+    }
+    return missed;
+  }
+
+  /** Moves the key to its device's event time: emits the windows that came due (in start order), drops the final ones. */
+  advance(key: TimeWindowsKey, deviceTime: number, emit: WindowEmit): void {
+    const prev = key.time;
+    if (!(deviceTime > prev)) return;
+    key.time = deviceTime;
+    const a = this.assigner;
+    const panes = key.panes;
+    // Due now: windows with prev < end <= deviceTime that hold at least one pane.
+    const lastDue = deviceTime - a.size;
+    const firstDue = prev === -Infinity ? -Infinity : a.paneOf(prev - a.size) + a.hop;
+    let next = -Infinity;
+    for (let i = 0; i < panes.length; i++) {
+      const p = panes[i]!;
+      let s = p.start - a.size + a.hop;
+      if (s > lastDue) break;
+      if (s < firstDue) s = firstDue;
+      if (s < next) s = next;
+      for (; s <= p.start && s <= lastDue; s += a.hop) emit(s, s + a.size, this.aggregate(key, s), false);
+      next = s;
+    }
+    // A pane is dropped once the last window holding it (the one starting at it) is final.
+    let drop = 0;
+    while (drop < panes.length && this.trigger.isFinal(panes[drop]!.start + a.size, deviceTime)) drop++;
+    if (drop > 0) panes.splice(0, drop);
+  }
+
+  /** Open windows' readings, for status and memory figures. */
+  static readings(key: TimeWindowsKey): number {
+    let n = 0;
+    for (const p of key.panes) n += p.agg.count;
+    return n;
+  }
+
+  private pane(key: TimeWindowsKey, start: number): Pane {
+    const panes = key.panes;
+    let i = panes.length;
+    while (i > 0 && panes[i - 1]!.start > start) i--;
+    if (i > 0 && panes[i - 1]!.start === start) return panes[i - 1]!;
+    const p: Pane = { start, agg: new WindowAggregate() };
+    panes.splice(i, 0, p);
+    return p;
+  }
+
+  /** The window starting at `start`: its one pane (tumbling), or the merge of its panes. */
+  private aggregate(key: TimeWindowsKey, start: number): WindowAggregate {
+    const a = this.assigner;
+    const end = start + a.size;
+    const panes = key.panes;
+    if (a.span === 1) {
+      for (let i = panes.length - 1; i >= 0; i--) if (panes[i]!.start === start) return panes[i]!.agg;
+      return this.reset();
+    }
+    const m = this.reset();
+    for (const p of panes) if (p.start >= start && p.start < end) mergeAggregates(m, p.agg);
+    return m;
+  }
+
+  private reset(): WindowAggregate {
+    const m = this.scratch;
+    m.count = 0;
+    m.sum = 0;
+    m.min = Infinity;
+    m.max = -Infinity;
+    m.first = m.last = NaN;
+    m.firstTs = Infinity;
+    m.lastTs = -Infinity;
+    return m;
+  }
+}
