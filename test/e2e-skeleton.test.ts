@@ -8,6 +8,7 @@ import { generateSamples, parseScenario, startSimulation, type Simulation } from
 import { addDevice, loadGatewayConfig, startGateway, type Gateway } from '@fieldline/gateway';
 import { loadProcessorConfig, startProcessor, type Processor } from '@fieldline/cloud';
 import { cleanupAll, InfluxServer, NatsServer, tempDir, waitFor } from '@fieldline/harness';
+import { KEEP_FOREVER } from '../cloud/test/processor/helpers.js';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -49,7 +50,7 @@ describe('walking skeleton: pty -> edge -> MQTT -> gateway -> JetStream -> proce
     stops.push(() => gateway.close());
 
     const processor: Processor = await startProcessor(
-      loadProcessorConfig({ nats: { servers: [nats.url] }, influx: { url: influx.url, api: 'v1' }, http: { port: null }, log: { level: 'silent' } }),
+      loadProcessorConfig({ nats: { servers: [nats.url] }, influx: { url: influx.url, api: 'v1' }, tiers: KEEP_FOREVER, http: { port: null }, log: { level: 'silent' } }),
       { logger: quiet },
     );
     stops.push(() => processor.close());

@@ -91,13 +91,15 @@ export const PACKAGES: PackageRule[] = [
 
 /** Inside cloud/src: folders that must not reach into others (pure parts stay pure, the InfluxDB module stands alone). */
 export const CLOUD_LAYERS: Record<string, string[]> = {
-  influx: ['processor', 'api', 'detectors', 'windows', 'alerts', 'evaluate'],
-  detectors: ['influx', 'processor', 'api', 'evaluate'],
-  windows: ['influx', 'processor', 'api', 'detectors', 'alerts', 'evaluate'],
-  alerts: ['influx', 'processor', 'api', 'evaluate'],
+  influx: ['processor', 'api', 'detectors', 'windows', 'alerts', 'evaluate', 'rollups'],
+  detectors: ['influx', 'processor', 'api', 'evaluate', 'rollups'],
+  windows: ['influx', 'processor', 'api', 'detectors', 'alerts', 'evaluate', 'rollups'],
+  rollups: ['processor', 'api', 'detectors', 'alerts', 'evaluate'],
+  alerts: ['influx', 'processor', 'api', 'evaluate', 'rollups'],
   processor: ['api', 'evaluate'],
-  api: ['processor', 'detectors', 'windows', 'alerts', 'evaluate'],
+  api: ['processor', 'detectors', 'windows', 'alerts', 'evaluate', 'rollups'],
   evaluate: ['api'],
+  units: ['influx', 'processor', 'api', 'detectors', 'windows', 'rollups', 'alerts', 'evaluate'],
 };
 
 const BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);

@@ -9,6 +9,7 @@ import { parseScenario, readReplayCsv, startSimulation, type Simulation } from '
 import { addDevice, loadGatewayConfig, startGateway, type Gateway } from '@fieldline/gateway';
 import { loadProcessorConfig, startProcessor, type Processor } from '@fieldline/cloud';
 import { cleanupAll, InfluxServer, NatsServer, tempDir, waitFor } from '@fieldline/harness';
+import { KEEP_FOREVER } from '../cloud/test/processor/helpers.js';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSeries } from '../cloud/src/evaluate/run-series.js';
@@ -42,7 +43,7 @@ describe('a NAB file through the live pipeline', () => {
     stops.push(() => gateway.close());
 
     // The shipped defaults: no detectors configured means the default ones.
-    const config = loadProcessorConfig({ nats: { servers: [nats.url] }, influx: { url: influx.url, api: 'v1' }, http: { port: null }, log: { level: 'silent' } });
+    const config = loadProcessorConfig({ nats: { servers: [nats.url] }, influx: { url: influx.url, api: 'v1' }, tiers: KEEP_FOREVER, http: { port: null }, log: { level: 'silent' } });
     const processor: Processor = await startProcessor(config, { logger: quiet });
     stops.push(() => processor.close());
 

@@ -4,28 +4,10 @@
  * depth: issue 7 "never pasted into InfluxQL/Flux text unescaped"). Times are integers we computed.
  */
 import { MEASUREMENTS } from '@fieldline/contract';
+// Escaping lives with the queries of the InfluxDB module (the processor's rollup repairs use it too).
+import { fluxString, influxqlIdent, influxqlString } from '../influx/query.js';
 
-/** InfluxQL single-quoted string literal. */
-export function influxqlString(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
-}
-
-/** InfluxQL double-quoted identifier (database, measurement, tag, field). */
-export function influxqlIdent(name: string): string {
-  return `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
-}
-
-/** Flux string literal: `\`, `"` and `$` (interpolation `${`) escaped, control characters too. */
-export function fluxString(value: string): string {
-  const escaped = value
-    .replace(/\\/g, '\\\\')
-    .replace(/"/g, '\\"')
-    .replace(/\$/g, '\\$')
-    .replace(/\n/g, '\\n')
-    .replace(/\r/g, '\\r')
-    .replace(/\t/g, '\\t');
-  return `"${escaped}"`;
-}
+export { fluxString, influxqlIdent, influxqlString };
 
 function int(n: number, what: string): string {
   if (!Number.isSafeInteger(n)) throw new RangeError(`${what} must be a safe integer, got ${n}`);

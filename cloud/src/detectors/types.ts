@@ -11,6 +11,11 @@ export interface DetectorResult {
   score: number;
   /** The rule's condition holds (with the detector's own hysteresis applied). */
   active: boolean;
+  /**
+   * Event time the result speaks for, when not the reading's: a window rule judges a window, and
+   * its alert starts and ends at window ends, whatever reading closed the window.
+   */
+  at?: number;
 }
 
 /**

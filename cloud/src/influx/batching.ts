@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { InfluxWriteError } from './errors.js';
+import type { StorageTarget } from './tiers.js';
 import type { LineWriter } from './writer.js';
 
 export interface BatchingSinkOptions {
@@ -31,19 +32,19 @@ export class BatchingSink {
    * (a line cannot contain one), which counts as one toward `batchLines` and is split into its
    * lines only if the server refuses it.
    */
-  async write(lines: readonly string[]): Promise<void> {
+  async write(lines: readonly string[], target?: StorageTarget): Promise<void> {
     for (let i = 0; i < lines.length; i += this.opts.batchLines) {
-      await this.writeSplitting(lines.slice(i, i + this.opts.batchLines));
+      await this.writeSplitting(lines.slice(i, i + this.opts.batchLines), target);
     }
   }
 
-  private async writeSplitting(lines: readonly string[]): Promise<void> {
+  private async writeSplitting(lines: readonly string[], target: StorageTarget | undefined): Promise<void> {
     try {
-      await this.writer.write(lines);
+      await this.writer.write(lines, target);
     } catch (err) {
       if (!(err instanceof InfluxWriteError) || err.failure !== 'rejected') throw err;
       if (lines.length === 1 && lines[0]!.includes('\n')) {
-        await this.writeSplitting(lines[0]!.split('\n'));
+        await this.writeSplitting(lines[0]!.split('\n'), target);
         return;
       }
       if (lines.length === 1) {
@@ -53,8 +54,8 @@ export class BatchingSink {
         return;
       }
       const mid = lines.length >>> 1;
-      await this.writeSplitting(lines.slice(0, mid));
-      await this.writeSplitting(lines.slice(mid));
+      await this.writeSplitting(lines.slice(0, mid), target);
+      await this.writeSplitting(lines.slice(mid), target);
     }
   }
 }

@@ -30,3 +30,19 @@ export function classifyStatus(status: number): WriteFailure {
   if (status === 401 || status === 403 || status === 404) return 'config';
   return 'unavailable';
 }
+
+/**
+ * Storage does not match the config at start (retention policy or bucket missing or different),
+ * or could not be set up. `exitCode`: 78 when the config (or the server's setup) must change, 69
+ * when InfluxDB was unavailable. The message names the config key.
+ */
+export class InfluxStorageError extends Error {
+  override readonly name = 'InfluxStorageError';
+  constructor(
+    message: string,
+    readonly exitCode: 69 | 78,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

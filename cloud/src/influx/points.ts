@@ -75,7 +75,7 @@ export function readingLine(device: string, r: Reading, score: number | undefine
 
 /** Side output of readings older than the allowed lateness (they are in `readings` too). */
 function lateText(s: ReadingSeries, r: Reading, latenessMs: number): string {
-  return `late_readings,${s.prefix.slice(MEASUREMENTS.readings.length + 1, -7)} value=${encodeFieldValue(r.value)},lateness_ms=${Math.round(latenessMs)}i ${msToNs(r.ts)}`;
+  return `late_readings,${seriesTags(s)} value=${encodeFieldValue(r.value)},lateness_ms=${Math.round(latenessMs)}i ${msToNs(r.ts)}`;
 }
 
 export function sessionLine(s: SessionSummary): string {
@@ -113,15 +113,73 @@ export function alertLine(a: AlertEvent): string {
   });
 }
 
+/** A rollup window's aggregate (the windows' `WindowAggregate` has this shape). */
+export interface RollupValues {
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+  readonly first: number;
+  readonly last: number;
+}
+
+/** The tag part of a sensor's lines (`device=…,sensor=…`), from its series. */
+export function seriesTags(s: ReadingSeries): string {
+  return s.prefix.slice(MEASUREMENTS.readings.length + 1, -7);
+}
+
+/**
+ * One rollup point: `readings_1m,device=…,sensor=… mean=…,min=…,max=…,count=…i,first=…,last=…,sum=…`
+ * at the window's start, so a window written again (late reading, redelivery, replay) is the same
+ * point. `mean` is `sum / count`, as InfluxDB's mean() computes it.
+ */
+export function rollupText(measurement: string, tags: string, start: number, v: RollupValues): string {
+  const f = (x: number, k: string) => encodeFieldValue(x, k);
+  return `${measurement},${tags} mean=${f(v.sum / v.count, 'mean')},min=${f(v.min, 'min')},max=${f(v.max, 'max')},count=${v.count}i,first=${f(v.first, 'first')},last=${f(v.last, 'last')},sum=${f(v.sum, 'sum')} ${msToNs(start)}`;
+}
+
+/** A rollup window to recompute from the raw points (a reading came for a window already final). */
+export interface RollupRepair {
+  tier: number;
+  device: string;
+  sensor: string;
+  start: number;
+}
+
 /**
  * The points one or more envelopes caused, as the lines the InfluxDB writer sends. `lines` may be
- * replaced by the caller (the processor joins a batch into one string while it waits).
+ * replaced by the caller (the processor joins a batch into one string while it waits). Rollup
+ * lines go to their tier's retention policy or bucket, so they are kept apart, by tier index.
  */
 export class Points {
   lines: string[] = [];
+  /** Rollup lines by tier (`tiers.rollups` index). */
+  tiers: string[][] = [];
+  repairs: RollupRepair[] = [];
+  private repairKeys: Set<string> | undefined;
 
   get count(): number {
     return this.lines.length;
+  }
+
+  /** Rollup lines (the sink writes them after the raw lines, then the repairs). */
+  get rollupCount(): number {
+    let n = 0;
+    for (const t of this.tiers) if (t) n += t.length;
+    return n;
+  }
+
+  rollup(tier: number, measurement: string, tags: string, start: number, v: RollupValues): void {
+    (this.tiers[tier] ??= []).push(rollupText(measurement, tags, start, v));
+  }
+
+  /** Once per window per batch, in the order asked. */
+  repair(r: RollupRepair): void {
+    const key = `${r.tier}:${r.device}:${r.sensor}:${r.start}`;
+    this.repairKeys ??= new Set();
+    if (this.repairKeys.has(key)) return;
+    this.repairKeys.add(key);
+    this.repairs.push(r);
   }
 
   /** A reading (with its anomaly score, if scored); `withUnit` adds its unit (sparse: see the schema doc). */

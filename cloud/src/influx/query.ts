@@ -13,6 +13,28 @@ export interface InfluxSeries {
 
 export type Row = Record<string, unknown>;
 
+/** InfluxQL single-quoted string literal. */
+export function influxqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
+}
+
+/** InfluxQL double-quoted identifier (database, measurement, tag, field). */
+export function influxqlIdent(name: string): string {
+  return `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}
+
+/** Flux string literal: `\`, `"` and `$` (interpolation `${`) escaped, control characters too. */
+export function fluxString(value: string): string {
+  const escaped = value
+    .replace(/\\/g, '\\\\')
+    .replace(/"/g, '\\"')
+    .replace(/\$/g, '\\$')
+    .replace(/\n/g, '\\n')
+    .replace(/\r/g, '\\r')
+    .replace(/\t/g, '\\t');
+  return `"${escaped}"`;
+}
+
 /** Rows of a v1 series: its tags merged into each row of columns. */
 export function seriesRows(series: InfluxSeries): Row[] {
   return series.values.map((v) => {

@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { InfluxConnection } from './connection.js';
 import { classifyStatus, InfluxWriteError } from './errors.js';
+import type { StorageTarget } from './tiers.js';
 import type { LineWriter } from './writer.js';
 
 interface Answer {
@@ -21,9 +22,13 @@ export async function createInfluxV1Writer(conn: InfluxConnection): Promise<Line
   const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
   if (conn.authorization) headers.authorization = conn.authorization;
 
-  const params = new URLSearchParams({ db: config.database, precision: 'ns' });
-  if (config.retentionPolicy) params.set('rp', config.retentionPolicy);
-  const writeUrl = `${base}/write?${params}`;
+  const urlFor = (rp: string | undefined): string => {
+    const params = new URLSearchParams({ db: config.database, precision: 'ns' });
+    if (rp) params.set('rp', rp);
+    return `${base}/write?${params}`;
+  };
+  const writeUrl = urlFor(config.retentionPolicy);
+  const targetUrls = new Map<string, string>();
   const https = base.startsWith('https:');
   const agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   const request = https ? httpsRequest : httpRequest;
@@ -55,16 +60,22 @@ export async function createInfluxV1Writer(conn: InfluxConnection): Promise<Line
 
   return {
     api: 'v1',
-    async write(lines) {
+    async write(lines, target?: StorageTarget) {
       if (lines.length === 0) return;
+      let url = writeUrl;
+      if (target) {
+        url = targetUrls.get(target.retentionPolicy) ?? urlFor(target.retentionPolicy);
+        targetUrls.set(target.retentionPolicy, url);
+      }
       const text = lines.join('\n');
       // Lines are nearly always ASCII: then the bytes are a plain copy (latin1), not a UTF-8 encode.
       const body = Buffer.byteLength(text) === text.length ? Buffer.from(text, 'latin1') : Buffer.from(text);
-      let res = await post(writeUrl, body, {});
-      if (res.status === 404) {
+      let res = await post(url, body, {});
+      if (res.status === 404 && !target) {
         // A server that lost its data (new volume) forgets the database: create it again once.
+        // (A rollup tier's retention policy is made at start: see retention.ts.)
         await createDatabase();
-        res = await post(writeUrl, body, {});
+        res = await post(url, body, {});
       }
       if (res.status === 204) return;
       let message = res.text;

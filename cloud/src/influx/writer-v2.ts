@@ -1,6 +1,7 @@
 import { HttpError, InfluxDB, setLogger } from '@influxdata/influxdb-client';
 import type { InfluxConnection } from './connection.js';
 import { classifyStatus, InfluxWriteError } from './errors.js';
+import type { StorageTarget } from './tiers.js';
 import type { LineWriter } from './writer.js';
 
 // The client logs failed writes to the console itself; failures surface as InfluxWriteError and
@@ -19,9 +20,9 @@ export async function createInfluxV2Writer(conn: InfluxConnection): Promise<Line
   const org = config.org;
   return {
     api: 'v2',
-    async write(lines) {
+    async write(lines, target?: StorageTarget) {
       if (lines.length === 0) return;
-      const api = client.getWriteApi(org, config.bucket, 'ns', {
+      const api = client.getWriteApi(org, target?.bucket ?? config.bucket, 'ns', {
         batchSize: lines.length + 1,
         maxBatchBytes: Number.MAX_SAFE_INTEGER,
         flushInterval: 0,

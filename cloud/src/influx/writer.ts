@@ -1,13 +1,15 @@
 import type { Logger } from 'pino';
 import type { InfluxConfig } from './config.js';
 import { connectInflux, type InfluxApi, type InfluxConnection } from './connection.js';
+import type { StorageTarget } from './tiers.js';
 import { createInfluxV1Writer } from './writer-v1.js';
 import { createInfluxV2Writer } from './writer-v2.js';
 
 /** Writes line protocol; resolves only when the server accepted every line. */
 export interface LineWriter {
   readonly api: InfluxApi;
-  write(lines: readonly string[]): Promise<void>;
+  /** To the configured database/retention policy or bucket, or to `target` (a rollup tier's). */
+  write(lines: readonly string[], target?: StorageTarget): Promise<void>;
   close(): Promise<void>;
 }
 

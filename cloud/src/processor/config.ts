@@ -2,6 +2,7 @@ import { DEFAULT_PARTITIONS, ID_PATTERN } from '@fieldline/contract';
 import { ConfigError, loadConfig, logConfigSchema } from '@fieldline/runtime';
 import { z } from 'zod';
 import { influxConfigSchema } from '../influx/config.js';
+import { tiersSchema } from '../influx/tiers.js';
 import { detectorEntrySchema } from '../detectors/config.js';
 import { DEFAULT_DETECTORS } from '../detectors/defaults.js';
 
@@ -46,7 +47,7 @@ export const processorConfigSchema = z
         maxAckPending: z.number().int().min(1).default(20_000),
         /**
          * On start, state is re-derived by replaying this much TELEMETRY history (JetStream time)
-         * before the consumer's ack floor; 0 disables. @default windows.maxLengthMs + the largest gap (maxLengthMs when gapReadings > 0, else gapMs) + allowedLatenessMs
+         * before the consumer's ack floor; 0 disables. @default windows.maxLengthMs + the largest gap (maxLengthMs when gapReadings > 0, else gapMs) + allowedLatenessMs, and at least the largest rollup window + allowedLatenessMs
          */
         replayMs: z.number().int().nonnegative().optional(),
       })
@@ -67,6 +68,8 @@ export const processorConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Storage tiers: raw retention, rollups (1m, 1h) and their retention (`src/influx/tiers.ts`). */
+    tiers: tiersSchema.default({}),
     /** Rules per sensor kind. @default anomaly, flatline (`stuck`) and dropout for every sensor */
     detectors: z.array(detectorEntrySchema).default(DEFAULT_DETECTORS.map((d) => ({ ...d }))),
     alerts: z
@@ -115,6 +118,16 @@ export const processorConfigSchema = z
     if (cfg.windows.maxLengthMs < cfg.windows.gapMs) {
       ctx.addIssue({ code: 'custom', path: ['windows', 'maxLengthMs'], message: 'must be at least windows.gapMs' });
     }
+    // A rollup window open at a restart is re-derived by the replay: it must reach back past its start.
+    const widest = Math.max(0, ...cfg.tiers.rollups.map((t) => t.every));
+    const replay = cfg.consumer.replayMs;
+    if (replay !== undefined && widest > 0 && replay < widest + cfg.windows.allowedLatenessMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['consumer', 'replayMs'],
+        message: `must be at least the largest rollup window + windows.allowedLatenessMs (${widest + cfg.windows.allowedLatenessMs}), or a window open at a restart is rewritten with part of its readings; or set tiers.rollups: []`,
+      });
+    }
     for (const [i, p] of (cfg.partitions.owned ?? []).entries()) {
       if (p >= cfg.partitions.count) ctx.addIssue({ code: 'custom', path: ['partitions', 'owned', i], message: `partition ${p} >= partitions.count` });
     }
@@ -130,6 +143,15 @@ export const processorConfigSchema = z
   });
 
 export type ProcessorConfig = z.infer<typeof processorConfigSchema>;
+
+/** `consumer.replayMs`, or its default: sessions (and the largest gap) and rollup windows open at a restart are re-derived. */
+export function replayMsOf(cfg: ProcessorConfig): number {
+  if (cfg.consumer.replayMs !== undefined) return cfg.consumer.replayMs;
+  // A sensor's gap can grow with its sample interval up to maxLengthMs (windows.gapReadings).
+  const maxGap = cfg.windows.gapReadings > 0 ? Math.max(cfg.windows.gapMs, cfg.windows.maxLengthMs) : cfg.windows.gapMs;
+  const widest = Math.max(0, ...cfg.tiers.rollups.map((t) => t.every));
+  return Math.max(cfg.windows.maxLengthMs + maxGap, widest) + cfg.windows.allowedLatenessMs;
+}
 export type ProcessorConfigInput = z.input<typeof processorConfigSchema>;
 
 /** Invalid processor configuration; the message names every offending key path (exit 78). */

@@ -18,6 +18,8 @@ export function createMetrics() {
     sinkRetries: new Counter({ name: 'fieldline_processor_sink_retries_total', help: 'Flush retries while InfluxDB or JetStream was unavailable (the ack is held meanwhile)', registers: [registry] }),
     sinkQuarantined: new Counter({ name: 'fieldline_processor_sink_quarantined_total', help: 'Points InfluxDB refused, sent to DEADLETTER', registers: [registry] }),
     sinkLines: new Counter({ name: 'fieldline_processor_sink_lines_total', help: 'Lines written to InfluxDB', registers: [registry] }),
+    rollupLines: new Counter({ name: 'fieldline_processor_rollup_lines_total', help: 'Rollup points written (a window again after a late reading counts again)', registers: [registry] }),
+    rollupRepairs: new Counter({ name: 'fieldline_processor_rollup_repairs_total', help: 'Rollup windows recomputed from the raw points (a reading came after its window was final)', registers: [registry] }),
   };
 }
 

@@ -14,6 +14,7 @@ import { toHeaders } from '@fieldline/runtime/nats';
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import type { BatchingSink } from '../influx/batching.js';
+import type { RollupSink } from '../rollups/sink.js';
 import type { Metrics } from './metrics.js';
 import { Effects, PartitionPipeline, type PipelineConfig } from './pipeline.js';
 import { valueTexts } from './value-texts.js';
@@ -32,6 +33,8 @@ export interface WorkerOptions {
   retryMaxMs: number;
   /** Failed flushes in a row before `/healthz` reports the partition failing (it keeps retrying). */
   unhealthyAfter: number;
+  /** Rollup lines and repairs, written after the raw lines (none without rollup tiers). */
+  rollups?: RollupSink;
   metrics: Metrics;
   logger: Logger;
 }
@@ -210,6 +213,7 @@ export class PartitionWorker {
     await retry(
       async () => {
         await this.o.sink.write(fx.points.lines);
+        await this.o.rollups?.write(fx.points);
         await this.publish(fx.alerts, fx.sessions, dead);
       },
       {
@@ -233,6 +237,8 @@ export class PartitionWorker {
     this.o.metrics.late.inc(label, fx.late);
     this.o.metrics.duplicates.inc(label, fx.duplicates);
     this.o.metrics.sinkLines.inc(lines);
+    this.o.metrics.rollupLines.inc(fx.points.rollupCount);
+    this.o.metrics.rollupRepairs.inc(fx.points.repairs.length);
     for (const a of fx.alerts) this.o.metrics.alerts.inc({ severity: a.severity, state: a.state });
     for (const s of fx.sessions) this.o.metrics.sessions.inc({ closed_by: s.closedBy });
     this.o.metrics.sessionsOpen.set(label, this.pipeline.openSessions);

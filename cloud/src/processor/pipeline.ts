@@ -4,12 +4,17 @@ import { DetectorResolver, type BoundDetector, type DetectorEntry } from '../det
 import type { Session, CloseReason } from '../windows/session.js';
 import { SessionWindows, type WindowConfig, type WindowKey } from '../windows/session-windows.js';
 import { Points, readingSeries, type ReadingSeries } from '../influx/points.js';
+import type { TiersConfig } from '../influx/tiers.js';
+import type { RollupKey } from '../rollups/rollup-windows.js';
+import { WindowedOutputs } from '../rollups/outputs.js';
 import { SeqWindow } from './seq-window.js';
 
 export interface PipelineConfig {
   windows: WindowConfig & { deviceSilenceMs: number };
   detectors: readonly DetectorEntry[];
   alerts: { anomalyScore: number } & ClearPolicy;
+  /** Rollup tiers (none when unset). */
+  tiers?: Pick<TiersConfig, 'rollups'>;
 }
 
 /** Everything one or more envelopes caused; written and published before their messages are acked. */
@@ -43,6 +48,8 @@ class SensorState implements WindowKey {
   /** Envelope (pipeline-local number) and unit of this sensor's previous reading: `unit` is written once per envelope. */
   unitMark = 0;
   lastUnit: string | undefined;
+  /** Rollup windows (rollups/outputs.ts). */
+  windowed: RollupKey | undefined = undefined;
   readonly series: ReadingSeries;
   readonly states: unknown[];
   readonly alerts: AlertState[];
@@ -72,6 +79,7 @@ export class PartitionPipeline {
   private readonly devices = new Map<string, DeviceState>();
   private readonly windows: SessionWindows;
   private readonly resolver: DetectorResolver;
+  private readonly outputs: WindowedOutputs;
   /** Partition event time: the newest device event time seen here; silent devices are judged against it. */
   private time = -Infinity;
   private lastSilenceCheck = -Infinity;
@@ -81,6 +89,7 @@ export class PartitionPipeline {
   constructor(private readonly cfg: PipelineConfig) {
     this.windows = new SessionWindows(cfg.windows);
     this.resolver = new DetectorResolver(cfg.detectors);
+    this.outputs = new WindowedOutputs(cfg.tiers, cfg.windows.allowedLatenessMs);
   }
 
   get openSessions(): number {
@@ -125,6 +134,7 @@ export class PartitionPipeline {
       const wm = this.windows.watermark(newest);
       for (const s of d.sensors.values()) {
         this.windows.collect(s, newest, (session, why) => this.closed(d, s, session, why, fx));
+        this.outputs.advance(s, newest, fx);
         // A session cut at maxLengthMs closes as max_length, not dropout: if the sensor then
         // stays silent there is no session left to say so, so the silence is judged here.
         if (s.sessions.length === 0 && s.silencedAt !== s.maxTs && wm >= s.maxTs + this.gapOf(s)) this.silent(d, s, s.maxTs + this.gapOf(s), fx);
@@ -143,6 +153,8 @@ export class PartitionPipeline {
     const withUnit = s.unitMark !== mark || s.lastUnit !== r.unit;
     s.unitMark = mark;
     s.lastUnit = r.unit;
+    // Rollups see every reading, late ones too: the raw points hold them all.
+    this.outputs.reading(s, r.ts, r.value, deviceTime, fx);
     if (this.windows.isLate(r.ts, deviceTime)) {
       // Side output: counted and stored, never silently dropped; not windowed or scored.
       fx.late++;
@@ -157,7 +169,7 @@ export class PartitionPipeline {
       const st = s.states[i];
       const res = b.detector.update(st, r.ts, r.value);
       if (res.score > score) score = res.score;
-      const t = stepAlert(s.alerts[i]!, r.ts, res, this.cfg.alerts);
+      const t = stepAlert(s.alerts[i]!, res.at ?? r.ts, res, this.cfg.alerts);
       if (t) this.alert(alertEvent({ device: d.id, sensor: s.id, rule: b.rule, severity: b.severity }, t, r.value, res.score, b.detector.describe(st, r.value)), fx);
     }
     const dt = r.ts - s.maxTs;
@@ -210,7 +222,7 @@ export class PartitionPipeline {
       const st = s.states[i];
       const res = b.detector.onSilence?.(st, silentAt);
       if (!res) return;
-      const t = stepAlert(s.alerts[i]!, silentAt, res, this.cfg.alerts);
+      const t = stepAlert(s.alerts[i]!, res.at ?? silentAt, res, this.cfg.alerts);
       // No reading to quote: the value of a silence is 0.
       if (t) this.alert(alertEvent({ device: d.id, sensor: s.id, rule: b.rule, severity: b.severity }, t, 0, res.score, b.detector.describe(st, 0)), fx);
     });

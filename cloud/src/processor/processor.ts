@@ -6,8 +6,13 @@ import { AckPolicy, connect, credsAuthenticator, nanos, type NatsConnection } fr
 import type { Logger } from 'pino';
 import { BatchingSink } from '../influx/batching.js';
 import { readTag } from '../influx/line-protocol.js';
+import { connectInflux } from '../influx/connection.js';
+import { ensureRetention } from '../influx/retention.js';
+import { RollupRepairer } from '../influx/rollup-repair.js';
+import { resolveTiers } from '../influx/tiers.js';
 import { createInfluxWriter, type LineWriter } from '../influx/writer.js';
-import { loadProcessorConfig, type ProcessorConfig, type ProcessorConfigInput } from './config.js';
+import { RollupSink } from '../rollups/sink.js';
+import { loadProcessorConfig, replayMsOf, type ProcessorConfig, type ProcessorConfigInput } from './config.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { PartitionWorker } from './partition-worker.js';
 import { ensureStreams } from './streams.js';
@@ -58,7 +63,11 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
     const jsm = await nc.jetstreamManager();
     const js = nc.jetstream();
     await ensureStreams(jsm);
-    influx = await createInfluxWriter(cfg.influx, { logger });
+    const conn = await connectInflux(cfg.influx);
+    const tiers = resolveTiers(cfg.tiers, conn.config);
+    // Retention policies (1.x) made or checked, buckets (2.x/3.x) checked, before anything is written.
+    await ensureRetention(conn, tiers, { logger });
+    influx = await createInfluxWriter(conn, { logger });
     const sink = new BatchingSink(influx, {
       batchLines: cfg.sink.batchLines,
       logger,
@@ -91,12 +100,11 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
         retryBaseMs: cfg.sink.retryBaseMs,
         retryMaxMs: cfg.sink.retryMaxMs,
         unhealthyAfter: cfg.sink.maxRetries,
+        rollups: tiers.rollups.length ? new RollupSink(sink, tiers.rollups, new RollupRepairer(conn), logger) : undefined,
         metrics,
         logger: logger.child({ partition: p }),
       });
-      // A sensor's gap can grow with its sample interval up to maxLengthMs (windows.gapReadings).
-      const maxGap = cfg.windows.gapReadings > 0 ? Math.max(cfg.windows.gapMs, cfg.windows.maxLengthMs) : cfg.windows.gapMs;
-      const replayMs = cfg.consumer.replayMs ?? cfg.windows.maxLengthMs + maxGap + cfg.windows.allowedLatenessMs;
+      const replayMs = replayMsOf(cfg);
       await takeOverPartition({ jsm, js, config: consumerConfig, pipeline: worker.pipeline, replayMs, logger: logger.child({ partition: p }) });
       worker.attach(await js.consumers.get(STREAMS.TELEMETRY.name, durable));
       workers.push(worker);

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { batchId, encodeEnvelope, partitionOf, STREAMS, subjects, type AlertEvent, type Envelope } from '@fieldline/contract';
 import { generateSamples, loadScenario } from '@fieldline/firmware-sim';
 import { InfluxServer, NatsServer, cleanupAll, waitFor } from '@fieldline/harness';
+import { KEEP_FOREVER } from '../processor/helpers.js';
 import { startProcessor, type Processor } from '../../src/processor/index.js';
 import { startNodeRed, type NodeRedProcess } from '../../node-red/launch.mjs';
 import { WebhookReceiver } from './webhook-receiver.js';
@@ -29,6 +30,7 @@ beforeAll(async () => {
     {
       nats: { servers: [nats.url] },
       influx: { url: influx.url, database: 'fieldline' },
+      tiers: KEEP_FOREVER,
       http: { port: null },
       sink: { flushIntervalMs: 100 },
       log: { level: 'silent' },

@@ -5,7 +5,7 @@ import { startProcessor, type Processor } from '../../src/processor/index.js';
 import { ensureStreams } from '../../src/processor/streams.js';
 import { baseConfig, envelope, publish, queryRows, silentLogger, startServices, stopServices, type Services } from './helpers.js';
 
-/** In front of influxd: forwards everything and records the lines of each `/write` request. */
+/** In front of influxd: forwards everything and records the lines of each `/write` request to the raw tier (rollup tiers' go to their retention policy, `rp=`). */
 async function countingProxy(target: string): Promise<{ server: Server; url: string; writes: number[] }> {
   const writes: number[] = [];
   const server = createServer((req, res) => {
@@ -13,7 +13,7 @@ async function countingProxy(target: string): Promise<{ server: Server; url: str
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (req.url?.startsWith('/write')) writes.push(body.toString('utf8').split('\n').filter(Boolean).length);
+      if (req.url?.startsWith('/write') && !req.url.includes('rp=')) writes.push(body.toString('utf8').split('\n').filter(Boolean).length);
       void fetch(`${target}${req.url}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'text/plain' }, body: req.method === 'GET' ? undefined : body })
         .then(async (r) => {
           res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'text/plain' });

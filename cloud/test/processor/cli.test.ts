@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanupAll, freePort, tempDir, waitFor } from '@fieldline/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, publish, queryRows, startServices, stopServices, type Services } from './helpers.js';
+import { envelope, KEEP_FOREVER, publish, queryRows, startServices, stopServices, type Services } from './helpers.js';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
@@ -38,7 +38,7 @@ describe('fieldline-cloud processor (CLI)', () => {
   it('runs from a YAML config, serves /healthz, writes readings, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const file = join(tempDir('cli'), 'processor.yaml');
-    writeFileSync(file, [`nats: { servers: ["${s!.nats.url}"] }`, `influx: { url: "${s!.influx.url}" }`, 'partitions: { count: 4 }', `http: { port: ${port} }`, 'log: { level: warn }', ''].join('\n'));
+    writeFileSync(file, [`nats: { servers: ["${s!.nats.url}"] }`, `influx: { url: "${s!.influx.url}" }`, `tiers: ${JSON.stringify(KEEP_FOREVER)}`, 'partitions: { count: 4 }', `http: { port: ${port} }`, 'log: { level: warn }', ''].join('\n'));
     const p = run(['processor', '--config', file]);
     try {
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === 200, { timeoutMs: 30_000, what: `/healthz\n${p.output()}` });

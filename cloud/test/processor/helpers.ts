@@ -26,10 +26,24 @@ export async function stopServices(s: Services | undefined): Promise<void> {
   await Promise.all([s.nats.stop(), s.influx.stop()]);
 }
 
+/**
+ * Tests write fixed dates (2025, 2026) while InfluxDB enforces retention against its wall clock:
+ * every tier is kept forever, so no test point falls outside a retention (the defaults, raw 30 d
+ * and 1 m 365 d, are tested in cloud/test/influx/retention.test.ts).
+ */
+export const KEEP_FOREVER = {
+  raw: { retention: 'inf' },
+  rollups: [
+    { name: '1m', every: '1m', retention: 'inf' },
+    { name: '1h', every: '1h', retention: 'inf' },
+  ],
+} satisfies ProcessorConfigInput['tiers'];
+
 export function baseConfig(s: Services, extra: Partial<ProcessorConfigInput> = {}): ProcessorConfigInput {
   return {
     nats: { servers: [s.nats.url] },
     influx: { url: s.influx.url, database: 'fieldline' },
+    tiers: KEEP_FOREVER,
     partitions: { count: PARTITIONS },
     http: { port: 0 },
     sink: { flushIntervalMs: 100 },

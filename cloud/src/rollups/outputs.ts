@@ -1,0 +1,63 @@
+import { Points, seriesTags, type ReadingSeries } from '../influx/points.js';
+import { resolveTiers, type TiersConfig } from '../influx/tiers.js';
+import type { WindowAggregate } from '../windows/aggregate.js';
+import { RollupWindows, type RollupKey, type RollupOutput } from './rollup-windows.js';
+
+/** What the pipeline keeps per sensor for its windowed outputs. */
+export interface WindowedKey {
+  readonly series: ReadingSeries;
+  windowed: RollupKey | undefined;
+}
+
+/**
+ * The pipeline's hook for windowed outputs (rollups): called with every reading of a sensor and
+ * whenever its device's event time moves on; writes rollup points (and repairs) into the
+ * effects' points, each tier to its own lines (its own retention policy or bucket).
+ */
+export class WindowedOutputs implements RollupOutput {
+  private readonly rollups: RollupWindows;
+  private readonly measurements: string[];
+  private points: Points | undefined;
+  private key: WindowedKey | undefined;
+  private tags = '';
+
+  constructor(tiers: Pick<TiersConfig, 'rollups'> | undefined, allowedLatenessMs: number) {
+    const rollups = tiers ? resolveTiers({ raw: { retention: Infinity }, manage: 'off', rollups: tiers.rollups }, { bucket: '' }).rollups : [];
+    this.measurements = rollups.map((t) => t.measurement);
+    this.rollups = new RollupWindows(rollups.map((t) => t.everyMs), allowedLatenessMs);
+  }
+
+  get enabled(): boolean {
+    return this.rollups.tiers > 0;
+  }
+
+  /** Every reading (late ones too: they are in the raw points); `deviceTime` as before its message. */
+  reading(key: WindowedKey, ts: number, value: number, deviceTime: number, fx: { points: Points }): void {
+    if (!this.enabled) return;
+    this.use(key, fx);
+    this.rollups.add((key.windowed ??= this.rollups.newKey()), ts, value, deviceTime, this);
+  }
+
+  /** The key's device event time moved on to `deviceTime`. */
+  advance(key: WindowedKey, deviceTime: number, fx: { points: Points }): void {
+    if (!key.windowed) return;
+    this.use(key, fx);
+    this.rollups.advance(key.windowed, deviceTime, this);
+  }
+
+  window(tier: number, start: number, agg: WindowAggregate): void {
+    this.points!.rollup(tier, this.measurements[tier]!, this.tags, start, agg);
+  }
+
+  repair(tier: number, start: number): void {
+    this.points!.repair({ tier, device: this.key!.series.device, sensor: this.key!.series.sensor, start });
+  }
+
+  private use(key: WindowedKey, fx: { points: Points }): void {
+    this.points = fx.points;
+    if (this.key !== key) {
+      this.key = key;
+      this.tags = seriesTags(key.series);
+    }
+  }
+}
