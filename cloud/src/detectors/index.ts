@@ -5,6 +5,7 @@ import './rate-of-change/index.js';
 import './flatline/index.js';
 import './dropout/index.js';
 import './anomaly/index.js';
+import './window/index.js';
 
 export { DEFAULT_DETECTORS } from './defaults.js';
 export { detectorTypes, getDetectorPlugin, registerDetector } from './registry.js';
