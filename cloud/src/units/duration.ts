@@ -21,7 +21,7 @@ export function parseDurationMs(input: string | number): number | null {
 /** `5m` for 300000: the largest unit that divides it (for messages, names and InfluxDB durations). */
 export function formatDurationMs(ms: number): string {
   if (ms === Infinity) return 'inf';
-  for (const [unit, size] of [['w', UNIT_MS.w], ['d', UNIT_MS.d], ['h', UNIT_MS.h], ['m', UNIT_MS.m], ['s', UNIT_MS.s]] as const) {
+  for (const [unit, size] of [['d', UNIT_MS.d], ['h', UNIT_MS.h], ['m', UNIT_MS.m], ['s', UNIT_MS.s]] as const) {
     if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
