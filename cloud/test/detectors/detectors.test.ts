@@ -15,7 +15,7 @@ function feed(d: Detector, series: [number, number][]): (DetectorResult & { mess
 
 describe('detector plugins', () => {
   it('registers every built-in detector', () => {
-    expect(detectorTypes().sort()).toEqual(['anomaly', 'baseline', 'dropout', 'flatline', 'rate-of-change', 'threshold']);
+    expect(detectorTypes().sort()).toEqual(['anomaly', 'baseline', 'dropout', 'flatline', 'rate-of-change', 'threshold', 'window']);
   });
 
   it('conformance: every detector gives scores in [0,1] and is a pure function of its inputs', () => {
@@ -26,6 +26,7 @@ describe('detector plugins', () => {
       flatline: { minReadings: 3 },
       dropout: {},
       anomaly: { warmup: 20 },
+      window: { window: { kind: 'hopping', size: '20s', hop: '5s' }, aggregate: 'mean', condition: { above: 4, hysteresis: 1 } },
     };
     const series: [number, number][] = Array.from({ length: 200 }, (_, i) => [i * 1000, i % 50 === 0 ? 1e6 : Math.sin(i / 5) * 3 + (i > 150 ? 7 : 0)]);
     for (const type of detectorTypes()) {

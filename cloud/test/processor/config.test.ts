@@ -8,7 +8,8 @@ describe('processor config', () => {
   it('loads the shipped example and applies defaults', () => {
     const cfg = loadProcessorConfig(example);
     expect(cfg.partitions.count).toBe(8);
-    expect(cfg.detectors.map((d) => d.type)).toEqual(['anomaly', 'flatline', 'dropout', 'threshold', 'threshold', 'rate-of-change']);
+    expect(cfg.detectors.map((d) => d.type)).toEqual(['anomaly', 'flatline', 'dropout', 'threshold', 'threshold', 'rate-of-change', 'window']);
+    expect(cfg.tiers).toEqual(loadProcessorConfig({}).tiers);
     expect(cfg.detectors[0]!.params).toMatchObject({ warmup: 100, memory: 8192, rarityReadings: 10_000 });
     expect(loadProcessorConfig({}).windows).toEqual({ gapMs: 30_000, gapReadings: 10, maxLengthMs: 3_600_000, allowedLatenessMs: 10_000, deviceSilenceMs: 120_000 });
     // With no detectors configured, every sensor gets the defaults (the example starts with them).
@@ -24,6 +25,8 @@ describe('processor config', () => {
     [{ detectors: [{ rule: 'x', type: 'magic' }] }, /detectors\[0\]\.type: unknown detector "magic"/],
     [{ detectors: [{ rule: 'Bad Rule', type: 'dropout' }] }, /detectors\[0\]\.rule: must match/],
     [{ influx: { api: 'v3' } }, /influx\.api: invalid enum value/],
+    [{ tiers: { rollups: [{ name: '7m', every: '7m', retention: 'inf' }] } }, /tiers\.rollups\[0\]\.every: must be at least 1s and divide 24h/],
+    [{ detectors: [{ rule: 'w', type: 'window', params: { window: { kind: 'sliding', size: '1m', hop: '10s' }, aggregate: 'max', condition: { above: 1 } } }] }, /detectors\[0\]\.params\.window\.hop: only for a hopping window/],
   ])('rejects %j naming the key', (input, message) => {
     expect(() => loadProcessorConfig(input as Record<string, unknown>)).toThrow(ProcessorConfigError);
     expect(() => loadProcessorConfig(input as Record<string, unknown>)).toThrow(message);

@@ -111,6 +111,7 @@ function create(p: Params): Detector<State> {
   let st: State;
   let judged = 0;
   let anyActive = false;
+  let firstActiveAt = NaN;
   let score = 0;
   let at = NaN;
 
@@ -126,7 +127,10 @@ function create(p: Params): Detector<State> {
     const sc = 1 / (1 + Math.exp(-3 * d));
     const s = st.active ? Math.max(0.5, sc) : Math.min(0.49, sc);
     if (s > score) score = s;
-    if (st.active) anyActive = true;
+    if (st.active && !anyActive) {
+      anyActive = true;
+      firstActiveAt = end;
+    }
     judged++;
     at = end;
     st.value = x;
@@ -150,15 +154,16 @@ function create(p: Params): Detector<State> {
     st = s;
     judged = 0;
     anyActive = false;
+    firstActiveAt = NaN;
     score = 0;
     at = NaN;
   }
 
   function result(): DetectorResult {
     if (judged === 0) return { score: 0, active: st.active };
-    // A short episode inside one update still opens (and then clears) its alert.
-    const active = anyActive || st.active;
-    return { score, active, at };
+    // Several windows judged at once (a jump in time): an episode among them opens its alert at
+    // the end of its first window, even when a later one clears it already.
+    return anyActive ? { score, active: true, at: firstActiveAt } : { score, active: st.active, at };
   }
 
   return {
