@@ -25,7 +25,7 @@ ${extra}`;
 
 describe('scenario validation', () => {
   it('loads every shipped scenario', () => {
-    for (const name of ['greenhouse', 'factory-modbus', 'fleet-load']) {
+    for (const name of ['greenhouse', 'factory-modbus', 'fleet-load', 'window-rules']) {
       const s = loadScenario(`${scenariosDir}${name}.yaml`);
       expect(s.name).toBe(name);
       expect(s.devices.length).toBeGreaterThan(0);
@@ -34,7 +34,7 @@ describe('scenario validation', () => {
 
   it('loads the sample config and lists the built-ins', () => {
     expect(loadScenario(new URL('../config/example.yaml', import.meta.url).pathname).devices[0]!.boards[0]!.protocol).toBe('text-kv');
-    expect(listBuiltinScenarios().map((s) => s.name)).toEqual(['anomalies', 'factory-modbus', 'fleet-load', 'greenhouse']);
+    expect(listBuiltinScenarios().map((s) => s.name)).toEqual(['anomalies', 'factory-modbus', 'fleet-load', 'greenhouse', 'window-rules']);
     expect(resolveScenario('greenhouse').name).toBe('greenhouse');
   });
 

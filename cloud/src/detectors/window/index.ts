@@ -60,9 +60,10 @@ interface State {
   active: boolean;
   /** Start of the last window judged (tumbling/hopping), to see windows that had no reading at all. */
   lastStart: number;
-  /** The aggregate last judged, and that window's end (for the alert text). */
+  /** The judgement the last result reported: its aggregate, window end and state (for the alert text). */
   value: number;
   end: number;
+  reported: boolean;
 }
 
 /** The measure a window is judged by; NaN when the window cannot say (rate over one reading). */
@@ -112,6 +113,7 @@ function create(p: Params): Detector<State> {
   let judged = 0;
   let anyActive = false;
   let firstActiveAt = NaN;
+  let firstActiveValue = NaN;
   let score = 0;
   let at = NaN;
 
@@ -130,6 +132,7 @@ function create(p: Params): Detector<State> {
     if (st.active && !anyActive) {
       anyActive = true;
       firstActiveAt = end;
+      firstActiveValue = x;
     }
     judged++;
     at = end;
@@ -160,14 +163,22 @@ function create(p: Params): Detector<State> {
   }
 
   function result(): DetectorResult {
-    if (judged === 0) return { score: 0, active: st.active };
+    if (judged === 0) {
+      st.reported = st.active;
+      return { score: 0, active: st.active };
+    }
     // Several windows judged at once (a jump in time): an episode among them opens its alert at
     // the end of its first window, even when a later one clears it already.
-    return anyActive ? { score, active: true, at: firstActiveAt } : { score, active: st.active, at };
+    if (anyActive) {
+      st.value = firstActiveValue;
+      st.end = firstActiveAt;
+    }
+    st.reported = anyActive || st.active;
+    return { score, active: st.reported, at: anyActive ? firstActiveAt : at };
   }
 
   return {
-    init: () => ({ windows: sliding ? SlidingWindows.newKey() : TimeWindows.newKey(), time: -Infinity, active: false, lastStart: -Infinity, value: NaN, end: NaN }),
+    init: () => ({ windows: sliding ? SlidingWindows.newKey() : TimeWindows.newKey(), time: -Infinity, active: false, lastStart: -Infinity, value: NaN, end: NaN, reported: false }),
     update(s, ts, v) {
       begin(s);
       if (ts > s.time) s.time = ts;
@@ -196,7 +207,7 @@ function create(p: Params): Detector<State> {
     describe(s) {
       const limit = [c.above !== undefined ? `above ${c.above}` : '', c.below !== undefined ? `below ${c.below}` : ''].filter(Boolean).join(' or ');
       const when = Number.isNaN(s.end) ? '' : ` in the window ending ${new Date(s.end).toISOString()}`;
-      return `${label} ${fmt(s.value)}${when} ${s.active ? 'beyond' : 'back within'} limit (${limit})`;
+      return `${label} ${fmt(s.value)}${when} ${s.reported ? 'beyond' : 'back within'} limit (${limit})`;
     },
   };
 }
