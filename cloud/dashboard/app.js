@@ -2,7 +2,7 @@
 // which fetch and EventSource both carry. State lives in the URL hash so views can be bookmarked.
 'use strict';
 
-const RANGES = { '5m': 5 * 60e3, '15m': 15 * 60e3, '1h': 3600e3, '6h': 6 * 3600e3, '24h': 864e5, '7d': 7 * 864e5, '30d': 30 * 864e5 };
+const RANGES = { '5m': 5 * 60e3, '15m': 15 * 60e3, '1h': 3600e3, '6h': 6 * 3600e3, '24h': 864e5, '7d': 7 * 864e5, '30d': 30 * 864e5, '1y': 365 * 864e5 };
 const SEV_COLOR = { critical: [220, 38, 38], warning: [217, 119, 6], info: [8, 145, 178] };
 const POINTS_MAX = 2000;
 const $ = (id) => document.getElementById(id);
@@ -184,7 +184,10 @@ function renderStats() {
     stat('max', fmtNum(vals.length ? Math.max(...s.max) : null)),
     stat('alerts firing', String(firing), firing ? 'alerting' : ''),
   );
-  $('bucket').textContent = `${s.points} points · bucket ${fmtDur(s.bucketMs)}`;
+  // The API picks the tier (raw readings for short ranges, rollups for long ones) and says which.
+  const tier = s.tier ?? 'raw';
+  $('bucket').textContent = `${s.points} points · bucket ${fmtDur(s.bucketMs)} · ${tier === 'raw' ? 'raw readings' : `${tier} rollups`}`;
+  $('bucket').dataset.tier = tier;
 }
 
 function renderLists() {

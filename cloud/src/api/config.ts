@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, logLevelSchema, readSecretFile } from '@fieldline/runtime';
 import { z } from 'zod';
 import { influxConfigSchema } from '../influx/config.js';
+import { tiersSchema } from '../influx/tiers.js';
 
 /** NATS connection for live updates (SSE), commands and device status. */
 export const apiNatsSchema = z
@@ -75,6 +76,8 @@ export const apiConfigSchema = z
       .nullable()
       .default({}),
     influx: influxConfigSchema.default({}),
+    /** Storage tiers, as in the processor's config (the same defaults): `/series` picks one per query. */
+    tiers: tiersSchema.default({}),
     /** Live updates, commands and status need NATS; without it those endpoints answer 503. */
     nats: apiNatsSchema.optional(),
     auth: apiAuthSchema.default({}),

@@ -40,7 +40,7 @@ export function limitedStore(store: Store, limiter: Limiter): Store {
   return {
     api: store.api,
     lastReadings: () => limiter.run(() => store.lastReadings()),
-    series: (q) => limiter.run(() => store.series(q)),
+    series: (...a) => limiter.run(() => store.series(...a)),
     sessions: (...a) => limiter.run(() => store.sessions(...a)),
     alertRows: (...a) => limiter.run(() => store.alertRows(...a)),
   };

@@ -57,6 +57,14 @@ export interface SeriesQuery {
   offsetMs: number;
 }
 
+/** Where a rollup tier is stored: 1.x database + retention policy, or 2.x/3.x bucket; and its measurement. */
+export interface RollupSource {
+  database: string;
+  retentionPolicy: string;
+  bucket: string;
+  measurement: string;
+}
+
 export const influxql = {
   /** Last value and last unit of every device/sensor (two statements, one request). */
   lastReadings(): string {
@@ -77,6 +85,24 @@ export const influxql = {
       // No count(): InfluxDB 1.x reads the series once per aggregate, and each costs a full pass.
       `SELECT mean("value") AS "mean", min("value") AS "min", max("value") AS "max" ` +
       `FROM ${influxqlIdent(MEASUREMENTS.readings)} WHERE ${where} ` +
+      `GROUP BY time(${int(q.bucketMs, 'bucketMs')}ms, ${int(q.offsetMs, 'offsetMs')}ms) fill(none)`
+    );
+  },
+
+  /**
+   * The same buckets from a rollup tier: mean weighted by each window's count (sum of sums over
+   * sum of counts, not a mean of means), min of mins, max of maxes.
+   */
+  rollupSeries(q: SeriesQuery, src: RollupSource): string {
+    const where = [
+      ...influxqlTagConds({ device: q.device, sensor: q.sensor }),
+      `time >= ${int(q.from, 'from')}ms`,
+      `time < ${int(q.to, 'to')}ms`,
+    ].join(' AND ');
+    const from = `${influxqlIdent(src.database)}.${influxqlIdent(src.retentionPolicy)}.${influxqlIdent(src.measurement)}`;
+    return (
+      `SELECT sum("sum") / sum("count") AS "mean", min("min") AS "min", max("max") AS "max" ` +
+      `FROM ${from} WHERE ${where} ` +
       `GROUP BY time(${int(q.bucketMs, 'bucketMs')}ms, ${int(q.offsetMs, 'offsetMs')}ms) fill(none)`
     );
   },
@@ -140,6 +166,26 @@ export const flux = {
       agg('min'),
       agg('max'),
       `union(tables: [mean, min, max])\n  |> pivot(rowKey: ["_time"], columnKey: ["agg"], valueColumn: "_value")\n  |> sort(columns: ["_time"])`,
+    ].join('\n');
+  },
+
+  /** As {@link influxql.rollupSeries}: weighted mean, min of mins, max of maxes per bucket. */
+  rollupSeries(q: SeriesQuery, src: RollupSource): string {
+    const conds = fluxTagConds({ device: q.device, sensor: q.sensor }).join(' and ');
+    const every = `${int(q.bucketMs, 'bucketMs')}ms`;
+    const offset = `${int(q.offsetMs, 'offsetMs')}ms`;
+    const agg = (field: string, fn: string): string =>
+      `${field}_ = data\n  |> filter(fn: (r) => r._field == ${fluxString(field)})\n` +
+      `  |> aggregateWindow(every: ${every}, offset: ${offset}, fn: ${fn}, createEmpty: false, timeSrc: "_start")\n` +
+      `  |> toFloat()\n  |> keep(columns: ["_time", "_value"])\n  |> set(key: "agg", value: ${fluxString(field)})`;
+    return [
+      `data = ${fluxFrom(src.bucket, src.measurement, fluxTime(q.from), fluxTime(q.to))}\n  |> filter(fn: (r) => ${conds})`,
+      agg('sum', 'sum'),
+      agg('count', 'sum'),
+      agg('min', 'min'),
+      agg('max', 'max'),
+      `union(tables: [sum_, count_, min_, max_])\n  |> pivot(rowKey: ["_time"], columnKey: ["agg"], valueColumn: "_value")\n` +
+        `  |> map(fn: (r) => ({ _time: r._time, mean: r.sum / r.count, min: r.min, max: r.max }))\n  |> sort(columns: ["_time"])`,
     ].join('\n');
   },
 

@@ -5,7 +5,8 @@ import { AlertEventSchema, CommandArgsSchema, CommandIdSchema, CommandNameSchema
 import type { ApiConfig } from './config.js';
 import type { Live } from './live.js';
 import { ApiError, foldAlerts, idSchema, parseRange, severitySchema, timeSchema } from './params.js';
-import { bucketing } from './query-text.js';
+import { resolveTiers } from '../influx/tiers.js';
+import { chooseTier } from './tier-choice.js';
 import type { Store } from './store.js';
 
 const DAY = 86_400_000;
@@ -60,6 +61,7 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
   const maxRangeMs = L.maxRangeDays * DAY;
   const lookbackMs = L.alertLookbackDays * DAY;
   const limitSchema = { type: 'integer', minimum: 1, maximum: L.maxRows, default: Math.min(200, L.maxRows) };
+  const tiers = resolveTiers(cfg.tiers, cfg.influx);
 
   const devicesSchema = {
     summary: 'Devices and sensors with their last reading and status',
@@ -87,7 +89,10 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
     '/api/v1/series',
     {
       schema: {
-        summary: "A sensor's series, downsampled server-side to at most `points` buckets (mean/min/max)",
+        summary: "A sensor's series, downsampled server-side to at most `points` buckets (mean/min/max), from the raw readings or a rollup tier (`tier`)",
+        description:
+          'Short ranges are read from the raw readings, long ones from the coarsest rollup tier whose window fits a bucket (and whose retention holds the range): ' +
+          'then buckets are whole windows aligned to the tier, mean is weighted by count, min is the min of mins, max the max of maxes.',
         tags: ['query'],
         querystring: query(
           {
@@ -100,7 +105,7 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
           ['device', 'sensor'],
         ),
         response: {
-          200: obj({ device: str, sensor: str, ...rangeReply, bucketMs: int, points: int, time: { type: 'array', items: int }, mean: nums, min: nums, max: nums }),
+          200: obj({ device: str, sensor: str, ...rangeReply, tier: { type: 'string', description: '`raw` or the rollup tier that answered (e.g. `1m`, `1h`)' }, bucketMs: int, points: int, time: { type: 'array', items: int }, mean: nums, min: nums, max: nums }),
           ...errors,
         },
       },
@@ -108,9 +113,10 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
     async (req) => {
       const { device, sensor, points = L.defaultPoints } = req.query;
       const { from, to } = parseRange(req.query, maxRangeMs, DAY);
-      const b = bucketing(from, to, points);
-      const series = await store.series({ device, sensor, from, to, ...b });
-      return { device, sensor, from, to, bucketMs: b.bucketMs, points: series.time.length, ...series };
+      const c = chooseTier(tiers, from, to, points, Date.now());
+      const src = c.tier && { database: cfg.influx.database, retentionPolicy: c.tier.retentionPolicy, bucket: c.tier.bucket, measurement: c.tier.measurement };
+      const series = await store.series({ device, sensor, from: c.from, to, bucketMs: c.bucketMs, offsetMs: c.offsetMs }, src);
+      return { device, sensor, from, to, tier: c.name, bucketMs: c.bucketMs, points: series.time.length, ...series };
     },
   );
 

@@ -6,7 +6,7 @@ import type { AlertEvent, SessionSummary } from '@fieldline/contract';
 import type { InfluxConfig } from '../influx/config.js';
 import { connectInflux } from '../influx/connection.js';
 import { createInfluxQuery, seriesRows, type InfluxQuery, type InfluxSeries, type Row } from '../influx/query.js';
-import { flux, influxql, type SeriesQuery, type TagFilter } from './query-text.js';
+import { flux, influxql, type RollupSource, type SeriesQuery, type TagFilter } from './query-text.js';
 
 export { InfluxQueryError as StoreError } from '../influx/errors.js';
 
@@ -33,7 +33,8 @@ export type AlertRow = Omit<AlertEvent, 'v'>;
 export interface Store {
   readonly api: 'v1' | 'v2';
   lastReadings(): Promise<LastReading[]>;
-  series(q: SeriesQuery): Promise<SeriesData>;
+  /** From the raw readings, or from a rollup tier when `rollup` is given. */
+  series(q: SeriesQuery, rollup?: RollupSource): Promise<SeriesData>;
   sessions(tags: TagFilter, since: number, from: number, to: number, limit: number): Promise<SessionRow[]>;
   /** Transitions in [since, to) plus later resolutions of alerts started before `to`, in time order. */
   alertRows(tags: TagFilter, since: number, to: number, limit: number): Promise<AlertRow[]>;
@@ -102,8 +103,8 @@ class V1Store implements Store {
     });
   }
 
-  async series(q: SeriesQuery): Promise<SeriesData> {
-    const [series = []] = await this.run(influxql.series(q));
+  async series(q: SeriesQuery, rollup?: RollupSource): Promise<SeriesData> {
+    const [series = []] = await this.run(rollup ? influxql.rollupSeries(q, rollup) : influxql.series(q));
     const out: SeriesData = { time: [], mean: [], min: [], max: [] };
     for (const r of series.flatMap((s) => seriesRows(s))) {
       out.time.push(num(r.time));
@@ -152,9 +153,9 @@ class V2Store implements Store {
     return [...byKey.values()].filter((e) => Number.isFinite(e.value));
   }
 
-  async series(q: SeriesQuery): Promise<SeriesData> {
+  async series(q: SeriesQuery, rollup?: RollupSource): Promise<SeriesData> {
     const out: SeriesData = { time: [], mean: [], min: [], max: [] };
-    for (const r of await this.rows(flux.series(this.cfg.bucket, q))) {
+    for (const r of await this.rows(rollup ? flux.rollupSeries(q, rollup) : flux.series(this.cfg.bucket, q))) {
       out.time.push(Date.parse(str(r._time)));
       out.mean.push(num(r.mean));
       out.min.push(num(r.min));

@@ -4,7 +4,8 @@ import { AlertEventSchema, ID_PATTERN } from '@fieldline/contract';
 import { pino } from 'pino';
 import { cleanupAll, InfluxServer, NatsServer } from '@fieldline/harness';
 import { loadApiConfig, startApi, type ApiHandle } from '../../src/api/index.js';
-import { HOUR, MIN, seedLines, T0, TOKEN, writeLines } from './seed.js';
+import { KEEP_FOREVER } from '../processor/helpers.js';
+import { HOUR, MIN, seedLines, T0, TOKEN, writeLines, writeRollups } from './seed.js';
 
 let influx: InfluxServer;
 let nats: NatsServer;
@@ -24,8 +25,10 @@ beforeAll(async () => {
   [influx, nats] = await Promise.all([InfluxServer.start(), NatsServer.start()]);
   await influx.createDatabase('fieldline');
   await writeLines(influx.url, 'fieldline', seedLines());
+  await writeRollups(influx.url, 'fieldline', seedLines());
   nc = await connect({ servers: nats.url });
-  const config = loadApiConfig({ port: 0, ops: { port: 0 }, influx: { url: influx.url }, nats: { servers: nats.url }, auth: { tokens: [TOKEN] } });
+  // The seed is from 2026-01: every tier kept forever, so the range is within each tier's retention.
+  const config = loadApiConfig({ port: 0, ops: { port: 0 }, influx: { url: influx.url }, tiers: KEEP_FOREVER, nats: { servers: nats.url }, auth: { tokens: [TOKEN] } });
   api = await startApi(config, { logger: pino({ level: 'silent' }) });
 });
 
@@ -54,9 +57,15 @@ describe('query API against real InfluxDB 1.x', () => {
       expect(status).toBe(200);
       expect(body.points).toBeLessThanOrEqual(points);
       expect(body.time.length).toBe(body.points);
-      expect(body.bucketMs).toBe(Math.ceil((6 * HOUR) / points));
-      // 2160 readings (6 h every 10 s): every bucket holds one unless there are more buckets than readings.
-      expect(body.points).toBe(Math.min(points, 2160));
+      if (body.tier === 'raw') {
+        expect(body.bucketMs).toBe(Math.ceil((6 * HOUR) / points));
+        // 2160 readings (6 h every 10 s): every bucket holds one unless there are more buckets than readings.
+        expect(body.points).toBe(Math.min(points, 2160));
+      } else {
+        // A rollup tier: buckets of whole windows, never more than asked.
+        expect(body.bucketMs % (body.tier === '1h' ? HOUR : MIN)).toBe(0);
+        expect(body.points).toBe(Math.ceil((6 * HOUR) / body.bucketMs));
+      }
       expect(Math.min(...body.min)).toBe(rawMin);
       expect(Math.max(...body.max)).toBe(rawMax);
       for (let i = 0; i < body.points; i++) {
@@ -64,6 +73,29 @@ describe('query API against real InfluxDB 1.x', () => {
         expect(body.mean[i]).toBeLessThanOrEqual(body.max[i]);
       }
     }
+  });
+
+  it('chooses the tier by range and bucket size, says which one answered, and answers as the raw readings would', async () => {
+    const raw = async (from: number, to: number, bucketMs: number) => {
+      const [s] = await influx.query(
+        `SELECT mean("value"), min("value"), max("value") FROM "readings" WHERE "device" = 'pump-1' AND "sensor" = 'temp' AND time >= ${from}ms AND time < ${to}ms GROUP BY time(${bucketMs}ms, ${from % bucketMs}ms) fill(none)`,
+        'fieldline',
+      );
+      return { time: s!.values.map((v) => v[0]), mean: s!.values.map((v) => v[1] as number), min: s!.values.map((v) => v[2]), max: s!.values.map((v) => v[3]) };
+    };
+    for (const [points, tier, bucketMs] of [[2000, 'raw', 10_800], [40, '1m', 9 * MIN], [10, '1m', 36 * MIN], [3, '1h', 2 * HOUR]] as const) {
+      const { body } = await series(`from=${T0}&to=${END}&points=${points}`);
+      expect([body.tier, body.bucketMs], `points=${points}`).toEqual([tier, bucketMs]);
+      const want = await raw(T0, END, bucketMs);
+      expect(body.time).toEqual(want.time);
+      // min of mins, max of maxes: the band is the raw one, not a band of means.
+      expect(body.min).toEqual(want.min);
+      expect(body.max).toEqual(want.max);
+      body.mean.forEach((m: number, i: number) => expect(m).toBeCloseTo(want.mean[i]!, 9));
+    }
+    // Buckets of a rollup tier are whole windows: a range that starts mid-window starts at the window.
+    const mid = await series(`from=${T0 + 90 * MIN + 30_000}&to=${END}&points=10`);
+    expect([mid.body.tier, mid.body.time[0]]).toEqual(['1m', T0 + 90 * MIN]);
   });
 
   it('returns only the asked range; ISO times and epoch ms give the same answer', async () => {
@@ -128,7 +160,7 @@ describe('query API against real InfluxDB 1.x', () => {
     const alerts = await get(`/api/v1/alerts?${new URLSearchParams({ rule: bad })}`);
     expect(alerts.status).toBe(400);
     // The database is intact.
-    expect((await influx.query('SHOW MEASUREMENTS', 'fieldline'))[0]!.values.flat()).toEqual(['alerts', 'readings', 'sessions']);
+    expect((await influx.query('SHOW MEASUREMENTS', 'fieldline'))[0]!.values.flat()).toEqual(['alerts', 'readings', 'readings_1h', 'readings_1m', 'sessions']);
   });
 
   it('folds alert transitions into alerts with their state', async () => {

@@ -6,8 +6,9 @@ import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { cleanupAll, InfluxServer, NatsServer, tempDir, waitFor } from '@fieldline/harness';
 import { loadApiConfig, startApi, type ApiHandle } from '../../src/api/index.js';
+import { KEEP_FOREVER } from '../processor/helpers.js';
 import { readingLine } from '../../src/influx/points.js';
-import { HOUR, MIN, seedLines, TOKEN, writeLines } from './seed.js';
+import { HOUR, MIN, seedLines, TOKEN, writeLines, writeRollups } from './seed.js';
 
 const ARTIFACTS = join(import.meta.dirname, '..', '..', '..', 'artifacts');
 // The seeded 6 h end now, so the dashboard's default relative ranges show them.
@@ -29,6 +30,7 @@ beforeAll(async () => {
     extra.push(readingLine('boiler-7', { sensor: 'flow', ts: t, value: 14 + Math.cos(t / 5e6), unit: 'l/min' }, 0));
   }
   await writeLines(influx.url, 'fieldline', [...seedLines(t0), ...extra]);
+  await writeRollups(influx.url, 'fieldline', [...seedLines(t0), ...extra]);
   nc = await connect({ servers: nats.url });
   const kv = await nc.jetstream().views.kv('fl_device_status');
   // As the gateway stores it (gateway/src/uplink.ts): the StatusMessage plus source and receivedAt.
@@ -38,6 +40,7 @@ beforeAll(async () => {
     port: 0,
     ops: { port: 0 },
     influx: { url: influx.url },
+    tiers: KEEP_FOREVER,
     nats: { servers: nats.url },
     auth: { tokens: [TOKEN] },
   });
@@ -95,6 +98,10 @@ it('logs in, picks a sensor and shows a chart with an alert band; live alerts ar
   await page.locator('#alerts .badge.critical').waitFor();
   expect(await page.textContent('#alerts')).toContain('resolved');
 
+  // 6 hours come from the raw readings; the API says so and the dashboard shows it.
+  await expect.poll(() => page.getAttribute('#bucket', 'data-tier')).toBe('raw');
+  expect(await page.textContent('#bucket')).toContain('raw readings');
+
   // The critical alert (02:00-02:20 into the data) is drawn as a red band; before it there is none.
   const inBand = await pixelAt(t0 + 2 * HOUR + 10 * MIN, 1);
   expect(inBand[0]).toBeGreaterThan(180);
@@ -111,6 +118,16 @@ it('logs in, picks a sensor and shows a chart with an alert band; live alerts ar
   );
   await page.locator('#alerts li', { hasText: 'sensor looks stuck' }).waitFor();
   await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png') });
+
+  // A week and a year come from the rollups: the chart still shows the data, and says which tier.
+  await page.click('#ranges button[data-range="7d"]');
+  await expect.poll(() => page.getAttribute('#bucket', 'data-tier')).toBe('1m');
+  expect(await page.textContent('#bucket')).toContain('1m rollups');
+  await page.click('#ranges button[data-range="1y"]');
+  await expect.poll(() => page.getAttribute('#bucket', 'data-tier')).toBe('1h');
+  expect(Number(/^(\d+) points/.exec((await page.textContent('#bucket'))!)?.[1])).toBeGreaterThan(0);
+  await page.click('#ranges button[data-range="6h"]');
+  await expect.poll(() => page.getAttribute('#bucket', 'data-tier')).toBe('raw');
 
   // Readable on a phone: no sideways scrolling, the tree opens from the menu button.
   await page.setViewportSize({ width: 390, height: 844 });

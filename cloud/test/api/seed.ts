@@ -1,5 +1,6 @@
 import type { SessionSummary } from '@fieldline/contract';
-import { alertLine, readingLine, sessionLine } from '../../src/influx/points.js';
+import { alertLine, readingLine, rollupText, sessionLine } from '../../src/influx/points.js';
+import { WindowAggregate } from '../../src/windows/aggregate.js';
 
 /** Test data written as line protocol per docs/influxdb-schema.md (the processor's format). */
 export const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -43,5 +44,42 @@ export async function writeLines(influxUrl: string, db: string, lines: string[])
       body: lines.slice(i, i + 5000).join('\n'),
     });
     if (res.status !== 204) throw new Error(`write failed: ${res.status} ${await res.text()}`);
+  }
+}
+
+/**
+ * The rollup points the processor would write for the `readings` lines among `lines`, per tier
+ * (1 m and 1 h, as `KEEP_FOREVER` names them), with its own aggregate and line builder.
+ */
+export function seedRollupLines(lines: readonly string[], tiers: readonly { measurement: string; everyMs: number }[] = DEFAULT_TIERS): string[][] {
+  const byTier = tiers.map(() => new Map<string, { tags: string; start: number; agg: WindowAggregate }>());
+  for (const line of lines) {
+    const m = /^readings,(device=[^ ]+) value=([^, ]+)[^ ]* (\d+)$/.exec(line);
+    if (!m) continue;
+    const ts = Number(BigInt(m[3]!) / 1_000_000n);
+    tiers.forEach((t, i) => {
+      const start = Math.floor(ts / t.everyMs) * t.everyMs;
+      const k = `${m[1]}|${start}`;
+      let w = byTier[i]!.get(k);
+      if (!w) byTier[i]!.set(k, (w = { tags: m[1]!, start, agg: new WindowAggregate() }));
+      w.agg.add(ts, Number(m[2]));
+    });
+  }
+  return tiers.map((t, i) => [...byTier[i]!.values()].map((w) => rollupText(t.measurement, w.tags, w.start, w.agg)));
+}
+
+const DEFAULT_TIERS = [
+  { measurement: 'readings_1m', everyMs: MIN, policy: 'rollup_1m' },
+  { measurement: 'readings_1h', everyMs: HOUR, policy: 'rollup_1h' },
+];
+
+/** Creates the rollup tiers' retention policies (kept forever) and writes the rollups of `lines`. */
+export async function writeRollups(influxUrl: string, db: string, lines: readonly string[]): Promise<void> {
+  const q = (text: string) => fetch(`${influxUrl}/query`, { method: 'POST', body: new URLSearchParams({ q: text }) });
+  const rollups = seedRollupLines(lines);
+  for (const [i, t] of DEFAULT_TIERS.entries()) {
+    await q(`CREATE RETENTION POLICY "${t.policy}" ON "${db}" DURATION INF REPLICATION 1`);
+    const res = await fetch(`${influxUrl}/write?db=${encodeURIComponent(db)}&rp=${t.policy}&precision=ns`, { method: 'POST', body: rollups[i]!.join('\n') });
+    if (res.status !== 204) throw new Error(`rollup write failed: ${res.status} ${await res.text()}`);
   }
 }

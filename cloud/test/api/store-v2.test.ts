@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { loadApiConfig, startApi, type ApiHandle } from '../../src/api/index.js';
 import { bucketing, flux } from '../../src/api/query-text.js';
+import { KEEP_FOREVER } from '../processor/helpers.js';
 
 const T = Date.parse('2026-01-01T00:00:00Z');
 const TOKEN = 'v2-api-token-0123456789';
@@ -20,6 +21,12 @@ const csv = (types: string[], cols: string[], rows: string[][]): string =>
     `,result,table,${cols.join(',')}`, ...rows.map((r) => `,,0,${r.join(',')}`)].join('\r\n') + '\r\n\r\n';
 
 function answer(query: string): string {
+  if (query.includes('"readings_1m"')) {
+    return csv(['dateTime:RFC3339', 'double', 'double', 'double'], ['_time', 'max', 'mean', 'min'], [
+      ['2026-01-01T00:00:00Z', '9', '2.5', '0.5'],
+      ['2026-01-01T00:30:00Z', '7', '5.5', '3.5'],
+    ]);
+  }
   if (query.includes('aggregateWindow')) {
     return csv(['dateTime:RFC3339', 'double', 'double', 'double'], ['_time', 'max', 'mean', 'min'], [
       ['2026-01-01T00:00:00Z', '3', '2', '1'],
@@ -62,7 +69,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
-  const config = loadApiConfig({ port: 0, ops: { port: 0 }, influx: { url: `http://127.0.0.1:${port}`, org: 'acme', token: 'influx-secret' }, auth: { tokens: [TOKEN] } });
+  const config = loadApiConfig({ port: 0, ops: { port: 0 }, influx: { url: `http://127.0.0.1:${port}`, org: 'acme', token: 'influx-secret' }, tiers: KEEP_FOREVER, auth: { tokens: [TOKEN] } });
   api = await startApi(config, { logger: pino({ level: 'silent' }) });
 });
 
@@ -75,12 +82,21 @@ const get = async (path: string): Promise<any> => (await fetch(`${api.url}${path
 
 it('detects 2.x from /ping and sends the generated Flux with org and token', async () => {
   expect(((await (await fetch(`${api.url}/healthz`)).json()) as { checks: { influx: { detail: { api: string } } } }).checks.influx.detail.api).toBe('v2');
-  const body = await get(`/api/v1/series?device=d1&sensor=s1&from=${T}&to=${T + 3_600_000}&points=2`);
+  const body = await get(`/api/v1/series?device=d1&sensor=s1&from=${T}&to=${T + 3_600_000}&points=200`);
   const sent = seen.at(-1)!;
   expect(sent.url).toBe('/api/v2/query?org=acme');
   expect(sent.auth).toBe('Token influx-secret');
-  expect(sent.query).toBe(flux.series('fieldline', { device: 'd1', sensor: 's1', from: T, to: T + 3_600_000, ...bucketing(T, T + 3_600_000, 2) }));
-  expect(body).toMatchObject({ bucketMs: 1_800_000, points: 2, time: [T, T + 1_800_000], mean: [2, 5], min: [1, 4], max: [3, 6] });
+  expect(sent.query).toBe(flux.series('fieldline', { device: 'd1', sensor: 's1', from: T, to: T + 3_600_000, ...bucketing(T, T + 3_600_000, 200) }));
+  expect(body).toMatchObject({ tier: 'raw', bucketMs: 18_000, points: 2, time: [T, T + 1_800_000], mean: [2, 5], min: [1, 4], max: [3, 6] });
+});
+
+it('reads a long range from the rollup tier`s bucket: weighted mean, min of mins, max of maxes', async () => {
+  const body = await get(`/api/v1/series?device=d1&sensor=s1&from=${T}&to=${T + 3_600_000}&points=2`);
+  const q = { device: 'd1', sensor: 's1', from: T, to: T + 3_600_000, bucketMs: 1_800_000, offsetMs: 0 };
+  expect(seen.at(-1)!.query).toBe(flux.rollupSeries(q, { database: 'fieldline', retentionPolicy: 'rollup_1m', bucket: 'fieldline_1m', measurement: 'readings_1m' }));
+  expect(seen.at(-1)!.query).toContain('from(bucket: "fieldline_1m")');
+  expect(seen.at(-1)!.query).toContain('mean: r.sum / r.count');
+  expect(body).toMatchObject({ tier: '1m', bucketMs: 1_800_000, points: 2, time: [T, T + 1_800_000], mean: [2.5, 5.5], min: [0.5, 3.5], max: [9, 7] });
 });
 
 it('reads devices, alerts and sessions from Flux results', async () => {

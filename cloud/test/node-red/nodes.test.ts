@@ -9,6 +9,7 @@ import { alertId, STREAMS, subjects, type AlertEvent, type CommandMessage } from
 import { addDevice, loadGatewayConfig, startGateway, type Gateway } from '@fieldline/gateway';
 import { InfluxServer, NatsServer, cleanupAll, tempDir, waitFor } from '@fieldline/harness';
 import { loadApiConfig, startApi, type ApiHandle } from '../../src/api/index.js';
+import { KEEP_FOREVER } from '../processor/helpers.js';
 import { startNodeRed, type NodeRedProcess } from '../../node-red/launch.mjs';
 
 // The query and command nodes against the real query API (real InfluxDB, real NATS) and the real
@@ -58,7 +59,7 @@ beforeAll(async () => {
   device = await mqtt.connectAsync(`mqtt://127.0.0.1:${gateway.mqttPort}`, { clientId: 'pump-1', username: 'pump-1', password: DEVICE_PASSWORD, reconnectPeriod: 0 });
   await device.subscribeAsync('fl/v1/pump-1/commands/#', { qos: 1 });
   device.on('message', (topic, payload) => received.push({ topic, cmd: JSON.parse(payload.toString()) as CommandMessage }));
-  api = await startApi(loadApiConfig({ port: 0, ops: { port: 0 }, influx: { url: influx.url }, nats: { servers: nats.url }, auth: { tokens: [API_TOKEN] } }), {
+  api = await startApi(loadApiConfig({ port: 0, ops: { port: 0 }, influx: { url: influx.url }, tiers: KEEP_FOREVER, nats: { servers: nats.url }, auth: { tokens: [API_TOKEN] } }), {
     logger: pino({ level: 'silent' }),
   });
   nodeRed = await startNodeRed({
