@@ -1,6 +1,8 @@
 // npm run bench:processor -- readings/s through one processor (real JetStream consume, windows,
 // detectors, InfluxDB batch writes to the real Debian influxd) beside the raw InfluxDB batch-write
-// rate measured in the same run, and window/detector state memory per active sensor.
+// rate measured in the same run, and window/detector state memory per active sensor. Also what
+// the rollups (1m and 1h tiers) and one window rule per sensor cost: the same stream through the
+// same processor without them, in the same run (target: at most 25 % of the throughput).
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
@@ -65,11 +67,17 @@ const detectors = [
   { rule: 'stuck', type: 'flatline', severity: 'info', params: { forMs: 60_000 } },
   { rule: 'dropout', type: 'dropout' },
 ];
+/** The one window rule per sensor of the full run: the 5-minute mean every minute above a limit. */
+const windowRule = { rule: 'warm-5m', type: 'window', params: { window: { kind: 'hopping', size: '5m', hop: '1m' }, aggregate: 'mean', condition: { above: 40, hysteresis: 1 } } };
+/** The bench writes January 2026: every tier kept forever, so InfluxDB refuses nothing as too old. */
+const KEEP_FOREVER = { raw: { retention: 'inf' }, rollups: [{ name: '1m', every: '1m', retention: 'inf' }, { name: '1h', every: '1h', retention: 'inf' }] };
+/** Without rollups and window rule: the baseline their cost is measured against. */
+const PLAIN = { raw: { retention: 'inf' }, rollups: [] };
 
 /** Heap held by pipeline state per sensor with one open session each (pure, no servers). */
 function stateBytesPerSensor(): number {
   const sensors = 20_000;
-  const cfg = loadProcessorConfig({ detectors, windows: { gapMs: 30_000 } });
+  const cfg = loadProcessorConfig({ detectors, windows: { gapMs: 30_000 }, tiers: KEEP_FOREVER });
   gc();
   const before = process.memoryUsage().heapUsed;
   const p = new PartitionPipeline(cfg);
@@ -134,11 +142,12 @@ interface Payload {
  * The pure pipeline (no I/O) over the same messages, one pipeline per partition as in the
  * processor: its rate, and the exact lines the processor will write (for the raw baseline).
  */
-function pureRun(payloads: readonly Payload[], config: ProcessorConfigInput): { seconds: number; batches: string[][]; lines: number } {
+function pureRun(payloads: readonly Payload[], config: ProcessorConfigInput): { seconds: number; batches: string[][]; lines: number; rollupLines: number } {
   const cfg = loadProcessorConfig(config);
   const pipelines = Array.from({ length: PARTITIONS }, () => new PartitionPipeline(cfg));
   const fxs = pipelines.map(() => new Effects());
   const batches: string[][] = [];
+  let rollupLines = 0;
   const t = performance.now();
   for (const pl of payloads) {
     const fx = fxs[pl.partition]!;
@@ -146,12 +155,16 @@ function pureRun(payloads: readonly Payload[], config: ProcessorConfigInput): { 
     pipelines[pl.partition]!.process(env, fx, valueTexts(pl.data, env.readings.length));
     if (fx.points.lines.length >= BATCH_LINES) {
       batches.push(fx.points.lines);
+      rollupLines += fx.points.rollupCount;
       fx.clear();
     }
   }
-  for (const fx of fxs) if (fx.points.lines.length > 0) batches.push(fx.points.lines);
+  for (const fx of fxs) {
+    if (fx.points.lines.length > 0) batches.push(fx.points.lines);
+    rollupLines += fx.points.rollupCount;
+  }
   const seconds = (performance.now() - t) / 1000;
-  return { seconds, batches, lines: batches.reduce((n, b) => n + b.length, 0) };
+  return { seconds, batches, lines: batches.reduce((n, b) => n + b.length, 0), rollupLines };
 }
 
 const per100k = (seconds: number, readings: number): number | null => (Number.isFinite(seconds) ? Number(((seconds * 1e5) / readings).toFixed(2)) : null);
@@ -169,8 +182,10 @@ async function main(): Promise<void> {
       windows: { gapMs: 30_000 },
       http: { port: null },
       log: { level: 'warn' },
-      detectors: detectors.map((d) => detectorEntrySchema.parse(d)),
+      tiers: KEEP_FOREVER,
+      detectors: [...detectors, windowRule].map((d) => detectorEntrySchema.parse(d)),
     };
+    const plainConfig: ProcessorConfigInput = { ...config, tiers: PLAIN, detectors: detectors.map((d) => detectorEntrySchema.parse(d)) };
     // Only the encoded messages are kept: the processor phase should not pay for the bench's heap.
     let readings = 0;
     const payloads: Payload[] = makeEnvelopes(DEVICES).map((e) => {
@@ -179,14 +194,25 @@ async function main(): Promise<void> {
       return { subject: subjects.telemetry(partition, e.device), msgID: batchId(e), partition, data: encodeEnvelope(e) };
     });
 
-    const pure = pureRun(payloads, config);
+    // Pure pipeline with and without rollups + window rule, alternating, best of three each.
+    const purePlain: number[] = [];
+    const pureFull: number[] = [];
+    let pure = pureRun(payloads, config);
+    for (let i = 0; i < 3; i++) {
+      purePlain.push(pureRun(payloads, plainConfig).seconds);
+      const r = pureRun(payloads, config);
+      pureFull.push(r.seconds);
+      if (i === 2) pure = r;
+    }
+    pure.seconds = Math.min(...pureFull);
+    const purePlainSeconds = Math.min(...purePlain);
 
     // Baseline: exactly the lines the processor writes (from the pure run), through the same sink
     // plugin, same batch size and as many concurrent writes as partitions, to another database.
     gc();
     const writer = await createInfluxWriter({ url: influx.url, database: 'baseline' });
-    let cpu = cpuMeter(influxPid, natsPid);
-    let t = performance.now();
+    const cpu = cpuMeter(influxPid, natsPid);
+    const t = performance.now();
     let next = 0;
     await Promise.all(Array.from({ length: PARTITIONS }, async () => {
       while (next < pure.batches.length) await writer.write(pure.batches[next++]!);
@@ -204,28 +230,57 @@ async function main(): Promise<void> {
     for (let i = 0; i < payloads.length; i += 500) {
       await Promise.all(payloads.slice(i, i + 500).map((p) => js.publish(p.subject, p.data, { msgID: p.msgID })));
     }
-    gc();
-    // Timed from when the consumers start (start-up, i.e. connecting and creating consumers,
-    // excluded) until every reading was flushed (in-process counter, no I/O to poll) and every
-    // message is acked according to JetStream.
-    const processor = await startProcessor(config, { logger });
-    cpu = cpuMeter(influxPid, natsPid);
-    t = performance.now();
-    const flushed = async (): Promise<number> => (await processor.metrics.readings.get()).values.reduce((n, v) => n + v.value, 0);
-    await waitFor(async () => (await flushed()) >= readings, { timeoutMs: 600_000, intervalMs: 5, what: 'the processor to flush every reading' });
-    await waitFor(async () => {
-      const infos = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => jsm.consumers.info('TELEMETRY', `processor-${p}`)));
-      return infos.every((c) => c.num_pending === 0 && c.num_ack_pending === 0);
-    }, { timeoutMs: 60_000, intervalMs: 5, what: 'the processor to ack everything' });
-    const procSeconds = (performance.now() - t) / 1000;
-    const procCpu = cpu();
-    const sensors = processor.stats().sensors;
-    const linesWritten = (await processor.metrics.sinkLines.get()).values[0]?.value ?? 0;
-    const rssMb = process.memoryUsage().rss / 2 ** 20;
-    await processor.close();
+
+    /**
+     * One processor over the whole stream with its own consumers and database. Timed from when the
+     * consumers start (start-up, i.e. connecting and creating consumers, excluded) until every
+     * reading was flushed (in-process counter, no I/O to poll) and every message is acked
+     * according to JetStream.
+     */
+    const runProcessor = async (cfg: ProcessorConfigInput, prefix: string) => {
+      gc();
+      const processor = await startProcessor({ ...cfg, consumer: { durablePrefix: prefix }, influx: { url: influx.url, database: prefix } }, { logger });
+      const meter = cpuMeter(influxPid, natsPid);
+      const t0 = performance.now();
+      const flushed = async (): Promise<number> => (await processor.metrics.readings.get()).values.reduce((n, v) => n + v.value, 0);
+      await waitFor(async () => (await flushed()) >= readings, { timeoutMs: 600_000, intervalMs: 5, what: 'the processor to flush every reading' });
+      await waitFor(async () => {
+        const infos = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => jsm.consumers.info('TELEMETRY', `${prefix}-${p}`)));
+        return infos.every((c) => c.num_pending === 0 && c.num_ack_pending === 0);
+      }, { timeoutMs: 60_000, intervalMs: 5, what: 'the processor to ack everything' });
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = meter();
+      const out = {
+        seconds,
+        cpu,
+        sensors: processor.stats().sensors,
+        lines: (await processor.metrics.sinkLines.get()).values[0]?.value ?? 0,
+        rollupLines: (await processor.metrics.rollupLines.get()).values[0]?.value ?? 0,
+        rssMb: process.memoryUsage().rss / 2 ** 20,
+      };
+      await processor.close();
+      return out;
+    };
+    // Twice each, alternating (JIT warm-up and a noisy machine hit both alike); the faster run counts.
+    const plainRuns = [];
+    const fullRuns = [];
+    for (let round = 0; round < 2; round++) {
+      plainRuns.push(await runProcessor(plainConfig, `plain${round}`));
+      fullRuns.push(await runProcessor(config, `full${round}`));
+    }
     await nc.close();
+    const best = <T extends { seconds: number }>(xs: T[]): T => xs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const full = best(fullRuns);
+    const plain = best(plainRuns);
+    const procSeconds = full.seconds;
+    const procCpu = full.cpu;
+    const sensors = full.sensors;
+    const linesWritten = full.lines;
+    const rssMb = full.rssMb;
     // Same stream, same pure function: the processor must have written what the pure run made.
     if (linesWritten !== pure.lines) throw new Error(`processor wrote ${linesWritten} lines, the pure pipeline made ${pure.lines}`);
+    if (full.rollupLines !== pure.rollupLines) throw new Error(`processor wrote ${full.rollupLines} rollup lines, the pure pipeline made ${pure.rollupLines}`);
+    if (plain.rollupLines !== 0) throw new Error(`the plain run wrote ${plain.rollupLines} rollup lines`);
 
     const perSensor = stateBytesPerSensor();
     const result = {
@@ -236,6 +291,13 @@ async function main(): Promise<void> {
       influx_raw_lines_per_s: Math.round(pure.lines / rawSeconds),
       influx_raw_readings_per_s: Math.round(readings / rawSeconds),
       pipeline_only_readings_per_s: Math.round(readings / pure.seconds),
+      processor_without_rollups_readings_per_s: Math.round(readings / plain.seconds),
+      pipeline_only_without_rollups_readings_per_s: Math.round(readings / purePlainSeconds),
+      rollup_lines_written: full.rollupLines,
+      // What rollups (1m, 1h) and one window rule per sensor cost, as a share of the throughput without them.
+      rollups_window_rule_cost_pct: Number((100 * (1 - plain.seconds / full.seconds)).toFixed(1)),
+      rollups_window_rule_cost_pipeline_pct: Number((100 * (1 - purePlainSeconds / pure.seconds)).toFixed(1)),
+      rollups_window_rule_cost_target_pct: 25,
       state_bytes_per_sensor: Math.round(perSensor),
       rss_mb: Math.round(rssMb),
       // CPU per 100k readings: what the shared cores had to give each process, whatever the load.
@@ -247,15 +309,17 @@ async function main(): Promise<void> {
       load_avg_1m: Number(loadavg()[0]!.toFixed(2)),
     };
     const rows: [string, string, string][] = [
-      ['readings through the processor', `${result.processor_readings_per_s.toLocaleString('en')} readings/s`, 'target >= 100,000 (JetStream consume -> InfluxDB accepted -> ack)'],
+      ['readings through the processor', `${result.processor_readings_per_s.toLocaleString('en')} readings/s`, 'target >= 100,000 (JetStream consume -> InfluxDB accepted -> ack); with rollups and a window rule'],
+      ['…without rollups and window rule', `${result.processor_without_rollups_readings_per_s.toLocaleString('en')} readings/s`, `same stream, same run: rollups + 1 window rule/sensor cost ${result.rollups_window_rule_cost_pct} % (target <= 25 %)`],
       ['raw InfluxDB batch writes (baseline)', `${result.influx_raw_lines_per_s.toLocaleString('en')} lines/s`, `= ${result.influx_raw_readings_per_s.toLocaleString('en')} readings/s; the processor's own lines, ${BATCH_LINES}/batch, ${PARTITIONS} concurrent`],
-      ['pure pipeline, no I/O (one core)', `${result.pipeline_only_readings_per_s.toLocaleString('en')} readings/s`, 'JSON parse + validate, windows, 5 detectors, lines (as the worker)'],
+      ['pure pipeline, no I/O (one core)', `${result.pipeline_only_readings_per_s.toLocaleString('en')} readings/s`, 'JSON parse + validate, windows, 5 detectors + window rule, rollups, lines (as the worker)'],
+      ['…without rollups and window rule', `${result.pipeline_only_without_rollups_readings_per_s.toLocaleString('en')} readings/s`, `cost ${result.rollups_window_rule_cost_pipeline_pct} % of the pipeline's own time`],
       ['CPU per 100k readings, processor run', `${result.processor_cpu_s_per_100k} + ${result.processor_influxd_cpu_s_per_100k} + ${result.processor_nats_cpu_s_per_100k} s`, 'processor (node) + influxd + nats-server'],
       ['CPU per 100k readings, raw writes', `${result.raw_client_cpu_s_per_100k} + ${result.raw_influxd_cpu_s_per_100k} s`, 'client (node) + influxd'],
-      ['state per active sensor', `${result.state_bytes_per_sensor} B`, 'target < 2048 B (5 detectors, 1 open session)'],
+      ['state per active sensor', `${result.state_bytes_per_sensor} B`, 'target < 2048 B (5 detectors, 1 open session, 1m and 1h rollup windows)'],
       ['readings / sensors', `${readings} / ${sensors}`, `${payloads.length} messages of ${READINGS_PER_ENVELOPE} readings, ${PARTITIONS} partitions`],
-      ['lines written by the processor', `${linesWritten}`, 'readings + sessions + alerts (equal to the pure run\'s)'],
-      ['config', `${detectors.length} detectors/sensor`, `${detectors.map((d) => d.type).join(', ')} on every sensor; gapMs 30000; defaults otherwise (fetchBatch ${FETCH_BATCH}, batchLines ${BATCH_LINES})`],
+      ['lines written by the processor', `${linesWritten} + ${full.rollupLines}`, 'readings + sessions + alerts, + rollup points (both equal to the pure run\'s)'],
+      ['config', `${detectors.length + 1} detectors/sensor`, `${[...detectors, windowRule].map((d) => d.type).join(', ')} on every sensor; rollups 1m + 1h; gapMs 30000; defaults otherwise (fetchBatch ${FETCH_BATCH}, batchLines ${BATCH_LINES})`],
       ['process RSS', `${result.rss_mb} MB`, 'bench + processor in one process'],
       ['load average (1 min)', `${result.load_avg_1m}`, `${cpus().length} cores shared with other work`],
     ];

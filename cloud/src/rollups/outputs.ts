@@ -19,17 +19,16 @@ export class WindowedOutputs implements RollupOutput {
   private readonly measurements: string[];
   private points: Points | undefined;
   private key: WindowedKey | undefined;
-  private tags = '';
 
   constructor(tiers: Pick<TiersConfig, 'rollups'> | undefined, allowedLatenessMs: number) {
     const rollups = tiers ? resolveTiers({ raw: { retention: Infinity }, manage: 'off', rollups: tiers.rollups }, { bucket: '' }).rollups : [];
     this.measurements = rollups.map((t) => t.measurement);
     this.rollups = new RollupWindows(rollups.map((t) => t.everyMs), allowedLatenessMs);
+    this.enabled = rollups.length > 0;
   }
 
-  get enabled(): boolean {
-    return this.rollups.tiers > 0;
-  }
+  /** Any rollup tier configured. */
+  readonly enabled: boolean;
 
   /** Every reading (late ones too: they are in the raw points); `deviceTime` as before its message. */
   reading(key: WindowedKey, ts: number, value: number, deviceTime: number, fx: { points: Points }): void {
@@ -46,7 +45,8 @@ export class WindowedOutputs implements RollupOutput {
   }
 
   window(tier: number, start: number, agg: WindowAggregate): void {
-    this.points!.rollup(tier, this.measurements[tier]!, this.tags, start, agg);
+    // Tags only here, once per window: readings of a message alternate between sensors.
+    this.points!.rollup(tier, this.measurements[tier]!, seriesTags(this.key!.series), start, agg);
   }
 
   repair(tier: number, start: number): void {
@@ -55,9 +55,6 @@ export class WindowedOutputs implements RollupOutput {
 
   private use(key: WindowedKey, fx: { points: Points }): void {
     this.points = fx.points;
-    if (this.key !== key) {
-      this.key = key;
-      this.tags = seriesTags(key.series);
-    }
+    this.key = key;
   }
 }

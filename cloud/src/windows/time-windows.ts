@@ -14,6 +14,8 @@ export interface TimeWindowsKey {
   panes: Pane[];
   /** The device event time of the last `advance`: every window with data ending at or before it has been emitted. */
   time: number;
+  /** End of the next window with data to emit (Infinity: none): `advance` before it only moves the time. */
+  due: number;
 }
 
 /**
@@ -37,7 +39,7 @@ export class TimeWindows {
   ) {}
 
   static newKey(): TimeWindowsKey {
-    return { panes: [], time: -Infinity };
+    return { panes: [], time: -Infinity, due: Infinity };
   }
 
   /**
@@ -48,17 +50,37 @@ export class TimeWindows {
    */
   add(key: TimeWindowsKey, ts: number, value: number, deviceTime: number, emit: WindowEmit): number {
     const a = this.assigner;
+    if (a.span === 1) {
+      // Tumbling (every rollup tier): one window, one pane.
+      const start = a.paneOf(ts);
+      const end = start + a.size;
+      if (this.trigger.isFinal(end, deviceTime)) return 1;
+      const panes = key.panes;
+      const last = panes[panes.length - 1];
+      const p = last !== undefined && last.start === start ? last : this.pane(key, start);
+      p.agg.add(ts, value);
+      if (end <= key.time) emit(start, end, p.agg, true);
+      return 0;
+    }
     const first = a.firstStartOf(ts);
-    // Window s is final when s + size <= watermark; starts ascend, so the final ones come first.
+    const paneStart = first + (a.span - 1) * a.hop;
+    // Window s is final when s + size <= watermark; starts ascend, so the final ones come first
+    // (none at all unless the oldest one, ending a hop after the pane's start, is).
     const wm = this.trigger.watermark(deviceTime);
     let missed = 0;
-    while (missed < a.span && first + missed * a.hop + a.size <= wm) missed++;
-    if (missed === a.span) return missed;
-    const paneStart = first + (a.span - 1) * a.hop;
-    this.pane(key, paneStart).agg.add(ts, value);
-    for (let s = first + missed * a.hop; s <= paneStart; s += a.hop) {
-      const end = s + a.size;
-      if (end <= key.time) emit(s, end, this.aggregate(key, s), true);
+    if (paneStart + a.hop <= wm) {
+      while (missed < a.span && first + missed * a.hop + a.size <= wm) missed++;
+      if (missed === a.span) return missed;
+    }
+    const panes = key.panes;
+    const last = panes[panes.length - 1];
+    (last !== undefined && last.start === paneStart ? last : this.pane(key, paneStart)).agg.add(ts, value);
+    // Emitted already (late): the windows holding it that ended by the key's time.
+    if (paneStart + a.hop <= key.time) {
+      for (let s = first + missed * a.hop; s <= paneStart; s += a.hop) {
+        const end = s + a.size;
+        if (end <= key.time) emit(s, end, this.aggregate(key, s), true);
+      }
     }
     return missed;
   }
@@ -70,6 +92,8 @@ export class TimeWindows {
     key.time = deviceTime;
     const a = this.assigner;
     const panes = key.panes;
+    // The common case, once per message and sensor: nothing due, nothing final.
+    if (deviceTime < key.due && (panes.length === 0 || !this.trigger.isFinal(panes[0]!.start + a.size, deviceTime))) return;
     // Due now: windows with prev < end <= deviceTime that hold at least one pane.
     const lastDue = deviceTime - a.size;
     const firstDue = prev === -Infinity ? -Infinity : a.paneOf(prev - a.size) + a.hop;
@@ -87,6 +111,17 @@ export class TimeWindows {
     let drop = 0;
     while (drop < panes.length && this.trigger.isFinal(panes[drop]!.start + a.size, deviceTime)) drop++;
     if (drop > 0) panes.splice(0, drop);
+    key.due = Infinity;
+    for (const p of panes) this.dueFor(key, p);
+  }
+
+  /** Lowers `key.due` to the next end, after `key.time`, of a window holding pane `p` (none once all of them were emitted). */
+  private dueFor(key: TimeWindowsKey, p: Pane): void {
+    const a = this.assigner;
+    let end = p.start + a.hop;
+    // Ends are on the pane grid (starts are, and size is a multiple of the hop).
+    if (end <= key.time) end = a.paneOf(key.time) + a.hop;
+    if (end <= p.start + a.size && end < key.due) key.due = end;
   }
 
   /** Open windows' readings, for status and memory figures. */
@@ -103,6 +138,7 @@ export class TimeWindows {
     if (i > 0 && panes[i - 1]!.start === start) return panes[i - 1]!;
     const p: Pane = { start, agg: new WindowAggregate() };
     panes.splice(i, 0, p);
+    this.dueFor(key, p);
     return p;
   }
 
