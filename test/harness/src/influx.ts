@@ -10,6 +10,8 @@ export interface InfluxOptions {
   dataDir?: string;
   /** Out of the terminal's process group (ManagedProcessOptions.ownProcessGroup). @default false */
   ownProcessGroup?: boolean;
+  /** More `[data]` settings, as TOML values (e.g. `{ 'compact-full-write-cold-duration': '"1m"' }`). */
+  data?: Record<string, string>;
 }
 
 /** InfluxQL result as InfluxDB 1.x returns it from `/query`. */
@@ -48,7 +50,7 @@ export class InfluxServer extends ManagedProcess {
     const dataDir = opts.dataDir ?? tempDir('influx');
     const port = opts.port ?? (await freePort());
     const configFile = join(dataDir, 'influxdb.conf');
-    writeFileSync(configFile, influxConfig(dataDir, port, await freePort()));
+    writeFileSync(configFile, influxConfig(dataDir, port, await freePort(), opts.data));
     const server = new InfluxServer(port, dataDir, configFile, opts.ownProcessGroup ?? false);
     await server.start();
     return server;
@@ -70,7 +72,7 @@ export class InfluxServer extends ManagedProcess {
   }
 }
 
-function influxConfig(dataDir: string, port: number, rpcPort: number): string {
+function influxConfig(dataDir: string, port: number, rpcPort: number, data: Record<string, string> = {}): string {
   return `reporting-disabled = true
 bind-address = "127.0.0.1:${rpcPort}"
 [meta]
@@ -79,7 +81,7 @@ bind-address = "127.0.0.1:${rpcPort}"
   dir = "${join(dataDir, 'data')}"
   wal-dir = "${join(dataDir, 'wal')}"
   query-log-enabled = false
-[http]
+${Object.entries(data).map(([k, v]) => `  ${k} = ${v}\n`).join('')}[http]
   enabled = true
   bind-address = "127.0.0.1:${port}"
   log-enabled = false
