@@ -74,7 +74,7 @@ export const PACKAGES: PackageRule[] = [
   {
     dir: 'cloud',
     name: '@fieldline/cloud',
-    owns: 'the processor (windows, detectors, alerts), the query API and dashboard, the one InfluxDB module `src/influx/`, and `evaluate` (the live pipeline on labelled series or a firmware-sim scenario) (`fieldline-cloud`)',
+    owns: 'the processor (windows, detectors, alerts, rollups), the query API and dashboard, the one InfluxDB module `src/influx/`, and `evaluate` (the live pipeline on labelled series or a firmware-sim scenario) (`fieldline-cloud`)',
     // firmware-sim: only `evaluate --scenario`, imported when it runs (a dev dependency, not shipped).
     fieldline: ['@fieldline/contract', '@fieldline/runtime', '@fieldline/runtime/nats', '@fieldline/firmware-sim'],
     npm: ['@fastify/swagger', '@influxdata/influxdb-client', 'cli-progress', 'fastify', 'nats', 'pino', 'prom-client', 'uplot', 'yaml', 'zod'],
