@@ -30,6 +30,18 @@ export class WindowAggregate {
     }
   }
 
+  /** Back to empty (a reused scratch aggregate). */
+  reset(): this {
+    this.count = 0;
+    this.sum = 0;
+    this.min = Infinity;
+    this.max = -Infinity;
+    this.first = this.last = NaN;
+    this.firstTs = Infinity;
+    this.lastTs = -Infinity;
+    return this;
+  }
+
   get mean(): number {
     return this.count > 0 ? this.sum / this.count : NaN;
   }

@@ -57,16 +57,9 @@ export class SlidingWindows {
   /** The aggregate of the window ending at the newest reading, into `out`. */
   aggregate(k: SlidingKey, out: WindowAggregate): WindowAggregate {
     const n = k.ts.length;
+    if (n === k.head) return out.reset();
     out.count = n - k.head;
     out.sum = k.sum;
-    if (out.count === 0) {
-      out.min = Infinity;
-      out.max = -Infinity;
-      out.first = out.last = NaN;
-      out.firstTs = Infinity;
-      out.lastTs = -Infinity;
-      return out;
-    }
     out.min = k.v[k.minQ[k.minHead]!]!;
     out.max = k.v[k.maxQ[k.maxHead]!]!;
     out.first = k.v[k.head]!;

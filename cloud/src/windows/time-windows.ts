@@ -149,22 +149,10 @@ export class TimeWindows {
     const panes = key.panes;
     if (a.span === 1) {
       for (let i = panes.length - 1; i >= 0; i--) if (panes[i]!.start === start) return panes[i]!.agg;
-      return this.reset();
+      return this.scratch.reset();
     }
-    const m = this.reset();
+    const m = this.scratch.reset();
     for (const p of panes) if (p.start >= start && p.start < end) mergeAggregates(m, p.agg);
-    return m;
-  }
-
-  private reset(): WindowAggregate {
-    const m = this.scratch;
-    m.count = 0;
-    m.sum = 0;
-    m.min = Infinity;
-    m.max = -Infinity;
-    m.first = m.last = NaN;
-    m.firstTs = Infinity;
-    m.lastTs = -Infinity;
     return m;
   }
 }

@@ -1,6 +1,6 @@
 import { batchId, encodeEnvelope, partitionOf, subjects, type Envelope, type Reading } from '@fieldline/contract';
 import { InfluxServer, NatsServer, type InfluxSeries } from '@fieldline/harness';
-import { connect, type JetStreamClient, type NatsConnection } from 'nats';
+import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import type { ProcessorConfigInput } from '../../src/processor/config.js';
 
@@ -76,4 +76,10 @@ export async function queryRows(influx: InfluxServer, q: string): Promise<Record
     for (const v of s.values) rows.push({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, v[i]])) });
   }
   return rows;
+}
+
+/** Every partition's consumer `{prefix}-{p}` has nothing pending and nothing unacked. */
+export async function drained(jsm: JetStreamManager, prefix: string): Promise<boolean> {
+  const infos = await Promise.all(Array.from({ length: PARTITIONS }, (_, i) => jsm.consumers.info('TELEMETRY', `${prefix}-${i}`)));
+  return infos.every((c) => c.num_pending === 0 && c.num_ack_pending === 0);
 }

@@ -7,11 +7,11 @@
 import { STREAMS, type AlertEvent, type Envelope } from '@fieldline/contract';
 import { generateSamples, loadScenario, type GroundTruthRecord } from '@fieldline/firmware-sim';
 import { cleanupAll, waitFor } from '@fieldline/harness';
-import { AckPolicy, DeliverPolicy, type JetStreamManager } from 'nats';
+import { AckPolicy, DeliverPolicy } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProcessor, type Processor } from '../../src/processor/index.js';
 import type { ProcessorConfigInput } from '../../src/processor/config.js';
-import { PARTITIONS, baseConfig, envelope, publish, queryRows, silentLogger, startServices, stopServices, type Services } from './helpers.js';
+import { baseConfig, drained, envelope, publish, queryRows, silentLogger, startServices, stopServices, type Services } from './helpers.js';
 
 const scenario = loadScenario(new URL('../../../firmware-sim/scenarios/window-rules.yaml', import.meta.url).pathname);
 
@@ -40,10 +40,6 @@ function envelopes(): { envs: Envelope[]; truth: GroundTruthRecord[] } {
   return { envs, truth: run.groundTruth };
 }
 
-async function drained(jsm: JetStreamManager, prefix: string): Promise<boolean> {
-  const infos = await Promise.all(Array.from({ length: PARTITIONS }, (_, i) => jsm.consumers.info('TELEMETRY', `${prefix}-${i}`)));
-  return infos.every((c) => c.num_pending === 0 && c.num_ack_pending === 0);
-}
 
 async function alertStream(s: Services): Promise<AlertEvent[]> {
   const jsm = await s.nc.jetstreamManager();

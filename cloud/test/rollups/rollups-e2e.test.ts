@@ -6,11 +6,10 @@
  */
 import type { Envelope, Reading } from '@fieldline/contract';
 import { cleanupAll, waitFor } from '@fieldline/harness';
-import type { JetStreamManager } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProcessor, type Processor } from '../../src/processor/index.js';
 import type { ProcessorConfigInput } from '../../src/processor/config.js';
-import { baseConfig, envelope, PARTITIONS, publish, queryRows, silentLogger, startServices, stopServices, type Services } from '../processor/helpers.js';
+import { baseConfig, drained, envelope, publish, queryRows, silentLogger, startServices, stopServices, type Services } from '../processor/helpers.js';
 
 const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 const MIN = 60_000;
@@ -56,10 +55,6 @@ function scenario(): { envs: Envelope[]; lateBeyond: number } {
   return { envs, lateBeyond };
 }
 
-async function drained(jsm: JetStreamManager, prefix: string): Promise<boolean> {
-  const infos = await Promise.all(Array.from({ length: PARTITIONS }, (_, i) => jsm.consumers.info('TELEMETRY', `${prefix}-${i}`)));
-  return infos.every((c) => c.num_pending === 0 && c.num_ack_pending === 0);
-}
 
 type Agg = { count: number; sum: number; min: number; max: number; first: number; last: number; mean: number };
 const key = (r: Record<string, unknown>) => `${r.device}/${r.sensor}/${r.time}`;
