@@ -65,6 +65,11 @@ export interface RollupSource {
   measurement: string;
 }
 
+function totals(select: string, from: string, q: SeriesQuery): string {
+  const where = [...influxqlTagConds({ device: q.device, sensor: q.sensor }), `time >= ${int(q.from, 'from')}ms`, `time < ${int(q.to, 'to')}ms`].join(' AND ');
+  return `SELECT ${select} FROM ${from} WHERE ${where} GROUP BY time(${int(q.bucketMs, 'bucketMs')}ms, ${int(q.offsetMs, 'offsetMs')}ms) fill(none)`;
+}
+
 export const influxql = {
   /** Last value and last unit of every device/sensor (two statements, one request). */
   lastReadings(): string {
@@ -90,21 +95,17 @@ export const influxql = {
   },
 
   /**
-   * The same buckets from a rollup tier: mean weighted by each window's count (sum of sums over
-   * sum of counts, not a mean of means), min of mins, max of maxes.
+   * Per bucket from a rollup tier: the totals a bucket of whole windows combines to (sum of sums,
+   * sum of counts, min of mins, max of maxes); the mean is sum / count (weighted, not a mean of means).
    */
-  rollupSeries(q: SeriesQuery, src: RollupSource): string {
-    const where = [
-      ...influxqlTagConds({ device: q.device, sensor: q.sensor }),
-      `time >= ${int(q.from, 'from')}ms`,
-      `time < ${int(q.to, 'to')}ms`,
-    ].join(' AND ');
+  rollupTotals(q: SeriesQuery, src: RollupSource): string {
     const from = `${influxqlIdent(src.database)}.${influxqlIdent(src.retentionPolicy)}.${influxqlIdent(src.measurement)}`;
-    return (
-      `SELECT sum("sum") / sum("count") AS "mean", min("min") AS "min", max("max") AS "max" ` +
-      `FROM ${from} WHERE ${where} ` +
-      `GROUP BY time(${int(q.bucketMs, 'bucketMs')}ms, ${int(q.offsetMs, 'offsetMs')}ms) fill(none)`
-    );
+    return totals(`sum("sum") AS "sum", sum("count") AS "count", min("min") AS "min", max("max") AS "max"`, from, q);
+  },
+
+  /** The same totals from the raw readings (the part of a range whose rollup windows may not be written yet). */
+  rawTotals(q: SeriesQuery): string {
+    return totals(`sum("value") AS "sum", count("value") AS "count", min("value") AS "min", max("value") AS "max"`, influxqlIdent(MEASUREMENTS.readings), q);
   },
 
   /** Sessions overlapping [from, to): started since `since` (from − lookback), before `to`, ended at or after `from`. */
@@ -143,6 +144,23 @@ function fluxFrom(bucket: string, measurement: string, start: string, stop?: str
   return `from(bucket: ${fluxString(bucket)})\n  |> ${range}\n  |> filter(fn: (r) => r._measurement == ${fluxString(measurement)})`;
 }
 
+/** Per bucket, one column per `[name, field, fn]`: `fn` over `field` (Flux has no multi-aggregate window). */
+function fluxTotals(bucket: string, measurement: string, q: SeriesQuery, cols: [string, string, string][]): string {
+  const conds = fluxTagConds({ device: q.device, sensor: q.sensor }).join(' and ');
+  const every = `${int(q.bucketMs, 'bucketMs')}ms`;
+  const offset = `${int(q.offsetMs, 'offsetMs')}ms`;
+  return [
+    `data = ${fluxFrom(bucket, measurement, fluxTime(q.from), fluxTime(q.to))}\n  |> filter(fn: (r) => ${conds})`,
+    ...cols.map(
+      ([name, field, fn]) =>
+        `${name}_ = data\n  |> filter(fn: (r) => r._field == ${fluxString(field)})\n` +
+        `  |> aggregateWindow(every: ${every}, offset: ${offset}, fn: ${fn}, createEmpty: false, timeSrc: "_start")\n` +
+        `  |> toFloat()\n  |> keep(columns: ["_time", "_value"])\n  |> set(key: "agg", value: ${fluxString(name)})`,
+    ),
+    `union(tables: [${cols.map(([n]) => `${n}_`).join(', ')}])\n  |> pivot(rowKey: ["_time"], columnKey: ["agg"], valueColumn: "_value")\n  |> sort(columns: ["_time"])`,
+  ].join('\n');
+}
+
 export const flux = {
   lastReadings(bucket: string): string {
     return (
@@ -169,24 +187,14 @@ export const flux = {
     ].join('\n');
   },
 
-  /** As {@link influxql.rollupSeries}: weighted mean, min of mins, max of maxes per bucket. */
-  rollupSeries(q: SeriesQuery, src: RollupSource): string {
-    const conds = fluxTagConds({ device: q.device, sensor: q.sensor }).join(' and ');
-    const every = `${int(q.bucketMs, 'bucketMs')}ms`;
-    const offset = `${int(q.offsetMs, 'offsetMs')}ms`;
-    const agg = (field: string, fn: string): string =>
-      `${field}_ = data\n  |> filter(fn: (r) => r._field == ${fluxString(field)})\n` +
-      `  |> aggregateWindow(every: ${every}, offset: ${offset}, fn: ${fn}, createEmpty: false, timeSrc: "_start")\n` +
-      `  |> toFloat()\n  |> keep(columns: ["_time", "_value"])\n  |> set(key: "agg", value: ${fluxString(field)})`;
-    return [
-      `data = ${fluxFrom(src.bucket, src.measurement, fluxTime(q.from), fluxTime(q.to))}\n  |> filter(fn: (r) => ${conds})`,
-      agg('sum', 'sum'),
-      agg('count', 'sum'),
-      agg('min', 'min'),
-      agg('max', 'max'),
-      `union(tables: [sum_, count_, min_, max_])\n  |> pivot(rowKey: ["_time"], columnKey: ["agg"], valueColumn: "_value")\n` +
-        `  |> map(fn: (r) => ({ _time: r._time, mean: r.sum / r.count, min: r.min, max: r.max }))\n  |> sort(columns: ["_time"])`,
-    ].join('\n');
+  /** As {@link influxql.rollupTotals}: sum, count, min and max per bucket from a rollup tier's bucket. */
+  rollupTotals(q: SeriesQuery, src: RollupSource): string {
+    return fluxTotals(src.bucket, src.measurement, q, [['sum', 'sum', 'sum'], ['count', 'count', 'sum'], ['min', 'min', 'min'], ['max', 'max', 'max']]);
+  },
+
+  /** As {@link influxql.rawTotals}. */
+  rawTotals(bucket: string, q: SeriesQuery): string {
+    return fluxTotals(bucket, MEASUREMENTS.readings, q, [['sum', 'value', 'sum'], ['count', 'value', 'count'], ['min', 'value', 'min'], ['max', 'value', 'max']]);
   },
 
   sessions(bucket: string, tags: TagFilter, since: number, from: number, to: number, limit: number): string {

@@ -92,7 +92,8 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
         summary: "A sensor's series, downsampled server-side to at most `points` buckets (mean/min/max), from the raw readings or a rollup tier (`tier`)",
         description:
           'Short ranges are read from the raw readings, long ones from the coarsest rollup tier whose window fits a bucket (and whose retention holds the range): ' +
-          'then buckets are whole windows aligned to the tier, mean is weighted by count, min is the min of mins, max the max of maxes.',
+          'then buckets are whole windows aligned to the tier, mean is weighted by count, min is the min of mins, max the max of maxes; ' +
+          'the newest two windows of the tier (not all written yet) are read from the raw readings (`rawFrom`) and combined into the same buckets.',
         tags: ['query'],
         querystring: query(
           {
@@ -105,7 +106,11 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
           ['device', 'sensor'],
         ),
         response: {
-          200: obj({ device: str, sensor: str, ...rangeReply, tier: { type: 'string', description: '`raw` or the rollup tier that answered (e.g. `1m`, `1h`)' }, bucketMs: int, points: int, time: { type: 'array', items: int }, mean: nums, min: nums, max: nums }),
+          200: (() => {
+            const properties = { device: str, sensor: str, ...rangeReply, tier: { type: 'string', description: '`raw` or the rollup tier that answered (e.g. `1m`, `1h`)' }, rawFrom: { type: 'integer', description: 'with a rollup tier: from this time on the raw readings answered (the newest windows are not written yet)' }, bucketMs: int, points: int, time: { type: 'array', items: int }, mean: nums, min: nums, max: nums };
+            // `rawFrom` only when a rollup tier answered and the range reaches its newest windows.
+            return obj(properties, Object.keys(properties).filter((k) => k !== 'rawFrom'));
+          })(),
           ...errors,
         },
       },
@@ -113,10 +118,15 @@ export function registerRoutes(app: FastifyInstance, cfg: ApiConfig, store: Stor
     async (req) => {
       const { device, sensor, points = L.defaultPoints } = req.query;
       const { from, to } = parseRange(req.query, maxRangeMs, DAY);
-      const c = chooseTier(tiers, from, to, points, Date.now());
-      const src = c.tier && { database: cfg.influx.database, retentionPolicy: c.tier.retentionPolicy, bucket: c.tier.bucket, measurement: c.tier.measurement };
+      const now = Date.now();
+      const c = chooseTier(tiers, from, to, points, now);
+      // The tier's current and previous windows may not be written yet (a window is, once its
+      // device's event time passed its end): from their start on, the raw readings answer.
+      const rawFrom = c.tier && Math.floor(now / c.tier.everyMs) * c.tier.everyMs - c.tier.everyMs;
+      const src = c.tier && { database: cfg.influx.database, retentionPolicy: c.tier.retentionPolicy, bucket: c.tier.bucket, measurement: c.tier.measurement, rawFrom: rawFrom! };
       const series = await store.series({ device, sensor, from: c.from, to, bucketMs: c.bucketMs, offsetMs: c.offsetMs }, src);
-      return { device, sensor, from, to, tier: c.name, bucketMs: c.bucketMs, points: series.time.length, ...series };
+      const tail = rawFrom !== undefined && rawFrom < to ? { rawFrom: Math.max(rawFrom, c.from) } : {};
+      return { device, sensor, from, to, tier: c.name, ...tail, bucketMs: c.bucketMs, points: series.time.length, ...series };
     },
   );
 

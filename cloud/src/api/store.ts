@@ -26,6 +26,54 @@ export interface SeriesData {
   max: number[];
 }
 
+/**
+ * A rollup tier answering `/series`, and from when on the raw readings answer instead: the latest
+ * windows of a tier are written only once their devices' event time has passed them.
+ */
+export interface RollupRead extends RollupSource {
+  rawFrom: number;
+}
+
+interface Totals {
+  time: number;
+  sum: number;
+  count: number;
+  min: number;
+  max: number;
+}
+
+/** Buckets from the rollups and from the raw tail, combined where a bucket has both (disjoint time ranges). */
+function mergeTotals(rows: Totals[]): SeriesData {
+  const byTime = new Map<number, Totals>();
+  for (const r of rows) {
+    if (!(r.count > 0)) continue;
+    const b = byTime.get(r.time);
+    if (!b) byTime.set(r.time, { ...r });
+    else {
+      b.sum += r.sum;
+      b.count += r.count;
+      if (r.min < b.min) b.min = r.min;
+      if (r.max > b.max) b.max = r.max;
+    }
+  }
+  const out: SeriesData = { time: [], mean: [], min: [], max: [] };
+  for (const b of [...byTime.values()].sort((x, y) => x.time - y.time)) {
+    out.time.push(b.time);
+    out.mean.push(b.sum / b.count);
+    out.min.push(b.min);
+    out.max.push(b.max);
+  }
+  return out;
+}
+
+/** The rollup part `[from, cut)` and the raw part `[cut, to)` of a query. */
+function split(q: SeriesQuery, rollup: RollupRead): { rollup?: SeriesQuery; raw?: SeriesQuery } {
+  const cut = Math.min(Math.max(rollup.rawFrom, q.from), q.to);
+  return { ...(cut > q.from ? { rollup: { ...q, to: cut } } : {}), ...(cut < q.to ? { raw: { ...q, from: cut } } : {}) };
+}
+
+const totalsOf = (r: Row, time: number): Totals => ({ time, sum: num(r.sum), count: num(r.count), min: num(r.min), max: num(r.max) });
+
 export type SessionRow = Omit<SessionSummary, 'v'>;
 /** One stored transition of an alert (the measurement holds firing and resolved rows). */
 export type AlertRow = Omit<AlertEvent, 'v'>;
@@ -33,8 +81,8 @@ export type AlertRow = Omit<AlertEvent, 'v'>;
 export interface Store {
   readonly api: 'v1' | 'v2';
   lastReadings(): Promise<LastReading[]>;
-  /** From the raw readings, or from a rollup tier when `rollup` is given. */
-  series(q: SeriesQuery, rollup?: RollupSource): Promise<SeriesData>;
+  /** From the raw readings, or from a rollup tier when `rollup` is given (the raw readings from `rollup.rawFrom` on). */
+  series(q: SeriesQuery, rollup?: RollupRead): Promise<SeriesData>;
   sessions(tags: TagFilter, since: number, from: number, to: number, limit: number): Promise<SessionRow[]>;
   /** Transitions in [since, to) plus later resolutions of alerts started before `to`, in time order. */
   alertRows(tags: TagFilter, since: number, to: number, limit: number): Promise<AlertRow[]>;
@@ -103,8 +151,14 @@ class V1Store implements Store {
     });
   }
 
-  async series(q: SeriesQuery, rollup?: RollupSource): Promise<SeriesData> {
-    const [series = []] = await this.run(rollup ? influxql.rollupSeries(q, rollup) : influxql.series(q));
+  async series(q: SeriesQuery, rollup?: RollupRead): Promise<SeriesData> {
+    if (rollup) {
+      const parts = split(q, rollup);
+      const text = [parts.rollup && influxql.rollupTotals(parts.rollup, rollup), parts.raw && influxql.rawTotals(parts.raw)].filter(Boolean).join('; ');
+      const results = await this.run(text);
+      return mergeTotals(results.flat().flatMap((s) => seriesRows(s)).map((r) => totalsOf(r, num(r.time))));
+    }
+    const [series = []] = await this.run(influxql.series(q));
     const out: SeriesData = { time: [], mean: [], min: [], max: [] };
     for (const r of series.flatMap((s) => seriesRows(s))) {
       out.time.push(num(r.time));
@@ -153,9 +207,14 @@ class V2Store implements Store {
     return [...byKey.values()].filter((e) => Number.isFinite(e.value));
   }
 
-  async series(q: SeriesQuery, rollup?: RollupSource): Promise<SeriesData> {
+  async series(q: SeriesQuery, rollup?: RollupRead): Promise<SeriesData> {
+    if (rollup) {
+      const parts = split(q, rollup);
+      const rows = await Promise.all([parts.rollup && this.rows(flux.rollupTotals(parts.rollup, rollup)), parts.raw && this.rows(flux.rawTotals(this.cfg.bucket, parts.raw))]);
+      return mergeTotals(rows.flatMap((x) => x ?? []).map((r) => totalsOf(r, Date.parse(str(r._time)))));
+    }
     const out: SeriesData = { time: [], mean: [], min: [], max: [] };
-    for (const r of await this.rows(rollup ? flux.rollupSeries(q, rollup) : flux.series(this.cfg.bucket, q))) {
+    for (const r of await this.rows(flux.series(this.cfg.bucket, q))) {
       out.time.push(Date.parse(str(r._time)));
       out.mean.push(num(r.mean));
       out.min.push(num(r.min));

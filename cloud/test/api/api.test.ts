@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import { cleanupAll, InfluxServer, NatsServer } from '@fieldline/harness';
 import { loadApiConfig, startApi, type ApiHandle } from '../../src/api/index.js';
 import { KEEP_FOREVER } from '../processor/helpers.js';
-import { HOUR, MIN, seedLines, T0, TOKEN, writeLines, writeRollups } from './seed.js';
+import { readingLine } from '../../src/influx/points.js';
+import { HOUR, MIN, seedLines, seedRollupLines, T0, TOKEN, writeLines, writeRollups } from './seed.js';
 
 let influx: InfluxServer;
 let nats: NatsServer;
@@ -96,6 +97,35 @@ describe('query API against real InfluxDB 1.x', () => {
     // Buckets of a rollup tier are whole windows: a range that starts mid-window starts at the window.
     const mid = await series(`from=${T0 + 90 * MIN + 30_000}&to=${END}&points=10`);
     expect([mid.body.tier, mid.body.time[0]]).toEqual(['1m', T0 + 90 * MIN]);
+  });
+
+  it('reads the newest windows of a tier from the raw readings: they are written only once their device has passed them', async () => {
+    // pump-3/temp every 10 s for the last 3 hours. Its rollups are written up to the current
+    // minute, whose point (the processor writes it only when the minute is over) holds nonsense
+    // here: the API must take that minute, and the one before, from the raw readings.
+    const now = Date.now();
+    const current = Math.floor(now / MIN) * MIN;
+    const lines: string[] = [];
+    for (let t = current - 3 * HOUR; t <= now; t += 10_000) lines.push(readingLine('pump-3', { sensor: 'temp', ts: t, value: 20 + Math.sin(t / 1e6) }, 0));
+    await writeLines(influx.url, 'fieldline', lines);
+    const earlier = seedRollupLines(lines.filter((l) => Number(BigInt(l.split(' ').at(-1)!) / 1_000_000n) < current))[0]!;
+    const bogus = `readings_1m,device=pump-3,sensor=temp mean=1e6,min=1e6,max=1e6,count=1i,first=1e6,last=1e6,sum=1e6 ${current}000000`;
+    const res = await fetch(`${influx.url}/write?db=fieldline&rp=rollup_1m&precision=ns`, { method: 'POST', body: [...earlier, bogus].join('\n') });
+    expect(res.status).toBe(204);
+    const from = current - 2 * HOUR;
+    const asked = Date.now();
+    const { body } = await get(`/api/v1/series?device=pump-3&sensor=temp&from=${from}&to=${now + 1}&points=12`);
+    expect(body.tier).toBe('1m');
+    // The previous minute of the API's clock (a minute may turn over during the request).
+    expect([Math.floor(asked / MIN) * MIN - MIN, Math.floor(Date.now() / MIN) * MIN - MIN]).toContain(body.rawFrom);
+    const [want] = await influx.query(
+      `SELECT mean("value"), min("value"), max("value") FROM "readings" WHERE "device" = 'pump-3' AND time >= ${from}ms AND time < ${now + 1}ms GROUP BY time(${body.bucketMs}ms, ${from % body.bucketMs}ms) fill(none)`,
+      'fieldline',
+    );
+    expect(body.time).toEqual(want!.values.map((v) => v[0]));
+    expect(body.max).toEqual(want!.values.map((v) => v[3]));
+    expect(body.min).toEqual(want!.values.map((v) => v[2]));
+    body.mean.forEach((m: number, i: number) => expect(m).toBeCloseTo(want!.values[i]![1] as number, 9));
   });
 
   it('returns only the asked range; ISO times and epoch ms give the same answer', async () => {

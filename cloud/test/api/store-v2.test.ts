@@ -22,9 +22,9 @@ const csv = (types: string[], cols: string[], rows: string[][]): string =>
 
 function answer(query: string): string {
   if (query.includes('"readings_1m"')) {
-    return csv(['dateTime:RFC3339', 'double', 'double', 'double'], ['_time', 'max', 'mean', 'min'], [
-      ['2026-01-01T00:00:00Z', '9', '2.5', '0.5'],
-      ['2026-01-01T00:30:00Z', '7', '5.5', '3.5'],
+    return csv(['dateTime:RFC3339', 'double', 'double', 'double', 'double'], ['_time', 'count', 'max', 'min', 'sum'], [
+      ['2026-01-01T00:00:00Z', '4', '9', '0.5', '10'],
+      ['2026-01-01T00:30:00Z', '2', '7', '3.5', '11'],
     ]);
   }
   if (query.includes('aggregateWindow')) {
@@ -93,10 +93,11 @@ it('detects 2.x from /ping and sends the generated Flux with org and token', asy
 it('reads a long range from the rollup tier`s bucket: weighted mean, min of mins, max of maxes', async () => {
   const body = await get(`/api/v1/series?device=d1&sensor=s1&from=${T}&to=${T + 3_600_000}&points=2`);
   const q = { device: 'd1', sensor: 's1', from: T, to: T + 3_600_000, bucketMs: 1_800_000, offsetMs: 0 };
-  expect(seen.at(-1)!.query).toBe(flux.rollupSeries(q, { database: 'fieldline', retentionPolicy: 'rollup_1m', bucket: 'fieldline_1m', measurement: 'readings_1m' }));
+  // Long past: every window is written, no raw tail.
+  expect(seen.at(-1)!.query).toBe(flux.rollupTotals(q, { database: 'fieldline', retentionPolicy: 'rollup_1m', bucket: 'fieldline_1m', measurement: 'readings_1m' }));
   expect(seen.at(-1)!.query).toContain('from(bucket: "fieldline_1m")');
-  expect(seen.at(-1)!.query).toContain('mean: r.sum / r.count');
   expect(body).toMatchObject({ tier: '1m', bucketMs: 1_800_000, points: 2, time: [T, T + 1_800_000], mean: [2.5, 5.5], min: [0.5, 3.5], max: [9, 7] });
+  expect(body.rawFrom).toBeUndefined();
 });
 
 it('reads devices, alerts and sessions from Flux results', async () => {

@@ -42,15 +42,19 @@ describe('tier choice by range and bucket size', () => {
     expect([c.from, c.bucketMs % MIN, c.offsetMs]).toEqual([NOW - 7 * DAY, 0, (NOW - 7 * DAY) % c.bucketMs]);
   });
 
-  it('reads a tier as a weighted mean, the min of mins and the max of maxes', () => {
+  it('reads a tier as totals (sum of sums, sum of counts, min of mins, max of maxes), the newest windows from the raw readings', () => {
     const q = { device: 'd', sensor: 's', from: 0, to: HOUR, bucketMs: 10 * MIN, offsetMs: 0 };
     const src = { database: 'fieldline', retentionPolicy: 'rollup_1m', bucket: 'fieldline_1m', measurement: 'readings_1m' };
-    expect(influxql.rollupSeries(q, src)).toBe(
-      `SELECT sum("sum") / sum("count") AS "mean", min("min") AS "min", max("max") AS "max" FROM "fieldline"."rollup_1m"."readings_1m" WHERE "device" = 'd' AND "sensor" = 's' AND time >= 0ms AND time < 3600000ms GROUP BY time(600000ms, 0ms) fill(none)`,
+    expect(influxql.rollupTotals(q, src)).toBe(
+      `SELECT sum("sum") AS "sum", sum("count") AS "count", min("min") AS "min", max("max") AS "max" FROM "fieldline"."rollup_1m"."readings_1m" WHERE "device" = 'd' AND "sensor" = 's' AND time >= 0ms AND time < 3600000ms GROUP BY time(600000ms, 0ms) fill(none)`,
     );
-    const f = flux.rollupSeries(q, src);
+    expect(influxql.rawTotals(q)).toBe(
+      `SELECT sum("value") AS "sum", count("value") AS "count", min("value") AS "min", max("value") AS "max" FROM "readings" WHERE "device" = 'd' AND "sensor" = 's' AND time >= 0ms AND time < 3600000ms GROUP BY time(600000ms, 0ms) fill(none)`,
+    );
+    const f = flux.rollupTotals(q, src);
     expect(f).toContain('from(bucket: "fieldline_1m")');
     expect(f).toContain('r._field == "max")\n  |> aggregateWindow(every: 600000ms, offset: 0ms, fn: max');
     expect(f).toContain('r._field == "count")\n  |> aggregateWindow(every: 600000ms, offset: 0ms, fn: sum');
+    expect(flux.rawTotals('fieldline', q)).toContain('r._field == "value")\n  |> aggregateWindow(every: 600000ms, offset: 0ms, fn: count');
   });
 });
