@@ -137,7 +137,10 @@ export class TimeWindows {
     while (i > 0 && panes[i - 1]!.start > start) i--;
     if (i > 0 && panes[i - 1]!.start === start) return panes[i - 1]!;
     const p: Pane = { start, agg: new WindowAggregate() };
-    panes.splice(i, 0, p);
+    // A literal for the first pane: an array grown by push or splice reserves 16 slots, and most
+    // keys (every rollup tier) hold one pane at a time.
+    if (panes.length === 0) key.panes = [p];
+    else panes.splice(i, 0, p);
     this.dueFor(key, p);
     return p;
   }
