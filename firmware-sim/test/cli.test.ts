@@ -18,7 +18,7 @@ describe('fieldline-sim CLI', () => {
   it('list shows the built-in scenarios', async () => {
     const { stdout, code } = await run(['list']);
     expect(code).toBe(0);
-    expect(stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['anomalies', 'factory-modbus', 'fleet-load', 'greenhouse']);
+    expect(stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])).toEqual(['anomalies', 'factory-modbus', 'fleet-load', 'greenhouse', 'window-rules']);
   });
 
   it('run prints each board tty path and writes them to the --out file', async () => {
