@@ -237,6 +237,8 @@ export class Agent {
     return {
       queue_depth: h.queue.depth,
       queue_bytes: h.queue.bytes,
+      // The queue's bound, so the cloud can alert on how full it is (deploy/prometheus: EdgeQueueFilling).
+      queue_max_bytes: this.cfg.queue.maxBytes,
       dropped_overflow: h.queue.dropped_overflow,
       dropped_rejected: h.queue.dropped_rejected,
       bad_frames: badTotal,

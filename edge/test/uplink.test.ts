@@ -41,7 +41,7 @@ describe('MQTT uplink', () => {
     const e = await start({ heartbeat: { intervalMs: 200 } });
     // The first heartbeat may predate the port opening; wait for one that sees it open.
     const hb = await waitFor(() => broker.envelopes.find((x) => x.readings.length === 0 && x.health?.ports_open === 1), { what: 'a heartbeat' });
-    expect(Object.keys(hb.health!)).toEqual(expect.arrayContaining(['queue_depth', 'dropped_overflow', 'bad_frames', 'clock_synced', 'uptime_s', 'rss_mb', 'ports_open']));
+    expect(Object.keys(hb.health!)).toEqual(expect.arrayContaining(['queue_depth', 'queue_bytes', 'queue_max_bytes', 'dropped_overflow', 'bad_frames', 'clock_synced', 'uptime_s', 'rss_mb', 'ports_open']));
     expect(hb.epoch).toBe(e.epoch);
     expect(JSON.parse(broker.statuses[0]!)).toMatchObject({ v: 1, device: 'dev-1', state: 'online' });
     await e.close();

@@ -1,4 +1,6 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { collectProcessMetrics } from '@fieldline/runtime/metrics';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { EdgeMetrics } from './edge-metrics.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -24,7 +26,10 @@ export class GatewayMetrics {
   readonly jsPublishSeconds = new Histogram({ name: 'fieldline_gateway_js_publish_seconds', help: 'JetStream publish to PubAck latency', buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly pubackSeconds = new Histogram({ name: 'fieldline_gateway_puback_seconds', help: 'PUBLISH received to PUBACK released (includes throttling and waiting for NATS)', buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
+  /** The devices' own figures from their heartbeats (`fieldline_edge_*`). */
+  readonly edge = new EdgeMetrics(this.registry);
+
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'fieldline_gateway_' });
+    collectProcessMetrics(this.registry);
   }
 }

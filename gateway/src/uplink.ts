@@ -46,6 +46,7 @@ export class Uplink {
       payload,
       msgID: batchId(env),
     });
+    this.metrics.edge.heartbeat(device, env.health);
     if (ack.duplicate) this.metrics.duplicates.inc();
     else this.metrics.readingsIn.inc(env.readings.length);
   }

@@ -1,13 +1,13 @@
 import type { Health } from '@fieldline/runtime';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { collectProcessMetrics } from '@fieldline/runtime/metrics';
+import { Gauge, Registry } from 'prom-client';
 
 /**
- * The API's `/metrics`: process metrics, plus every numeric figure of its health checks as a
+ * The API's `/metrics`: the standard process metrics (unprefixed), plus every numeric figure of its health checks as a
  * gauge `fieldline_api_{check}_{figure}` (read on each scrape, so they never go stale).
  */
 export function apiMetrics(health: Health): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'fieldline_api_' });
+  const registry = collectProcessMetrics(new Registry());
   new Gauge({
     name: 'fieldline_api_health_figure',
     help: 'Numeric figures of the API health checks (influx errors, refused queries, SSE drops, bad live messages, requests refused)',

@@ -1,9 +1,9 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { collectProcessMetrics } from '@fieldline/runtime/metrics';
+import { Counter, Gauge, Registry } from 'prom-client';
 
 /** Prometheus metrics of one processor (its own registry, so several can run in one process). */
 export function createMetrics() {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'fieldline_processor_' });
+  const registry = collectProcessMetrics(new Registry());
   const labelNames = ['partition'] as const;
   return {
     registry,
