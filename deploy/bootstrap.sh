@@ -16,6 +16,8 @@ have chromium || need+=(chromium)
 # The .deb tests: lintian (0 errors on each package), readelf for native modules' Depends.
 have lintian || need+=(lintian)
 have readelf || need+=(binutils)
+# The Prometheus tests: promtool (config, rules, metrics) and a real scrape of the demo's services.
+{ have prometheus && have promtool; } || need+=(prometheus)
 
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ]; then

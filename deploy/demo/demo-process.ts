@@ -58,6 +58,16 @@ export class DemoProcess {
     return m[1]!;
   }
 
+  /** The `/metrics` addresses the demo prints, by service (gateway, processor, API ops). */
+  metricsUrls(): Record<'gateway' | 'processor' | 'api', string> {
+    const find = (line: RegExp): string => {
+      const m = new RegExp(`${line.source}.*?metrics (http://\\S+/metrics)`, 'm').exec(this.out);
+      if (!m) throw new Error(`the demo did not print the metrics address matching ${line}`);
+      return m[1]!;
+    };
+    return { gateway: find(/^\s+gateway \(MQTT\)/), processor: find(/^\s+processor /), api: find(/^\s+API ops /) };
+  }
+
   /** The query API token from the credentials file the demo writes. */
   token(): string {
     const m = /^query API token: (\S+)$/m.exec(readFileSync(join(DEMO_HOME, 'credentials.txt'), 'utf8'));

@@ -52,20 +52,20 @@ async function main(): Promise<void> {
   for (const d of devices) await addDevice(registryFile, d.id, d.password);
 
   const gateway = await startGateway(
-    loadGatewayConfig({ mqtt: { host: '127.0.0.1', port: await preferPort(1883) }, auth: { registryFile }, nats: { servers: [nats.url] }, http: { port: 0 } }),
+    loadGatewayConfig({ mqtt: { host: '127.0.0.1', port: await preferPort(1883) }, auth: { registryFile }, nats: { servers: [nats.url] }, http: { port: await preferPort(9464) } }),
     { logger: logFor('gateway') },
   );
   closers.push({ name: 'gateway', close: () => gateway.close() });
 
   const processor = await startProcessor(
-    loadProcessorConfig({ ...demoProcessorConfig(), nats: { servers: [nats.url] }, influx: { url: influx.url, api: 'v1' }, http: { port: 0 } }),
+    loadProcessorConfig({ ...demoProcessorConfig(), nats: { servers: [nats.url] }, influx: { url: influx.url, api: 'v1' }, http: { port: await preferPort(9465) } }),
     { logger: logFor('processor') },
   );
   closers.push({ name: 'processor', close: () => processor.close() });
 
   const apiToken = process.env.FIELDLINE_API_TOKENS?.split(',')[0] ?? secret();
   const api = await startApi(
-    loadApiConfig({ port: await preferPort(8080), ops: { port: 0 }, influx: { url: influx.url, api: 'v1' }, nats: { servers: [nats.url], statusBucket: 'fl_device_status' }, auth: { tokens: [apiToken] } }),
+    loadApiConfig({ port: await preferPort(8080), ops: { port: await preferPort(9466) }, influx: { url: influx.url, api: 'v1' }, nats: { servers: [nats.url], statusBucket: 'fl_device_status' }, auth: { tokens: [apiToken] } }),
     { logger: logFor('api') },
   );
   closers.push({ name: 'query API', close: () => api.close() });
@@ -110,9 +110,12 @@ async function main(): Promise<void> {
 fieldline demo is running (${scenario.name}: ${devices.length} devices, ${sim.boards.length} boards)
   simulated boards  ${sim.boards.map((b) => `${b.device}/${b.board} (${b.protocol}) ${b.path}`).join('\n                    ')}
   gateway (MQTT)    mqtt://127.0.0.1:${gateway.mqttPort}   metrics http://127.0.0.1:${gateway.httpPort}/metrics
+  processor         metrics http://127.0.0.1:${processor.httpPort}/metrics
   NATS JetStream    ${nats.url}
   InfluxDB (v1)     ${influx.url}   database "fieldline"
   dashboard + API   ${api.url}/   (token in the credentials file; OpenAPI at ${api.url}/openapi.json)
+  API ops           metrics http://127.0.0.1:${api.opsPort}/metrics
+  Prometheus        prometheus --config.file=deploy/prometheus/prometheus.yml   (scrapes these three on their default ports)
   ${nodeRedLine}
   credentials       ${credentials}
   logs              ${join(home, 'logs')}

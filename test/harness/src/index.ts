@@ -4,4 +4,5 @@ export { cleanupAll, findBinary, ManagedProcess, MissingBinaryError, onCleanup, 
 export { InfluxServer, type InfluxOptions, type InfluxSeries } from './influx.js';
 export { NatsServer, type NatsOptions } from './nats.js';
 export { procStats, type ProcStats } from './proc.js';
+export { PrometheusServer, type PrometheusOptions, type PrometheusSample, type PrometheusTarget } from './prometheus.js';
 export { freePort, sleep, waitFor } from './util.js';
