@@ -37,9 +37,9 @@ export const PACKAGES: PackageRule[] = [
   {
     dir: 'runtime',
     name: '@fieldline/runtime',
-    owns: 'service plumbing, once: config loader and its error format, CLI conventions and exit codes, `runService`, backoff/retry, the ops server, the logger; `./process`: child processes and pty pairs; `./nats`: typed JetStream error checks',
+    owns: 'service plumbing, once: config loader and its error format, CLI conventions and exit codes, `runService`, backoff/retry, the ops server, the logger; `./process`: child processes and pty pairs; `./nats`: typed JetStream error checks; `./metrics`: the standard process metrics of every `/metrics`',
     fieldline: [],
-    npm: ['pino', 'yaml', 'zod', 'nats'],
+    npm: ['pino', 'yaml', 'zod', 'nats', 'prom-client'],
   },
   {
     dir: 'test/harness',
@@ -68,7 +68,7 @@ export const PACKAGES: PackageRule[] = [
     dir: 'gateway',
     name: '@fieldline/gateway',
     owns: 'the MQTT broker (aedes) with device auth, the JetStream bridge, dead letters, downlink (`fieldline-gateway`)',
-    fieldline: ['@fieldline/contract', '@fieldline/runtime', '@fieldline/runtime/nats'],
+    fieldline: ['@fieldline/contract', '@fieldline/runtime', '@fieldline/runtime/nats', '@fieldline/runtime/metrics'],
     npm: ['aedes', 'nats', 'pino', 'prom-client', 'ws', 'yaml', 'zod'],
   },
   {
@@ -76,7 +76,7 @@ export const PACKAGES: PackageRule[] = [
     name: '@fieldline/cloud',
     owns: 'the processor (windows, detectors, alerts, rollups), the query API and dashboard, the one InfluxDB module `src/influx/`, and `evaluate` (the live pipeline on labelled series or a firmware-sim scenario) (`fieldline-cloud`)',
     // firmware-sim: only `evaluate --scenario`, imported when it runs (a dev dependency, not shipped).
-    fieldline: ['@fieldline/contract', '@fieldline/runtime', '@fieldline/runtime/nats', '@fieldline/firmware-sim'],
+    fieldline: ['@fieldline/contract', '@fieldline/runtime', '@fieldline/runtime/nats', '@fieldline/runtime/metrics', '@fieldline/firmware-sim'],
     npm: ['@fastify/swagger', '@influxdata/influxdb-client', 'cli-progress', 'fastify', 'nats', 'pino', 'prom-client', 'uplot', 'yaml', 'zod'],
   },
   {
