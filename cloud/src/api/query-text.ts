@@ -71,13 +71,13 @@ function totals(select: string, from: string, q: SeriesQuery): string {
 }
 
 export const influxql = {
-  /** Last value and last unit of every device/sensor (two statements, one request). */
-  lastReadings(): string {
+  /** Last value and last unit of every device/sensor (two statements). */
+  lastReadings(): string[] {
     const m = influxqlIdent(MEASUREMENTS.readings);
     return [
       `SELECT last("value") AS "value" FROM ${m} GROUP BY "device", "sensor"`,
       `SELECT last("unit") AS "unit" FROM ${m} GROUP BY "device", "sensor"`,
-    ].join('; ');
+    ];
   },
 
   series(q: SeriesQuery): string {
@@ -126,7 +126,7 @@ export const influxql = {
    * Alert transitions in [since, to), then the resolutions after `to` of alerts that started
    * before it (so their state is current); the caller folds them into alerts.
    */
-  alerts(tags: TagFilter, since: number, to: number, limit: number): string {
+  alerts(tags: TagFilter, since: number, to: number, limit: number): string[] {
     const select =
       `SELECT "id", "state", "start", "end", "value", "score", "message", "device", "sensor", "rule", "severity" ` +
       `FROM ${influxqlIdent(MEASUREMENTS.alerts)} WHERE `;
@@ -135,7 +135,7 @@ export const influxql = {
     const t = int(to, 'to');
     const inRange = [...conds, `time >= ${int(since, 'since')}ms`, `time < ${t}ms`].join(' AND ');
     const resolvedLater = [...conds, `"state" = 'resolved'`, `"start" < ${t}`, `time >= ${t}ms`].join(' AND ');
-    return `${select}${inRange}${tail}; ${select}${resolvedLater}${tail}`;
+    return [`${select}${inRange}${tail}`, `${select}${resolvedLater}${tail}`];
   },
 };
 

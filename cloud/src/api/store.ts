@@ -1,10 +1,11 @@
 /**
- * Reads readings, sessions and alerts from InfluxDB 1.x (InfluxQL over `/query`) or 2.x (Flux),
- * through the InfluxDB module (connection, auth and version detection shared with the writer).
+ * Reads readings, sessions and alerts from InfluxDB 1.x and 3.x (InfluxQL over `/query`) or 2.x
+ * (Flux), through the InfluxDB module (connection, auth and version detection shared with the
+ * writer). 3.x has no Flux: its v1-compatible InfluxQL endpoint runs the same statements as 1.x.
  */
 import type { AlertEvent, SessionSummary } from '@fieldline/contract';
 import type { InfluxConfig } from '../influx/config.js';
-import { connectInflux } from '../influx/connection.js';
+import { connectInflux, type InfluxApi } from '../influx/connection.js';
 import { createInfluxQuery, seriesRows, type InfluxQuery, type InfluxSeries, type Row } from '../influx/query.js';
 import { flux, influxql, type RollupSource, type SeriesQuery, type TagFilter } from './query-text.js';
 
@@ -79,7 +80,7 @@ export type SessionRow = Omit<SessionSummary, 'v'>;
 export type AlertRow = Omit<AlertEvent, 'v'>;
 
 export interface Store {
-  readonly api: 'v1' | 'v2';
+  readonly api: InfluxApi;
   lastReadings(): Promise<LastReading[]>;
   /** From the raw readings, or from a rollup tier when `rollup` is given (the raw readings from `rollup.rawFrom` on). */
   series(q: SeriesQuery, rollup?: RollupRead): Promise<SeriesData>;
@@ -126,26 +127,34 @@ function alertFromRow(r: Row, ts: number): AlertRow {
   };
 }
 
-/** InfluxQL over the 1.x HTTP API. */
-class V1Store implements Store {
-  readonly api = 'v1' as const;
+const rowsOf = (series: InfluxSeries[]): Row[] => series.flatMap((s) => seriesRows(s));
 
-  constructor(private readonly q: InfluxQuery) {}
+/**
+ * InfluxQL over the v1 `/query` API: 1.x, and 3.x's v1-compatible endpoint. Rows are read by
+ * column name with GROUP BY tags merged in ({@link seriesRows}), so a server that returns the tags
+ * as columns (InfluxDB 3) reads the same as one that returns them per series (1.x).
+ */
+class InfluxqlStore implements Store {
+  readonly api: InfluxApi;
 
-  private run(text: string): Promise<InfluxSeries[][]> {
-    return this.q.influxql(text);
+  constructor(private readonly q: InfluxQuery) {
+    this.api = q.api;
+  }
+
+  private run(statements: string | string[]): Promise<InfluxSeries[][]> {
+    return this.q.influxql(statements);
   }
 
   async lastReadings(): Promise<LastReading[]> {
     const [values = [], units = []] = await this.run(influxql.lastReadings());
-    const unitOf = new Map(units.map((s) => [`${s.tags?.device}/${s.tags?.sensor}`, s.values[0]?.[1]]));
-    return values.map((s) => {
-      const unit = unitOf.get(`${s.tags?.device}/${s.tags?.sensor}`);
+    const unitOf = new Map(rowsOf(units).map((r) => [`${str(r.device)}/${str(r.sensor)}`, r.unit]));
+    return rowsOf(values).map((r) => {
+      const unit = unitOf.get(`${str(r.device)}/${str(r.sensor)}`);
       return {
-        device: str(s.tags?.device),
-        sensor: str(s.tags?.sensor),
-        ts: num(s.values[0]?.[0]),
-        value: num(s.values[0]?.[1]),
+        device: str(r.device),
+        sensor: str(r.sensor),
+        ts: num(r.time),
+        value: num(r.value),
         ...(typeof unit === 'string' && unit ? { unit } : {}),
       };
     });
@@ -160,7 +169,7 @@ class V1Store implements Store {
     }
     const [series = []] = await this.run(influxql.series(q));
     const out: SeriesData = { time: [], mean: [], min: [], max: [] };
-    for (const r of series.flatMap((s) => seriesRows(s))) {
+    for (const r of rowsOf(series)) {
       out.time.push(num(r.time));
       out.mean.push(num(r.mean));
       out.min.push(num(r.min));
@@ -171,17 +180,17 @@ class V1Store implements Store {
 
   async sessions(tags: TagFilter, since: number, from: number, to: number, limit: number): Promise<SessionRow[]> {
     const [series = []] = await this.run(influxql.sessions(tags, since, from, to, limit));
-    return series.flatMap((s) => seriesRows(s)).map((r) => sessionFromRow(r, num(r.time)));
+    return rowsOf(series).map((r) => sessionFromRow(r, num(r.time)));
   }
 
   async alertRows(tags: TagFilter, since: number, to: number, limit: number): Promise<AlertRow[]> {
     const [before = [], after = []] = await this.run(influxql.alerts(tags, since, to, limit));
-    return [...before, ...after].flatMap((s) => seriesRows(s)).map((r) => alertFromRow(r, num(r.time)));
+    return rowsOf([...before, ...after]).map((r) => alertFromRow(r, num(r.time)));
   }
 }
 
 /** Flux over the 2.x HTTP API (`/api/v2/query`), through the official client. */
-class V2Store implements Store {
+class FluxStore implements Store {
   readonly api = 'v2' as const;
 
   constructor(
@@ -234,9 +243,9 @@ class V2Store implements Store {
   }
 }
 
-/** Picks the query language from the connection's API (`auto` asks `/ping` once: 1.x InfluxQL, else Flux). */
+/** Picks the query language from the connection's API (`auto` asks `/ping` once: 1.x and 3.x InfluxQL, 2.x Flux). */
 export async function openStore(cfg: InfluxConfig): Promise<Store> {
   const conn = await connectInflux(cfg);
   const q = createInfluxQuery(conn);
-  return conn.api === 'v1' ? new V1Store(q) : new V2Store(q, conn.config);
+  return conn.api === 'v2' ? new FluxStore(q, conn.config) : new InfluxqlStore(q);
 }

@@ -2,15 +2,16 @@ import { z } from 'zod';
 
 /**
  * How a cloud component reaches InfluxDB. `api: auto` asks `/ping` for the server version
- * (connection.ts): any 1.x gets the v1 HTTP API (`/write`, InfluxQL), 2.x, 3.x and Cloud the v2 API.
+ * (connection.ts): 1.x gets the v1 HTTP API (`/write`, InfluxQL), 2.x and Cloud the v2 API (Flux),
+ * 3.x the v3 path (its v1-compatible `/write` and InfluxQL `/query`; 3.x has no Flux).
  */
 export const influxConfigSchema = z
   .object({
     /** @default 'http://127.0.0.1:8086' */
     url: z.string().url().default('http://127.0.0.1:8086'),
     /** @default 'auto' */
-    api: z.enum(['auto', 'v1', 'v2']).default('auto'),
-    /** v1 database. @default 'fieldline' */
+    api: z.enum(['auto', 'v1', 'v2', 'v3']).default('auto'),
+    /** v1 and v3 database. @default 'fieldline' */
     database: z.string().min(1).default('fieldline'),
     /** v1 retention policy; the database's default when unset. */
     retentionPolicy: z.string().min(1).optional(),
@@ -18,7 +19,7 @@ export const influxConfigSchema = z
     org: z.string().min(1).optional(),
     /** v2 bucket. @default 'fieldline' */
     bucket: z.string().min(1).default('fieldline'),
-    /** v2 token (or v1 `username:password`); prefer `tokenFile`. Never logged. */
+    /** v2/v3 token (or v1 `username:password`); prefer `tokenFile`. Never logged. */
     token: z.string().min(1).optional(),
     /** File holding the token; read at start-up. */
     tokenFile: z.string().min(1).optional(),

@@ -13,6 +13,8 @@ interface Answer {
 /**
  * InfluxDB 1.x `/write` (Debian's 1.6.7 has nothing else), also InfluxDB 1.8's. Precision ns; the database is
  * created idempotently at start (`CREATE DATABASE` is a no-op when it exists).
+ * InfluxDB 3 (`api: v3`) takes the same request on its v1-compatible `/write` with a bearer token;
+ * there the first write creates the database, and InfluxQL `CREATE DATABASE` does not exist.
  * Plain `node:http` with keep-alive rather than `fetch`: a batch body is ~0.5 MB, and fetch's
  * string -> Uint8Array encode and stream copies cost the processor about as much CPU as a detector.
  */
@@ -56,10 +58,13 @@ export async function createInfluxV1Writer(conn: InfluxConnection): Promise<Line
       throw new InfluxWriteError(classifyStatus(created.status), `InfluxDB: could not create database "${config.database}": ${created.status} ${created.text}`, created.status);
     }
   }
-  await createDatabase();
+  // 3.x: the first write creates the database (Core, Enterprise); where it must exist first
+  // (Cloud Dedicated, Clustered) the 404 below names it.
+  const manageDatabase = conn.api === 'v1';
+  if (manageDatabase) await createDatabase();
 
   return {
-    api: 'v1',
+    api: conn.api,
     async write(lines, target?: StorageTarget) {
       if (lines.length === 0) return;
       let url = writeUrl;
@@ -71,7 +76,7 @@ export async function createInfluxV1Writer(conn: InfluxConnection): Promise<Line
       // Lines are nearly always ASCII: then the bytes are a plain copy (latin1), not a UTF-8 encode.
       const body = Buffer.byteLength(text) === text.length ? Buffer.from(text, 'latin1') : Buffer.from(text);
       let res = await post(url, body, {});
-      if (res.status === 404 && !target) {
+      if (res.status === 404 && !target && manageDatabase) {
         // A server that lost its data (new volume) forgets the database: create it again once.
         // (A rollup tier's retention policy is made at start: see retention.ts.)
         await createDatabase();

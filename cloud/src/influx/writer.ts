@@ -19,7 +19,8 @@ export interface LineWriter {
  */
 export async function createInfluxWriter(config: InfluxConfig | Record<string, unknown> | InfluxConnection, opts: { logger?: Logger } = {}): Promise<LineWriter> {
   const conn = 'authorization' in config && 'api' in config && 'url' in config && 'config' in config ? (config as InfluxConnection) : await connectInflux(config);
-  const writer = conn.api === 'v1' ? await createInfluxV1Writer(conn) : await createInfluxV2Writer(conn);
-  opts.logger?.info({ url: conn.url, api: conn.api, database: conn.api === 'v1' ? conn.config.database : conn.config.bucket }, 'InfluxDB writer ready');
+  // v3 writes line protocol on its v1-compatible /write (writer-v1.ts), which every 3.x edition has.
+  const writer = conn.api === 'v2' ? await createInfluxV2Writer(conn) : await createInfluxV1Writer(conn);
+  opts.logger?.info({ url: conn.url, api: conn.api, database: conn.api === 'v2' ? conn.config.bucket : conn.config.database }, 'InfluxDB writer ready');
   return writer;
 }

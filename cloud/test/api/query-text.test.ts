@@ -53,7 +53,7 @@ describe('query text', () => {
 
   it('InfluxQL escapes values even if validation were bypassed', () => {
     expect(influxql.series({ ...q, device: "x' OR 1=1 --" })).toContain(`"device" = 'x\\' OR 1=1 --'`);
-    expect(influxql.alerts({ rule: "r'; DROP DATABASE x" }, T, T + 1, 10)).toContain(`"rule" = 'r\\'; DROP DATABASE x'`);
+    expect(influxql.alerts({ rule: "r'; DROP DATABASE x" }, T, T + 1, 10)[0]).toContain(`"rule" = 'r\\'; DROP DATABASE x'`);
     expect(() => influxql.series({ ...q, from: 1.5 })).toThrow(RangeError);
   });
 

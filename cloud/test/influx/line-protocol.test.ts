@@ -56,12 +56,13 @@ describe('line protocol encoding', () => {
 });
 
 describe('API detection from /ping version', () => {
-  it('one rule for writes and queries: any 1.x gets the v1 API, everything else v2', () => {
+  it('one rule for writes and queries: any 1.x gets the v1 API, 3.x the v3 path (no Flux there), everything else v2', () => {
     expect(apiForVersion('1.6.7~rc0')).toBe('v1');
     expect(apiForVersion('1.7.10')).toBe('v1');
     expect(apiForVersion('1.8.10')).toBe('v1');
     expect(apiForVersion('v2.7.4')).toBe('v2');
-    expect(apiForVersion('3.0.0')).toBe('v2');
+    expect(apiForVersion('3.0.0')).toBe('v3');
+    expect(apiForVersion('3.8.1')).toBe('v3');
     expect(apiForVersion(null)).toBe('v2');
   });
 });
@@ -77,6 +78,11 @@ describe('one auth rule for writes and queries', () => {
   it('v2: Token, with user:password as the token when only a user is given', () => {
     expect(credentials(base, { token: 'tok' }, 'v2')).toEqual({ authorization: 'Token tok', token: 'tok' });
     expect(credentials({ ...base, username: 'u' }, { password: 'p' }, 'v2').token).toBe('u:p');
+  });
+  it('v3: Bearer for a token (every 3.x edition), Basic with the token as password for a user', () => {
+    expect(credentials(base, { token: 'apiv3_tok' }, 'v3')).toEqual({ authorization: 'Bearer apiv3_tok', token: 'apiv3_tok' });
+    expect(credentials({ ...base, username: 'any' }, { password: 'apiv3_tok' }, 'v3').authorization).toBe(`Basic ${Buffer.from('any:apiv3_tok').toString('base64')}`);
+    expect(credentials(base, {}, 'v3').authorization).toBeUndefined();
   });
 });
 

@@ -5,8 +5,28 @@ import { encodePoint } from '../../src/influx/line-protocol.js';
 import { InfluxWriteError } from '../../src/influx/errors.js';
 import { sinkConformance, type StoredPoint } from './conformance.js';
 import { FakeInfluxV2 } from './fake-influx-v2.js';
+import { InfluxV2Front } from './v2-front.js';
 
 afterAll(() => cleanupAll());
+
+/** A measurement as the real influxd 1.6.7 stored it, read back through its own `/query`. */
+async function readFromInflux1(url: string, db: string, m: string): Promise<StoredPoint[]> {
+  const q = new URLSearchParams({ db, epoch: 'u', q: `SELECT * FROM "${m}" GROUP BY *` });
+  const json = (await (await fetch(`${url}/query?${q}`)).json()) as {
+    results: { series?: { tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] }[];
+  };
+  const out: StoredPoint[] = [];
+  for (const s of json.results[0]?.series ?? []) {
+    for (const row of s.values) {
+      const fields: Record<string, unknown> = {};
+      s.columns.forEach((c, i) => c !== 'time' && row[i] !== null && (fields[c] = row[i]));
+      // GROUP BY * reports absent tags as ""; a point without the tag never had it.
+      const tags = Object.fromEntries(Object.entries(s.tags ?? {}).filter(([, v]) => v !== ''));
+      out.push({ tags, fields, tsUs: String(row[0]) });
+    }
+  }
+  return out;
+}
 
 sinkConformance('influx-v1 on the real influxd 1.6.7', async () => {
   const server = await InfluxServer.start();
@@ -14,23 +34,7 @@ sinkConformance('influx-v1 on the real influxd 1.6.7', async () => {
   expect(writer.api).toBe('v1');
   return {
     writer,
-    async read(m) {
-      const q = new URLSearchParams({ db: 'conf', epoch: 'u', q: `SELECT * FROM "${m}" GROUP BY *` });
-      const json = (await (await fetch(`${server.url}/query?${q}`)).json()) as {
-        results: { series?: { tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] }[];
-      };
-      const out: StoredPoint[] = [];
-      for (const s of json.results[0]?.series ?? []) {
-        for (const row of s.values) {
-          const fields: Record<string, unknown> = {};
-          s.columns.forEach((c, i) => c !== 'time' && row[i] !== null && (fields[c] = row[i]));
-          // GROUP BY * reports absent tags as ""; a point without the tag never had it.
-          const tags = Object.fromEntries(Object.entries(s.tags ?? {}).filter(([, v]) => v !== ''));
-          out.push({ tags, fields, tsUs: String(row[0]) });
-        }
-      }
-      return out;
-    },
+    read: (m) => readFromInflux1(server.url, 'conf', m),
     async close() {
       await writer.close();
       await server.stop();
@@ -58,6 +62,25 @@ sinkConformance('influx-v2 (@influxdata/influxdb-client) on an in-test /api/v2/w
     async close() {
       await writer.close();
       await fake.stop();
+    },
+  };
+});
+
+// The 2.x write path as real as this machine allows: the real @influxdata/influxdb-client, 2.x's
+// documented request contract, and a real InfluxDB's line-protocol parser and storage behind it.
+sinkConformance('influx-v2 (@influxdata/influxdb-client) through a 2.x /api/v2/write front on the real influxd 1.6.7', async () => {
+  const server = await InfluxServer.start();
+  await server.createDatabase('telemetry');
+  const front = await new InfluxV2Front(server.url, 'fieldline-org', 'telemetry', 'v2-front-token').start();
+  const writer = await createInfluxWriter({ url: front.url, org: 'fieldline-org', bucket: 'telemetry', token: 'v2-front-token' });
+  expect(writer.api).toBe('v2');
+  return {
+    writer,
+    read: (m) => readFromInflux1(server.url, 'telemetry', m),
+    async close() {
+      await writer.close();
+      await front.stop();
+      await server.stop();
     },
   };
 });

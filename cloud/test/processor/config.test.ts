@@ -24,7 +24,7 @@ describe('processor config', () => {
     [{ detectors: [{ rule: 'x', type: 'threshold', params: { above: 'hot' } }] }, /detectors\[0\]\.params\.above: expected number/],
     [{ detectors: [{ rule: 'x', type: 'magic' }] }, /detectors\[0\]\.type: unknown detector "magic"/],
     [{ detectors: [{ rule: 'Bad Rule', type: 'dropout' }] }, /detectors\[0\]\.rule: must match/],
-    [{ influx: { api: 'v3' } }, /influx\.api: invalid enum value/],
+    [{ influx: { api: 'v4' } }, /influx\.api: invalid enum value/],
     [{ tiers: { rollups: [{ name: '7m', every: '7m', retention: 'inf' }] } }, /tiers\.rollups\[0\]\.every: must be at least 1s and divide 24h/],
     [{ detectors: [{ rule: 'w', type: 'window', params: { window: { kind: 'sliding', size: '1m', hop: '10s' }, aggregate: 'max', condition: { above: 1 } } }] }, /detectors\[0\]\.params\.window\.hop: only for a hopping window/],
   ])('rejects %j naming the key', (input, message) => {
