@@ -1,15 +1,17 @@
 /**
  * Starts Node-RED as a child process with the fieldline palette, the fieldline settings file and
  * one flow file, in its own user dir, on a loopback port. Used by the tests and by the demo.
- * It is a development tool (it runs the palette on the contract's TypeScript source through
- * tsx), so it is not part of the published palette package.
+ * It builds the palette's bundle of the contract first (build.mjs, from the TypeScript source),
+ * so Node-RED loads the palette exactly as the published package ships it. A development tool,
+ * not part of the published package.
  */
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { ManagedProcess, freePort, tempDir } from '@fieldline/harness';
+import { buildPalette } from './build.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../..');
@@ -73,13 +75,12 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedProcess
   if (opts.credentials) {
     writeFileSync(join(userDir, 'flows_cred.json'), JSON.stringify(encryptCredentials(opts.credentialSecret, opts.credentials)));
   }
+  await buildPalette();
   const redJs = join(dirname(require.resolve('node-red/package.json')), 'red.js');
-  const tsxLoader = pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist/loader.mjs')).href;
   const proc = new ManagedProcess({
     name: `node-red:${port}`,
     command: process.execPath,
-    // fieldline-src + tsx: the palette imports @fieldline/contract from its TypeScript source.
-    args: ['--conditions=fieldline-src', '--import', tsxLoader, redJs, '--userDir', userDir, '--settings', opts.settingsFile ?? DEFAULT_SETTINGS_FILE, '--port', String(port)],
+    args: [redJs, '--userDir', userDir, '--settings', opts.settingsFile ?? DEFAULT_SETTINGS_FILE, '--port', String(port)],
     cwd: userDir,
     env: {
       ...process.env,

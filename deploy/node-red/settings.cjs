@@ -48,7 +48,10 @@ module.exports = {
   telemetry: { enabled: false, updateNotification: false },
   diagnostics: { enabled: false, ui: false },
   runtimeState: { enabled: false, ui: false },
-  externalModules: { autoInstall: false, palette: { allowInstall: false, allowUpload: false } },
+  // The palette manager may install nodes (Slack, Telegram, …) with the system's npm: only a
+  // logged-in admin can, the editor being behind adminAuth. Nothing installs by itself
+  // (autoInstall), and Function nodes load no modules.
+  externalModules: { autoInstall: false, palette: { allowInstall: true, allowUpload: true } },
   functionExternalModules: false,
   exportGlobalContextKeys: false,
   editorTheme: {

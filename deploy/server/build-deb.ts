@@ -59,8 +59,10 @@ export function stageServer(root: string): { lib: string; copied: string[] } {
   mkdirSync(nr, { recursive: true });
   cpSync(join(repo, 'deploy/node-red/settings.cjs'), join(nr, 'settings.cjs'));
   cpSync(join(repo, 'deploy/node-red/flows.json'), join(nr, 'flows.json'));
+  // The palette as its npm tarball has it: nodes, lib, the bundled contract and the examples.
+  execFileSync(process.execPath, [join(repo, 'cloud/node-red/build.mjs')], { stdio: 'ignore' });
   const palette = join(nr, 'palette');
-  for (const f of ['package.json', 'README.md', 'nodes', 'lib']) cpSync(join(repo, 'cloud/node-red', f), join(palette, f), { recursive: true });
+  for (const f of ['package.json', 'README.md', 'nodes', 'lib', 'dist', 'examples']) cpSync(join(repo, 'cloud/node-red', f), join(palette, f), { recursive: true });
   return { lib, copied };
 }
 

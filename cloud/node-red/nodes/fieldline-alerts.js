@@ -1,6 +1,7 @@
 'use strict';
-const { AckPolicy, DeliverPolicy, nanos } = require('nats');
-const { loadContract, loadNatsHelpers } = require('../lib/contract.js');
+const { loadContract, loadNatsHelpers, nats } = require('../lib/contract.js');
+
+const { AckPolicy, DeliverPolicy, nanos } = nats();
 const { parseList, alertFilter } = require('../lib/alert.js');
 const inflight = require('../lib/inflight.js');
 

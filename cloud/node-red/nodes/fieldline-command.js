@@ -1,7 +1,8 @@
 'use strict';
 const { randomUUID } = require('node:crypto');
-const { ErrorCode } = require('nats');
-const { loadContract } = require('../lib/contract.js');
+const { loadContract, nats } = require('../lib/contract.js');
+
+const { ErrorCode } = nats();
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 

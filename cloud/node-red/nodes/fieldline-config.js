@@ -1,5 +1,5 @@
 'use strict';
-const { connect } = require('nats');
+const { connect } = require('../lib/contract.js').nats();
 
 /**
  * `fieldline-config`: one NATS connection shared by every fieldline node that uses this config,
