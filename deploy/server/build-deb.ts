@@ -90,6 +90,9 @@ export function buildServerDeb(outDir = join(repo, 'deploy/server/dist-deb')): s
   writeFileSync(join(root, 'usr/share/lintian/overrides/fieldline-server'), `fieldline-server: privacy-breach-uses-embedded-file * [${SERVER_LIB}/node_modules/@node-red/editor-client/public/vendor/ace/snippets/html.js]\n`);
   mkdirSync(join(root, 'usr/share/doc/fieldline-server'), { recursive: true });
   cpSync(join(repo, 'docs/deploy.md'), join(root, 'usr/share/doc/fieldline-server/deploy.md'));
+  // docs/deploy.md, "Monitoring with Prometheus": the scrape config and alert rules, to copy to /etc/prometheus.
+  mkdirSync(join(root, 'usr/share/doc/fieldline-server/prometheus'), { recursive: true });
+  for (const f of ['prometheus.yml', 'fieldline.rules.yml']) cpSync(join(repo, 'deploy/prometheus', f), join(root, 'usr/share/doc/fieldline-server/prometheus', f));
   const copyright = copyrightFile(copied.map((src) => ({ files: `${relative(root, destOf(lib, src))}/*`, packages: [thirdParty(src)] })));
   const deb = buildDebFromTree(
     {
