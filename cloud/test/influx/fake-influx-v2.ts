@@ -30,10 +30,18 @@ export class FakeInfluxV2 {
   /** Points older than this (ns) are outside the retention period. */
   retentionCutoffNs = 0n;
 
+  /**
+   * With `influx1Url`, the request is still checked as 2.x documents it, but the body then goes
+   * unchanged to a real InfluxDB 1.x's `/write` (bucket = database): a real server parses, checks
+   * and stores it, and its refusals come back in 2.x's error shape and status (400 `invalid`, 422
+   * `unprocessable entity`). The nearest to a real 2.x write this machine has (none runs here);
+   * what is not real is 2.x's own HTTP layer and storage engine.
+   */
   constructor(
     readonly org: string,
     readonly bucket: string,
     readonly token: string,
+    private readonly influx1Url?: string,
   ) {}
 
   async start(): Promise<this> {
@@ -56,6 +64,22 @@ export class FakeInfluxV2 {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
+  /** `influx1Url` set: the checked body to the real 1.x server, its answer in 2.x's shape. */
+  private async forward(body: Buffer, precision: string): Promise<{ status: number; body?: unknown }> {
+    const res = await fetch(`${this.influx1Url}/write?db=${encodeURIComponent(this.bucket)}&precision=${V1_PRECISION[precision]}`, { method: 'POST', body });
+    if (res.status === 204) return { status: 204 };
+    const text = await res.text();
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { error?: string }).error ?? text;
+    } catch {
+      // not JSON
+    }
+    if (/points beyond retention policy/.test(message)) return { status: 422, body: { code: 'unprocessable entity', message: `failure writing points to database: ${message}` } };
+    if (res.status === 400) return { status: 400, body: { code: 'invalid', message: `partial write has occurred, errors encountered on line(s): ${message}` } };
+    return { status: res.status >= 500 ? 503 : res.status, body: { code: 'internal error', message } };
+  }
+
   private async handle(req: IncomingMessage): Promise<{ status: number; body?: unknown }> {
     const u = new URL(req.url ?? '/', 'http://x');
     const chunks: Buffer[] = [];
@@ -76,12 +100,13 @@ export class FakeInfluxV2 {
       lines: lines.length,
     });
     if (req.method !== 'POST') return { status: 405, body: { code: 'method not allowed', message: req.method } };
-    if (req.headers.authorization !== `Token ${this.token}`) return { status: 401, body: { code: 'unauthorized', message: 'unauthorized access' } };
+    if (req.headers.authorization !== `Token ${this.token}` && req.headers.authorization !== `Bearer ${this.token}`) return { status: 401, body: { code: 'unauthorized', message: 'unauthorized access' } };
     if (u.searchParams.get('org') !== this.org) return { status: 404, body: { code: 'not found', message: `organization name "${u.searchParams.get('org')}" not found` } };
     if (u.searchParams.get('bucket') !== this.bucket) return { status: 404, body: { code: 'not found', message: `bucket "${u.searchParams.get('bucket')}" not found` } };
     const precision = u.searchParams.get('precision') ?? 'ns';
     const scale = { ns: 1n, us: 1000n, ms: 1_000_000n, s: 1_000_000_000n }[precision];
     if (!scale) return { status: 400, body: { code: 'invalid', message: `invalid precision ${precision}` } };
+    if (this.influx1Url) return this.forward(raw, precision);
 
     const errors: string[] = [];
     let dropped = 0;
@@ -121,6 +146,9 @@ export class FakeInfluxV2 {
     return { status: 204 };
   }
 }
+
+/** 2.x precision names -> 1.x `/write` precision names. */
+const V1_PRECISION: Record<string, string> = { ns: 'ns', us: 'u', ms: 'ms', s: 's' };
 
 function typeName(v: ParsedValue): string {
   return typeof v === 'bigint' ? 'integer' : typeof v === 'number' ? 'float' : typeof v === 'boolean' ? 'boolean' : 'string';

@@ -5,7 +5,6 @@ import { encodePoint } from '../../src/influx/line-protocol.js';
 import { InfluxWriteError } from '../../src/influx/errors.js';
 import { sinkConformance, type StoredPoint } from './conformance.js';
 import { FakeInfluxV2 } from './fake-influx-v2.js';
-import { InfluxV2Front } from './v2-front.js';
 
 afterAll(() => cleanupAll());
 
@@ -71,7 +70,7 @@ sinkConformance('influx-v2 (@influxdata/influxdb-client) on an in-test /api/v2/w
 sinkConformance('influx-v2 (@influxdata/influxdb-client) through a 2.x /api/v2/write front on the real influxd 1.6.7', async () => {
   const server = await InfluxServer.start();
   await server.createDatabase('telemetry');
-  const front = await new InfluxV2Front(server.url, 'fieldline-org', 'telemetry', 'v2-front-token').start();
+  const front = await new FakeInfluxV2('fieldline-org', 'telemetry', 'v2-front-token', server.url).start();
   const writer = await createInfluxWriter({ url: front.url, org: 'fieldline-org', bucket: 'telemetry', token: 'v2-front-token' });
   expect(writer.api).toBe('v2');
   return {
