@@ -174,6 +174,33 @@ export function maintainerOf(changelog: string): string {
   return m[1]!;
 }
 
+/**
+ * Who builds the packages, from the environment as Debian's own tools read it (`dch`, `debchange`):
+ * `DEBFULLNAME` + `DEBEMAIL`, or `DEBEMAIL` alone as `Name <mail>`. Undefined when neither is set,
+ * so the changelog's trailer stands. The changelog's address is the project's; a distributor who
+ * ships their own build sets these, and becomes the Maintainer.
+ */
+export function maintainerFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const mail = env.DEBEMAIL?.trim();
+  const name = env.DEBFULLNAME?.trim();
+  if (!mail && !name) return undefined;
+  const m = /^(.+?)\s*<([^<>\s]+@[^<>\s]+)>$/.exec(mail ?? '');
+  const full = m ? `${name || m[1]} <${m[2]}>` : `${name ?? ''} <${mail ?? ''}>`;
+  if (!/^[^<>]*\S [<][^<>\s]+@[^<>\s]+\.[^<>\s]+>$/.test(full)) {
+    throw new Error(`DEBFULLNAME/DEBEMAIL: the maintainer must be "Name <mail@domain>" (DEBFULLNAME the name, DEBEMAIL the address), got "${full}"`);
+  }
+  return full;
+}
+
+/**
+ * The changelog with its newest entry signed by `maintainer` (the Maintainer field is read from
+ * there, and lintian wants the two to agree); unchanged when `maintainer` is undefined.
+ */
+export function withMaintainer(changelog: string, maintainer: string | undefined): string {
+  maintainerOf(changelog);
+  return maintainer ? changelog.replace(/^ -- (.+?>) {2}/m, () => ` -- ${maintainer}  `) : changelog;
+}
+
 /** The ELF shared objects under `dir` (native modules). */
 export function elfFiles(dir: string): string[] {
   const out: string[] = [];
@@ -230,6 +257,8 @@ export interface DebSpec {
   conffiles: string[];
   /** Folder with postinst / prerm / postrm (those present are used). */
   scriptsDir?: string;
+  /** Signs the changelog's newest entry, and so the Maintainer field. @default maintainerFromEnv() */
+  maintainer?: string;
   changelog: string;
   copyright: string;
 }
@@ -239,8 +268,9 @@ export function buildDebFromTree(spec: DebSpec, outFile: string): string {
   const doc = join(spec.root, 'usr/share/doc', spec.name);
   mkdirSync(doc, { recursive: true });
   writeFileSync(join(doc, 'copyright'), spec.copyright);
+  const changelog = withMaintainer(spec.changelog, spec.maintainer ?? maintainerFromEnv());
   // A native package (version without a Debian revision) ships changelog.gz; gzip -9n equivalent.
-  writeFileSync(join(doc, 'changelog.gz'), gzipSync(spec.changelog, { level: 9 }));
+  writeFileSync(join(doc, 'changelog.gz'), gzipSync(changelog, { level: 9 }));
   const debian = join(spec.root, 'DEBIAN');
   mkdirSync(debian, { recursive: true });
   const sizeKb = Number(execFileSync('du', ['-sk', '--exclude=DEBIAN', spec.root]).toString().split('\t')[0]);
@@ -248,7 +278,7 @@ export function buildDebFromTree(spec: DebSpec, outFile: string): string {
     `Package: ${spec.name}`,
     `Version: ${spec.version}`,
     `Architecture: ${spec.arch}`,
-    `Maintainer: ${maintainerOf(spec.changelog)}`,
+    `Maintainer: ${maintainerOf(changelog)}`,
     `Installed-Size: ${sizeKb}`,
     `Depends: ${spec.depends.join(', ')}`,
     ...(spec.recommends?.length ? [`Recommends: ${spec.recommends.join(', ')}`] : []),
