@@ -5,13 +5,35 @@
 // npm alone. Run by `npm pack` (prepack), by the launcher before it starts Node-RED (tests, demo)
 // and by the server .deb build: the code Node-RED loads is always this bundle.
 //   node cloud/node-red/build.mjs
-import { mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const BUNDLE = join(here, 'dist', 'fieldline.cjs');
+export const NOTICES = join(here, 'dist', 'THIRD-PARTY-NOTICES.txt');
+
+/**
+ * The licence notices of every npm package in the bundle (MIT and Apache-2.0 both ask that their
+ * notice travel with copies): name, version, licence and the package's own licence file, for the
+ * packages esbuild read (its metafile), so the list follows the bundle.
+ */
+function notices(metafile) {
+  const dirs = new Set();
+  for (const input of Object.keys(metafile.inputs)) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (m) dirs.add(join(here, m[1]));
+  }
+  const out = ['Third-party code bundled in dist/fieldline.cjs, with each package\'s licence file.', ''];
+  for (const dir of [...dirs].sort()) {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const file = readdirSync(dir).find((f) => /^licen[cs]e(\.(md|txt))?$/i.test(f));
+    if (!file) throw new Error(`${pkg.name}: bundled into the palette but has no licence file to carry`);
+    out.push('='.repeat(72), `${pkg.name} ${pkg.version} (${pkg.license})`, '='.repeat(72), readFileSync(join(dir, file), 'utf8').trim(), '');
+  }
+  return out.join('\n');
+}
 
 /**
  * The contract loads Ajv lazily, `createRequire(import.meta.url)('ajv')` (the edge's bundle leaves
@@ -34,7 +56,7 @@ const lazyRequireShim = {
 export async function buildPalette() {
   mkdirSync(dirname(BUNDLE), { recursive: true });
   const tmp = `${BUNDLE}.${process.pid}.${Date.now()}.tmp`;
-  await build({
+  const result = await build({
     stdin: {
       contents: "export * as contract from '@fieldline/contract';\nexport * as natsHelpers from '@fieldline/runtime/nats';\nexport * as nats from 'nats';\n",
       resolveDir: here,
@@ -57,8 +79,11 @@ export async function buildPalette() {
       ].join('\n'),
     },
     outfile: tmp,
+    metafile: true,
+    absWorkingDir: here,
     logLevel: 'warning',
   });
+  writeFileSync(NOTICES, notices(result.metafile));
   renameSync(tmp, BUNDLE);
   return BUNDLE;
 }

@@ -66,6 +66,19 @@ describe('npm pack → fresh user dir → Node-RED', () => {
     expect(readdirSync(join(userDir, 'node_modules')).filter((d) => d.startsWith('@fieldline'))).toEqual([]);
   });
 
+  it('carries the licence notice of every npm package bundled in dist/fieldline.cjs', () => {
+    expect(packed.map((f) => f.path)).toContain('dist/THIRD-PARTY-NOTICES.txt');
+    const notices = readFileSync(join(userDir, 'node_modules/node-red-contrib-fieldline/dist/THIRD-PARTY-NOTICES.txt'), 'utf8');
+    const bundle = readFileSync(join(userDir, 'node_modules/node-red-contrib-fieldline/dist/fieldline.cjs'), 'utf8');
+    for (const [name, licence] of [['nats', 'Apache-2.0'], ['@sinclair/typebox', 'MIT'], ['ajv', 'MIT']] as const) {
+      expect(notices).toMatch(new RegExp(`^${name.replace('/', '\\/')} \\d+\\.\\d+\\.\\d+ \\(${licence}\\)$`, 'm'));
+    }
+    expect(notices).toContain('Permission is hereby granted, free of charge');
+    expect(notices).toContain('Apache License');
+    // Each listed package is in the bundle (esbuild keeps their node_modules paths in its comments).
+    for (const [, name] of notices.matchAll(/^(\S+) \d+\.\d+\.\d+\S* \(/gm)) expect(bundle, name).toContain(`node_modules/${name}/`);
+  });
+
   it('Node-RED loads the five nodes from the installed module', async () => {
     const mod = (await (await get('/nodes/node-red-contrib-fieldline')).json()) as { name: string; version: string; nodes: { name: string; types: string[]; enabled: boolean; local: boolean; err?: string }[] };
     expect(mod.name, JSON.stringify(mod)).toBe('node-red-contrib-fieldline');
