@@ -98,8 +98,9 @@ export const influxql = {
    * Per bucket from a rollup tier: the totals a bucket of whole windows combines to (sum of sums,
    * sum of counts, min of mins, max of maxes); the mean is sum / count (weighted, not a mean of means).
    */
-  rollupTotals(q: SeriesQuery, src: RollupSource): string {
-    const from = `${influxqlIdent(src.database)}.${influxqlIdent(src.retentionPolicy)}.${influxqlIdent(src.measurement)}`;
+  rollupTotals(q: SeriesQuery, src: RollupSource, qualified = true): string {
+    // 1.x: database.retention_policy.measurement; 3.x (a tier is its own database, sent as `db`): the measurement.
+    const from = qualified ? `${influxqlIdent(src.database)}.${influxqlIdent(src.retentionPolicy)}.${influxqlIdent(src.measurement)}` : influxqlIdent(src.measurement);
     return totals(`sum("sum") AS "sum", sum("count") AS "count", min("min") AS "min", max("max") AS "max"`, from, q);
   },
 

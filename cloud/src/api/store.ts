@@ -163,9 +163,18 @@ class InfluxqlStore implements Store {
   async series(q: SeriesQuery, rollup?: RollupRead): Promise<SeriesData> {
     if (rollup) {
       const parts = split(q, rollup);
-      const text = [parts.rollup && influxql.rollupTotals(parts.rollup, rollup), parts.raw && influxql.rawTotals(parts.raw)].filter(Boolean).join('; ');
-      const results = await this.run(text);
-      return mergeTotals(results.flat().flatMap((s) => seriesRows(s)).map((r) => totalsOf(r, num(r.time))));
+      let results: InfluxSeries[][];
+      if (this.api === 'v3') {
+        // 3.x keeps a rollup tier in its own database (its `bucket` name): one request per database.
+        const [tier, raw] = await Promise.all([
+          parts.rollup ? this.q.influxql([influxql.rollupTotals(parts.rollup, rollup, false)], { database: rollup.bucket }) : [],
+          parts.raw ? this.run([influxql.rawTotals(parts.raw)]) : [],
+        ]);
+        results = [...tier, ...raw];
+      } else {
+        results = await this.run([parts.rollup && influxql.rollupTotals(parts.rollup, rollup), parts.raw && influxql.rawTotals(parts.raw)].filter((s): s is string => !!s));
+      }
+      return mergeTotals(rowsOf(results.flat()).map((r) => totalsOf(r, num(r.time))));
     }
     const [series = []] = await this.run(influxql.series(q));
     const out: SeriesData = { time: [], mean: [], min: [], max: [] };

@@ -11,7 +11,8 @@ import { InfluxWriteError } from './errors.js';
  * - `v2`: InfluxDB 2.x and Cloud (TSM): `/api/v2/write` and Flux on `/api/v2/query`.
  * - `v3`: InfluxDB 3 (Core, Enterprise, Cloud Serverless/Dedicated, Clustered), which has no Flux:
  *   its v1-compatible `/write` and InfluxQL on `/query` (GET, one statement per request), with a
- *   bearer token; databases are created by the first write, never by `CREATE DATABASE`.
+ *   bearer token; no `CREATE DATABASE` (the operator creates the databases: raw `database`, one
+ *   per rollup tier, named by the tier's `bucket`; retention.ts checks they exist).
  */
 export type InfluxApi = 'v1' | 'v2' | 'v3';
 

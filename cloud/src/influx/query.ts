@@ -53,9 +53,10 @@ export interface InfluxQuery {
   /**
    * v1 and v3: runs InfluxQL statements; one list of series per statement. 1.x gets them in one
    * POST; 3.x one GET each (its v1 endpoint runs a single statement and reads the query string
-   * only). A missing database reads as empty.
+   * only). A missing database reads as empty. `database`: another than `influx.database` (3.x
+   * keeps each rollup tier in its own database).
    */
-  influxql(statements: string | readonly string[]): Promise<InfluxSeries[][]>;
+  influxql(statements: string | readonly string[], opts?: { database?: string }): Promise<InfluxSeries[][]>;
   /** v2: the rows of a Flux query. */
   flux(text: string): Promise<Row[]>;
 }
@@ -71,9 +72,9 @@ export function createInfluxQuery(conn: InfluxConnection): InfluxQuery {
   let fluxApi: QueryApi | undefined;
 
   /** One `/query` request; `n` statements expected in its results. */
-  async function request(q: string, n: number, method: 'GET' | 'POST'): Promise<InfluxSeries[][]> {
-    const params = new URLSearchParams({ db: cfg.database, q, epoch: 'ms' });
-    if (cfg.retentionPolicy) params.set('rp', cfg.retentionPolicy);
+  async function request(q: string, n: number, method: 'GET' | 'POST', database = cfg.database): Promise<InfluxSeries[][]> {
+    const params = new URLSearchParams({ db: database, q, epoch: 'ms' });
+    if (cfg.retentionPolicy && database === cfg.database) params.set('rp', cfg.retentionPolicy);
     let res: Response;
     let text: string;
     try {
@@ -102,10 +103,10 @@ export function createInfluxQuery(conn: InfluxConnection): InfluxQuery {
 
   return {
     api: conn.api,
-    async influxql(statements) {
+    async influxql(statements, opts = {}) {
       const list = typeof statements === 'string' ? [statements] : [...statements];
-      if (conn.api !== 'v3') return request(list.join('; '), list.length, 'POST');
-      return (await Promise.all(list.map((s) => request(s, 1, 'GET')))).map((r) => r[0] ?? []);
+      if (conn.api !== 'v3') return request(list.join('; '), list.length, 'POST', opts.database);
+      return (await Promise.all(list.map((s) => request(s, 1, 'GET', opts.database)))).map((r) => r[0] ?? []);
     },
     async flux(text) {
       fluxApi ??= new InfluxDB({ url: conn.url, token: conn.token, timeout: cfg.timeoutMs }).getQueryApi(cfg.org ?? '');

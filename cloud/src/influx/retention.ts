@@ -8,14 +8,14 @@
  */
 import type { Logger } from 'pino';
 import { formatDurationMs } from '../units/duration.js';
-import type { InfluxConnection } from './connection.js';
+import type { InfluxApi, InfluxConnection } from './connection.js';
 import { InfluxQueryError, InfluxStorageError } from './errors.js';
 import { createInfluxQuery, influxqlIdent as ident, seriesRows } from './query.js';
 import type { Tiers } from './tiers.js';
 
 /** What was found and done, for the start-up log and tests. */
 export interface RetentionReport {
-  api: 'v1' | 'v2';
+  api: InfluxApi;
   /** v1: `{policy, durationMs}` as the server has them after start; v2: buckets found. */
   tiers: { tier: string; where: string; retentionMs: number | null; action: 'created' | 'altered' | 'ok' | 'checked' | 'skipped' }[];
 }
@@ -109,7 +109,10 @@ interface BucketInfo {
   retentionMs: number | null;
 }
 
-/** 2.x: `/api/v2/buckets`; 3.x (which has no buckets API): `/api/v3/configure/database`. */
+/**
+ * 2.x: `/api/v2/buckets`; 3.x (which has no buckets API): `/api/v3/configure/database`, straight
+ * away on the v3 path, else after the buckets API answered that it is not there.
+ */
 async function listBuckets(conn: InfluxConnection): Promise<{ server: '2.x' | '3.x'; buckets: Map<string, BucketInfo> }> {
   const headers: Record<string, string> = conn.authorization ? { authorization: conn.authorization } : {};
   const get = async (path: string): Promise<Response> => {
@@ -120,9 +123,9 @@ async function listBuckets(conn: InfluxConnection): Promise<{ server: '2.x' | '3
     }
   };
   const org = conn.config.org ?? '';
-  const res = await get(`/api/v2/buckets?${new URLSearchParams({ org, limit: '100' })}`);
-  if (res.status === 401 || res.status === 403) throw new InfluxStorageError(`influx.token: InfluxDB refused to list buckets (HTTP ${res.status}); the token needs read access to buckets`, 78);
-  if (res.ok) {
+  const res = conn.api === 'v3' ? undefined : await get(`/api/v2/buckets?${new URLSearchParams({ org, limit: '100' })}`);
+  if (res && (res.status === 401 || res.status === 403)) throw new InfluxStorageError(`influx.token: InfluxDB refused to list buckets (HTTP ${res.status}); the token needs read access to buckets`, 78);
+  if (res?.ok) {
     const body = (await res.json()) as { buckets?: { name: string; retentionRules?: { everySeconds?: number }[] }[] };
     const buckets = new Map<string, BucketInfo>();
     for (const b of body.buckets ?? []) {
@@ -131,9 +134,10 @@ async function listBuckets(conn: InfluxConnection): Promise<{ server: '2.x' | '3
     }
     return { server: '2.x', buckets };
   }
-  await res.arrayBuffer();
+  await res?.arrayBuffer();
   const v3 = await get('/api/v3/configure/database?format=json');
-  if (!v3.ok) throw new InfluxStorageError(`tiers: InfluxDB ${conn.url} answered neither /api/v2/buckets (HTTP ${res.status}) nor /api/v3/configure/database (HTTP ${v3.status})`, 69);
+  if (res === undefined && (v3.status === 401 || v3.status === 403)) throw new InfluxStorageError(`influx.token: InfluxDB refused to list databases (HTTP ${v3.status}); the token needs to read the database list`, 78);
+  if (!v3.ok) throw new InfluxStorageError(`tiers: InfluxDB ${conn.url} answered ${res ? `neither /api/v2/buckets (HTTP ${res.status}) nor ` : ''}/api/v3/configure/database (HTTP ${v3.status})`, 69);
   const rows = (await v3.json()) as Record<string, unknown>[];
   const buckets = new Map<string, BucketInfo>();
   // 3.x lists databases as rows of one column (`iox::database`); retention is not reported.
@@ -143,11 +147,14 @@ async function listBuckets(conn: InfluxConnection): Promise<{ server: '2.x' | '3
 
 async function checkV2(conn: InfluxConnection, tiers: Tiers, logger: Logger | undefined): Promise<RetentionReport> {
   const { server, buckets } = await listBuckets(conn);
+  // The v3 path writes the raw readings to `influx.database` (its v1-compatible /write); a rollup
+  // tier to its own database, named like a 2.x bucket.
+  const raw = conn.api === 'v3' ? { bucket: conn.config.database, key: 'influx.database' } : { bucket: tiers.raw.bucket, key: 'influx.bucket' };
   const wanted = [
-    { tier: 'raw', bucket: tiers.raw.bucket, retentionMs: tiers.raw.retentionMs, key: 'influx.bucket' },
+    { tier: 'raw', bucket: raw.bucket, retentionMs: tiers.raw.retentionMs, key: raw.key },
     ...tiers.rollups.map((t) => ({ tier: t.name, bucket: t.bucket, retentionMs: t.retentionMs, key: `${t.path}.bucket` })),
   ];
-  const report: RetentionReport = { api: 'v2', tiers: [] };
+  const report: RetentionReport = { api: conn.api, tiers: [] };
   for (const w of wanted) {
     const b = buckets.get(w.bucket);
     if (!b) {

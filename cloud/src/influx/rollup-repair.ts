@@ -105,10 +105,11 @@ export class RollupRepairer {
       if (!lines) out.set(run.tier.index, (lines = []));
       lines.push(rollupText(run.tier.measurement, tags, start, v));
     };
-    if (this.q.api === 'v1') {
+    // InfluxQL on 1.x (50 statements a request) and 3.x (one GET each); Flux on 2.x.
+    if (this.q.api !== 'v2') {
       for (let i = 0; i < runs.length; i += 50) {
         const batch = runs.slice(i, i + 50);
-        const results = await this.q.influxql(batch.map((r) => repairQuery.influxql(r)).join('; '));
+        const results = await this.q.influxql(batch.map((r) => repairQuery.influxql(r)));
         batch.forEach((run, k) => {
           for (const s of results[k] ?? []) for (const row of seriesRows(s)) emit(run, num(row.time), values(row));
         });

@@ -14,7 +14,8 @@ interface Answer {
  * InfluxDB 1.x `/write` (Debian's 1.6.7 has nothing else), also InfluxDB 1.8's. Precision ns; the database is
  * created idempotently at start (`CREATE DATABASE` is a no-op when it exists).
  * InfluxDB 3 (`api: v3`) takes the same request on its v1-compatible `/write` with a bearer token;
- * there the first write creates the database, and InfluxQL `CREATE DATABASE` does not exist.
+ * there InfluxQL `CREATE DATABASE` does not exist (the operator creates the databases, retention.ts
+ * checks them), and a rollup tier is its own database (`tierUrl`).
  * Plain `node:http` with keep-alive rather than `fetch`: a batch body is ~0.5 MB, and fetch's
  * string -> Uint8Array encode and stream copies cost the processor about as much CPU as a detector.
  */
@@ -24,12 +25,15 @@ export async function createInfluxV1Writer(conn: InfluxConnection): Promise<Line
   const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
   if (conn.authorization) headers.authorization = conn.authorization;
 
-  const urlFor = (rp: string | undefined): string => {
-    const params = new URLSearchParams({ db: config.database, precision: 'ns' });
+  const urlFor = (db: string, rp: string | undefined): string => {
+    const params = new URLSearchParams({ db, precision: 'ns' });
     if (rp) params.set('rp', rp);
     return `${base}/write?${params}`;
   };
-  const writeUrl = urlFor(config.retentionPolicy);
+  const writeUrl = urlFor(config.database, config.retentionPolicy);
+  // A rollup tier: 1.x, the tier's retention policy in the database; 3.x (no retention policies),
+  // the tier's own database (its `bucket` name, as on 2.x).
+  const tierUrl = (t: StorageTarget): string => (conn.api === 'v3' ? urlFor(t.bucket, undefined) : urlFor(config.database, t.retentionPolicy));
   const targetUrls = new Map<string, string>();
   const https = base.startsWith('https:');
   const agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
@@ -58,8 +62,7 @@ export async function createInfluxV1Writer(conn: InfluxConnection): Promise<Line
       throw new InfluxWriteError(classifyStatus(created.status), `InfluxDB: could not create database "${config.database}": ${created.status} ${created.text}`, created.status);
     }
   }
-  // 3.x: the first write creates the database (Core, Enterprise); where it must exist first
-  // (Cloud Dedicated, Clustered) the 404 below names it.
+  // 3.x: no CREATE DATABASE; the operator makes the databases, checked at start (retention.ts).
   const manageDatabase = conn.api === 'v1';
   if (manageDatabase) await createDatabase();
 
@@ -69,8 +72,9 @@ export async function createInfluxV1Writer(conn: InfluxConnection): Promise<Line
       if (lines.length === 0) return;
       let url = writeUrl;
       if (target) {
-        url = targetUrls.get(target.retentionPolicy) ?? urlFor(target.retentionPolicy);
-        targetUrls.set(target.retentionPolicy, url);
+        const key = conn.api === 'v3' ? target.bucket : target.retentionPolicy;
+        url = targetUrls.get(key) ?? tierUrl(target);
+        targetUrls.set(key, url);
       }
       const text = lines.join('\n');
       // Lines are nearly always ASCII: then the bytes are a plain copy (latin1), not a UTF-8 encode.
