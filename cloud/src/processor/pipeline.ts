@@ -79,7 +79,8 @@ export class PartitionPipeline {
   private readonly devices = new Map<string, DeviceState>();
   private readonly windows: SessionWindows;
   private readonly resolver: DetectorResolver;
-  private readonly outputs: WindowedOutputs;
+  /** Rollup windows; public for checkpoints (`outputs.snapshot`/`restore` per sensor). */
+  readonly outputs: WindowedOutputs;
   /** Partition event time: the newest device event time seen here; silent devices are judged against it. */
   private time = -Infinity;
   private lastSilenceCheck = -Infinity;

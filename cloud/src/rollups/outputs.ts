@@ -1,6 +1,7 @@
 import { Points, seriesTags, type ReadingSeries } from '../influx/points.js';
 import { resolveTiers, type TiersConfig } from '../influx/tiers.js';
 import type { WindowAggregate } from '../windows/aggregate.js';
+import type { StateIn, StateOut } from '../windows/window-state.js';
 import { RollupWindows, type RollupKey, type RollupOutput } from './rollup-windows.js';
 
 /** What the pipeline keeps per sensor for its windowed outputs. */
@@ -42,6 +43,19 @@ export class WindowedOutputs implements RollupOutput {
     if (!key.windowed) return;
     this.use(key, fx);
     this.rollups.advance(key.windowed, deviceTime, this);
+  }
+
+  /**
+   * Checkpoints (issue 12's pipeline snapshot, per sensor): the sensor's open rollup windows.
+   * The tiers are config: a snapshot's config fingerprint must cover `tiers.rollups` too.
+   */
+  snapshot(key: WindowedKey, w: StateOut): void {
+    this.rollups.snapshot(key.windowed, w);
+  }
+
+  /** Reads what `snapshot` wrote into `key` (throws on state of another tier count). */
+  restore(key: WindowedKey, r: StateIn): void {
+    key.windowed = this.rollups.restore(r);
   }
 
   window(tier: number, start: number, agg: WindowAggregate): void {

@@ -2,6 +2,7 @@ import type { WindowAggregate } from '../windows/aggregate.js';
 import { EventTimeTrigger } from '../windows/event-time-trigger.js';
 import { HoppingAssigner } from '../windows/hopping.js';
 import { TimeWindows, type TimeWindowsKey, type WindowEmit } from '../windows/time-windows.js';
+import { readTimeWindowsKey, writeTimeWindowsKey, type StateIn, type StateOut } from '../windows/window-state.js';
 
 /** One sensor's open rollup windows, per tier. */
 export interface RollupKey {
@@ -49,6 +50,26 @@ export class RollupWindows {
       const w = this.windows[i]!;
       if (w.add(key.tiers[i]!, ts, value, deviceTime, this.emits[i]!) > 0) out.repair(i, w.assigner.paneOf(ts));
     }
+  }
+
+  /** Checkpoints: a sensor's rollup windows (none yet: `undefined`), every tier's open windows. */
+  snapshot(key: RollupKey | undefined, w: StateOut): void {
+    w.u8(key ? 1 : 0);
+    if (!key) return;
+    w.u32(key.tiers.length);
+    for (const k of key.tiers) writeTimeWindowsKey(w, k);
+  }
+
+  /** Reads what `snapshot` wrote; a snapshot of another number of tiers is refused. */
+  restore(r: StateIn): RollupKey | undefined {
+    const present = r.u8('rollup key present');
+    if (present === 0) return undefined;
+    if (present !== 1) throw new RangeError(`rollup key flag is ${present}, not 0 or 1`);
+    const n = r.count('rollup tiers', 20);
+    if (n !== this.windows.length) throw new RangeError(`rollup state has ${n} tiers, the config ${this.windows.length}`);
+    const tiers: TimeWindowsKey[] = [];
+    for (let i = 0; i < n; i++) tiers.push(readTimeWindowsKey(r));
+    return { tiers };
   }
 
   advance(key: RollupKey, deviceTime: number, out: RollupOutput): void {

@@ -5,6 +5,7 @@ import { EventTimeTrigger } from '../../windows/event-time-trigger.js';
 import { HoppingAssigner } from '../../windows/hopping.js';
 import { SlidingWindows, type SlidingKey } from '../../windows/sliding.js';
 import { TimeWindows, type TimeWindowsKey } from '../../windows/time-windows.js';
+import { readSlidingKey, readTimeWindowsKey, writeSlidingKey, writeTimeWindowsKey, type StateIn, type StateOut } from '../../windows/window-state.js';
 import { registerDetector } from '../registry.js';
 import type { Detector, DetectorResult } from '../types.js';
 
@@ -84,6 +85,18 @@ function measure(a: Aggregate, agg: WindowAggregate): number {
   }
 }
 
+/** Version of the snapshot layout (the first byte). */
+const STATE_VERSION = 1;
+
+/**
+ * Checkpoints (issue 12): the detector writes its state with the checkpoint codec, which fits
+ * these structural types, and a restored state judges bit for bit what the original would have.
+ */
+export interface WindowDetector extends Detector<State> {
+  snapshot(s: State, w: StateOut): void;
+  restore(r: StateIn): State;
+}
+
 const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecision(4).replace(/\.?0+$/, ''));
 
 /**
@@ -96,7 +109,7 @@ const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecis
  * hysteresis (or 10 % of the limit): 0.5 at the limit, near 0 well inside, at least 0.5 while
  * active. The alert starts and ends at window ends (`at`).
  */
-function create(p: Params): Detector<State> {
+function create(p: Params): WindowDetector {
   const w = p.window;
   const c = p.condition;
   const sliding = w.kind === 'sliding' ? new SlidingWindows(w.size) : undefined;
@@ -203,6 +216,22 @@ function create(p: Params): Detector<State> {
         emptyWindow(ts);
       }
       return result();
+    },
+    snapshot(s, out) {
+      out.u8(STATE_VERSION);
+      if (sliding) writeSlidingKey(out, s.windows as SlidingKey);
+      else writeTimeWindowsKey(out, s.windows as TimeWindowsKey);
+      for (const x of [s.time, s.lastStart, s.value, s.end]) out.f64(x);
+      out.u8((s.active ? 1 : 0) | (s.reported ? 2 : 0));
+    },
+    restore(r) {
+      const v = r.u8('window version');
+      if (v !== STATE_VERSION) throw new RangeError(`window state version ${v} is unknown (this build writes ${STATE_VERSION})`);
+      const windows = sliding ? readSlidingKey(r) : readTimeWindowsKey(r);
+      const [time, lastStart, value, end] = [r.f64('window time'), r.f64('window lastStart'), r.f64('window value'), r.f64('window end')];
+      const flags = r.u8('window flags');
+      if (flags > 3) throw new RangeError(`window flags ${flags} are not active/reported bits`);
+      return { windows, time, active: (flags & 1) !== 0, lastStart, value, end, reported: (flags & 2) !== 0 };
     },
     describe(s) {
       const limit = [c.above !== undefined ? `above ${c.above}` : '', c.below !== undefined ? `below ${c.below}` : ''].filter(Boolean).join(' or ');
