@@ -76,4 +76,18 @@ describe('deploy/compose', () => {
       tiers.rollups.map((t) => [t.bucket, t.retentionPolicy, formatDurationMs(t.retentionMs)]),
     );
   });
+
+  it("Grafana's InfluxQL datasource logs in as the v1 user the InfluxDB setup makes", () => {
+    const grafana = compose.services.grafana!.environment!;
+    const script = readFileSync(join(here, 'influxdb/init-tiers.sh'), 'utf8');
+    const user = /influx v1 auth create .*--username (\S+) --password "\$(\w+)"/.exec(script);
+    expect(user?.[1]).toBe(grafana.FIELDLINE_INFLUX_USER);
+    expect(compose.services.influxdb!.environment![user![2]!]).toBe(`\${${user![2]}:?set ${user![2]} in .env}`);
+    expect(grafana.FIELDLINE_INFLUX_PASSWORD).toBe(`\${${user![2]}}`);
+    expect(readFileSync(join(here, 'env.example'), 'utf8')).toMatch(new RegExp(`^${user![2]}=$`, 'm'));
+    // The datasource file reads exactly these variables.
+    const ds = readFileSync(join(here, '../grafana/provisioning/datasources/fieldline.yaml'), 'utf8');
+    expect(ds).toContain('user: ${FIELDLINE_INFLUX_USER}');
+    expect(ds).toContain('password: ${FIELDLINE_INFLUX_PASSWORD}');
+  });
 });
