@@ -1,10 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { procStats } from '@fieldline/harness';
+import { procStats, waitFor } from '@fieldline/harness';
 import { describe, expect, it } from 'vitest';
 import { ProcMeter } from '../src/proc-meter.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Until `child` has used `cpu` seconds of CPU time (not a fixed wall time: on a loaded 2-core
+ * machine a busy child may get a fraction of a core), and at least 0.7 s of wall time.
+ */
+const burn = async (child: ChildProcess, cpu: number): Promise<number> => {
+  const t0 = Date.now();
+  return waitFor(() => {
+    const s = procStats(child.pid);
+    return s && s.cpuSeconds >= cpu && Date.now() - t0 >= 700 ? s.cpuSeconds : undefined;
+  }, { what: `the child to use ${cpu} s of CPU`, timeoutMs: 30_000 });
+};
 /** A child that keeps a core busy and holds ~30 MiB. */
 const busy = (): ChildProcess => spawn(process.execPath, ['-e', 'const b = Buffer.alloc(30 * 2 ** 20, 1); for (;;) b[0]++'], { stdio: 'ignore' });
 
@@ -14,13 +24,11 @@ describe('ProcMeter', () => {
     const meter = new ProcMeter(() => ({ worker: child.pid }), 20);
     let used = 0;
     try {
-      await sleep(700);
-      used += procStats(child.pid)!.cpuSeconds;
+      used += await burn(child, 0.15);
       child.kill('SIGKILL');
       await once(child, 'exit');
       child = busy(); // the next run's process, same name
-      await sleep(700);
-      used += procStats(child.pid)!.cpuSeconds;
+      used += await burn(child, 0.15);
     } finally {
       child.kill('SIGKILL');
     }
