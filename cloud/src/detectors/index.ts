@@ -10,3 +10,4 @@ import './window/index.js';
 export { DEFAULT_DETECTORS } from './defaults.js';
 export { detectorTypes, getDetectorPlugin, registerDetector } from './registry.js';
 export type { Detector, DetectorPlugin, DetectorResult } from './types.js';
+export { plainState, SnapshotError, StateReader, StateWriter } from './state-codec.js';

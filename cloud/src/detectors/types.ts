@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { StateReader, StateWriter } from './state-codec.js';
 
 /** What a detector says about one reading. */
 export interface DetectorResult {
@@ -29,6 +30,14 @@ export interface Detector<S = unknown> {
   describe(state: S, value: number): string;
   /** Called when the sensor's session closed because the sensor fell silent (dropout). */
   onSilence?(state: S, ts: number): DetectorResult;
+  /**
+   * Checkpoints (docs/architecture.md, "Partitions, leases and checkpoints"): writes the state,
+   * a version byte first, so that `restore` gives a state that computes bit for bit what this one
+   * would have. Every detector implements both.
+   */
+  snapshot(state: S, w: StateWriter): void;
+  /** Reads what `snapshot` wrote; throws `SnapshotError` on bytes it cannot read (another version, wrong sizes). */
+  restore(r: StateReader): S;
 }
 
 export interface DetectorPlugin<P = unknown> {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { getDetectorPlugin, registerDetector } from '../detectors/registry.js';
+import { plainState } from '../detectors/state-codec.js';
 import type { Detector } from '../detectors/types.js';
 
 /**
@@ -52,8 +53,19 @@ function refresh(s: State): void {
 }
 
 function create(p: Params): Detector<State> {
+  const init = (): State => ({ values: new Float64Array(p.window), count: 0, at: 0, pending: 0, mean: 0, std: 1e-6 });
+  const fields = plainState('windowed-gaussian', 1, init, ['count', 'at', 'pending', 'mean', 'std']);
   return {
-    init: () => ({ values: new Float64Array(p.window), count: 0, at: 0, pending: 0, mean: 0, std: 1e-6 }),
+    init,
+    snapshot(s, w) {
+      fields.snapshot(s, w);
+      w.f64s(s.values);
+    },
+    restore(r) {
+      const s = fields.restore(r);
+      r.f64s(s.values, 'windowed-gaussian.values');
+      return s;
+    },
     update(s, _ts, v) {
       const score = s.count > 0 ? normalCdf((v - s.mean) / s.std) : 0;
       // The window fills first; then it slides by `step` readings at a time.

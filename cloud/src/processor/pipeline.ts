@@ -37,7 +37,8 @@ export class Effects {
   }
 }
 
-class SensorState implements WindowKey {
+/** Per sensor (exported for checkpoints: pipeline-state.ts reads and rebuilds it). */
+export class SensorState implements WindowKey {
   sessions: Session[] = [];
   maxTs = -Infinity;
   gapMs: number | undefined = undefined;
@@ -53,14 +54,16 @@ class SensorState implements WindowKey {
   readonly series: ReadingSeries;
   readonly states: unknown[];
   readonly alerts: AlertState[];
-  constructor(device: string, readonly id: string, readonly detectors: readonly BoundDetector[]) {
+  /** `unit`: of the sensor's first reading, which chose its detectors. `states`: restored ones (checkpoints), else fresh. */
+  constructor(device: string, readonly id: string, readonly detectors: readonly BoundDetector[], readonly unit: string | undefined, states?: unknown[], alerts?: AlertState[]) {
     this.series = readingSeries(device, id);
-    this.states = detectors.map((d) => d.detector.init());
-    this.alerts = detectors.map(() => new AlertState());
+    this.states = states ?? detectors.map((d) => d.detector.init());
+    this.alerts = alerts ?? detectors.map(() => new AlertState());
   }
 }
 
-class DeviceState {
+/** Per device (exported for checkpoints). */
+export class DeviceState {
   /** Device event time: newest reading or synced heartbeat clock. */
   time = -Infinity;
   /** How often its event time moves on (EWMA of the steps, each clipped to [÷e, ×e]). */
@@ -76,21 +79,27 @@ class DeviceState {
  * no randomness, no timing), so a replay gives the same effects as the live run.
  */
 export class PartitionPipeline {
-  private readonly devices = new Map<string, DeviceState>();
+  /** State below is public only for checkpoints (pipeline-state.ts); nothing else touches it. */
+  readonly devices = new Map<string, DeviceState>();
   private readonly windows: SessionWindows;
   private readonly resolver: DetectorResolver;
   /** Rollup windows; public for checkpoints (`outputs.snapshot`/`restore` per sensor). */
   readonly outputs: WindowedOutputs;
   /** Partition event time: the newest device event time seen here; silent devices are judged against it. */
-  private time = -Infinity;
-  private lastSilenceCheck = -Infinity;
+  time = -Infinity;
+  lastSilenceCheck = -Infinity;
   /** Numbers the envelopes processed, only to tell "first reading of a sensor in this envelope". */
   private mark = 0;
 
-  constructor(private readonly cfg: PipelineConfig) {
+  constructor(readonly cfg: PipelineConfig) {
     this.windows = new SessionWindows(cfg.windows);
     this.resolver = new DetectorResolver(cfg.detectors);
     this.outputs = new WindowedOutputs(cfg.tiers, cfg.windows.allowedLatenessMs);
+  }
+
+  /** The detectors a sensor gets (the unit of its first reading decides). */
+  detectorsFor(device: string, sensor: string, unit: string | undefined): readonly BoundDetector[] {
+    return this.resolver.resolve(device, sensor, unit);
   }
 
   get openSessions(): number {
@@ -148,7 +157,7 @@ export class PartitionPipeline {
   private reading(d: DeviceState, r: Reading, valueText: string | undefined, deviceTime: number, mark: number, fx: Effects): void {
     fx.readings++;
     let s = d.sensors.get(r.sensor);
-    if (!s) d.sensors.set(r.sensor, (s = new SensorState(d.id, r.sensor, this.resolver.resolve(d.id, r.sensor, r.unit))));
+    if (!s) d.sensors.set(r.sensor, (s = new SensorState(d.id, r.sensor, this.resolver.resolve(d.id, r.sensor, r.unit), r.unit)));
     // The unit goes on the sensor's first reading of the envelope (and wherever it changes within
     // it): a function of the message alone, enough for "last unit", and far fewer values to write.
     const withUnit = s.unitMark !== mark || s.lastUnit !== r.unit;

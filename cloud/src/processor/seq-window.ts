@@ -1,3 +1,5 @@
+import type { StateReader, StateWriter } from '../detectors/state-codec.js';
+
 const WINDOW = 1024;
 
 /**
@@ -30,6 +32,18 @@ export class SeqWindow {
     if (this.high - seq >= WINDOW || this.has(seq)) return false;
     this.set(seq);
     return true;
+  }
+
+  /** Checkpoints: epoch, newest seq and the bitmap. */
+  write(w: StateWriter): void {
+    w.str(this.epoch).f64(this.high);
+    for (const b of this.bits) w.u32(b);
+  }
+
+  read(r: StateReader): void {
+    this.epoch = r.text('seq window epoch');
+    this.high = r.f64('seq window high');
+    for (let i = 0; i < this.bits.length; i++) this.bits[i] = r.u32('seq window bits');
   }
 
   private set(seq: number): void {

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { registerDetector } from '../registry.js';
+import { plainState } from '../state-codec.js';
 import type { Detector } from '../types.js';
-import { AnomalyState, MODEL_DEFAULTS, explain, initState, stateBytes, updateState, type AnomalyModelOptions } from './model.js';
+import { ANOMALY_FIELDS, AnomalyState, MODEL_DEFAULTS, explain, initState, stateBytes, updateState, type AnomalyModelOptions } from './model.js';
 
 const DAY_MS = 86_400_000;
 
@@ -32,8 +33,22 @@ function create(p: Params): Detector<AnomalyState> {
     quietReadings: p.quietReadings,
     calibration: { ...MODEL_DEFAULTS.calibration, memory: p.memory },
   };
+  const init = (): AnomalyState => initState(o);
+  // Version 1: the scalar fields, then the two typed arrays (their sizes follow from the options).
+  const fields = plainState('anomaly', 1, init, ANOMALY_FIELDS);
   return {
-    init: () => initState(o),
+    init,
+    snapshot(s, w) {
+      fields.snapshot(s, w);
+      w.f64s(s.f64);
+      w.f32s(s.f32);
+    },
+    restore(r) {
+      const s = fields.restore(r);
+      r.f64s(s.f64, 'anomaly.f64');
+      r.f32s(s.f32, 'anomaly.f32');
+      return s;
+    },
     update(s, ts, v) {
       const score = updateState(s, o, ts, v);
       return { score, active: s.active };

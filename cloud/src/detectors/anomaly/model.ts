@@ -94,6 +94,9 @@ const RUN_DECAY = Math.pow(2, -1 / 8192);
 /** Signed residuals enter the slow sums clipped (in scales), so one spike cannot make a shift. */
 const SIGN_CLIP = 4;
 
+/** The scalar fields of {@link AnomalyState}, in checkpoint order (a new field goes here too, with a new snapshot version). */
+export const ANOMALY_FIELDS = ['n', 'lastTs', 'lastV', 'lnInterval', 'quantum', 'level', 'run', 'longestRun', 'ringAt', 'active', 'quiet', 'score', 'tail', 'why'] as const;
+
 /** Per-sensor state: a few numbers and typed arrays; `stateBytes` gives its size. */
 export class AnomalyState {
   n = 0;
@@ -148,7 +151,7 @@ export function explain(o: AnomalyModelOptions, why: number): string {
 
 /** Bytes of one sensor's state (typed array contents plus the object's fields). */
 export function stateBytes(s: AnomalyState): number {
-  return s.f64.byteLength + s.f32.byteLength + 14 * 8;
+  return s.f64.byteLength + s.f32.byteLength + ANOMALY_FIELDS.length * 8;
 }
 
 // Scratch space for one reading (the model is synchronous and single-threaded).

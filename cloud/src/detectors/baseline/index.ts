@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { registerDetector } from '../registry.js';
+import { plainState } from '../state-codec.js';
 import { ratioScore, type Detector } from '../types.js';
 
 export const baselineParams = z
@@ -42,8 +43,10 @@ const MAD_TO_SIGMA = 1.2533;
 
 function create(p: Params): Detector<State> {
   const sigmaOf = (s: State): number => Math.max(MAD_TO_SIGMA * Math.max(s.mad, p.spreadFloor * s.slowMad), p.minSpread, Number.isFinite(s.quantum) ? s.quantum : 0);
+  const init = (): State => ({ n: 0, mean: 0, mad: 0, slowMad: 0, quantum: Infinity, last: NaN, active: false });
   return {
-    init: () => ({ n: 0, mean: 0, mad: 0, slowMad: 0, quantum: Infinity, last: NaN, active: false }),
+    ...plainState('baseline', 1, init, ['n', 'mean', 'mad', 'slowMad', 'quantum', 'last', 'active']),
+    init,
     update(s, _ts, v) {
       let score = 0;
       const d = Math.abs(v - s.last);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { registerDetector } from '../registry.js';
+import { plainState } from '../state-codec.js';
 import type { Detector } from '../types.js';
 
 /** The silence itself is defined by the session windows (`windows.gapMs`, `windows.deviceSilenceMs`). */
@@ -11,8 +12,10 @@ interface State {
 }
 
 function create(): Detector<State> {
+  const init = (): State => ({ since: NaN });
   return {
-    init: () => ({ since: NaN }),
+    ...plainState('dropout', 1, init, ['since']),
+    init,
     update(s) {
       s.since = NaN;
       return { score: 0, active: false };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CAL_SLOTS, initCalibrator, learn, tailOf, type CalibratorOptions } from '../anomaly/calibrator.js';
 import { registerDetector } from '../registry.js';
+import { plainState } from '../state-codec.js';
 import type { Detector } from '../types.js';
 
 export const flatlineParams = z
@@ -45,11 +46,22 @@ interface State {
  */
 function create(p: Params): Detector<State> {
   const cal: CalibratorOptions = { memory: p.memory, thresholdSd: 2 };
+  const init = (): State => {
+    const s: State = { value: NaN, since: NaN, run: 0, last: NaN, changes: 0, active: false, cal: new Float64Array(CAL_SLOTS) };
+    // Before any history: runs of one reading (a value that always changes).
+    initCalibrator(s.cal, 0, 0, 0.05, 1);
+    return s;
+  };
+  const fields = plainState('flatline', 1, init, ['value', 'since', 'run', 'last', 'changes', 'active']);
   return {
-    init: () => {
-      const s: State = { value: NaN, since: NaN, run: 0, last: NaN, changes: 0, active: false, cal: new Float64Array(CAL_SLOTS) };
-      // Before any history: runs of one reading (a value that always changes).
-      initCalibrator(s.cal, 0, 0, 0.05, 1);
+    init,
+    snapshot(s, w) {
+      fields.snapshot(s, w);
+      w.f64s(s.cal);
+    },
+    restore(r) {
+      const s = fields.restore(r);
+      r.f64s(s.cal, 'flatline.cal');
       return s;
     },
     update(s, ts, v) {

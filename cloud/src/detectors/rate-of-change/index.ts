@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { registerDetector } from '../registry.js';
+import { plainState } from '../state-codec.js';
 import { ratioScore, type Detector } from '../types.js';
 
 export const rateParams = z
@@ -20,8 +21,10 @@ interface State {
 }
 
 function create(p: Params): Detector<State> {
+  const init = (): State => ({ ts: NaN, value: NaN, rate: 0, active: false });
   return {
-    init: () => ({ ts: NaN, value: NaN, rate: 0, active: false }),
+    ...plainState('rate-of-change', 1, init, ['ts', 'value', 'rate', 'active']),
+    init,
     update(s, ts, v) {
       const dt = ts - s.ts;
       // Only forward steps in event time define a rate; a reading out of order is compared later.

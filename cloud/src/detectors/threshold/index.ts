@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { registerDetector } from '../registry.js';
+import { plainState } from '../state-codec.js';
 import { clamp01, type Detector } from '../types.js';
 
 export const thresholdParams = z
@@ -28,8 +29,10 @@ function create(p: Params): Detector<State> {
     const lo = p.below === undefined ? -Infinity : band > 0 ? (p.below + band - v) / band : v < p.below ? 1 : 0;
     return Math.max(hi, lo);
   };
+  const init = (): State => ({ active: false });
   return {
-    init: () => ({ active: false }),
+    ...plainState('threshold', 1, init, ['active']),
+    init,
     update(s, _ts, v) {
       const beyond = (p.above !== undefined && v > p.above) || (p.below !== undefined && v < p.below);
       const x = excess(v);
