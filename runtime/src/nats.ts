@@ -15,6 +15,8 @@ export const JS_ERR = {
   consumerNameExist: 10013,
   consumerAlreadyExists: 10148,
   messageNotFound: 10037,
+  /** A publish with an expected last (subject) sequence that no longer holds: a KV compare-and-set lost. */
+  wrongLastSequence: 10071,
 } as const;
 
 const NOT_FOUND = new Set<number>([JS_ERR.streamNotFound, JS_ERR.consumerNotFound, JS_ERR.messageNotFound]);
@@ -31,6 +33,11 @@ export function jsApiError(err: unknown): { code: number; err_code: number; desc
 export function isNotFound(err: unknown): boolean {
   const api = jsApiError(err);
   return api !== undefined && (NOT_FOUND.has(api.err_code) || api.code === 404);
+}
+
+/** A compare-and-set (KV `create`/`update`, `Nats-Expected-Last-Subject-Sequence`) that lost: someone else wrote first. */
+export function isWrongLastSequence(err: unknown): boolean {
+  return jsApiError(err)?.err_code === JS_ERR.wrongLastSequence;
 }
 
 /** A stream or consumer that already exists (a concurrent creator won the race). */

@@ -28,28 +28,42 @@ export const processorConfigSchema = z
     influx: influxConfigSchema.default({}),
     partitions: z
       .object({
-        /** P, fixed per deployment (must match the gateway). @default 8 */
+        /** P, fixed per deployment (must match the gateway). Processors share them by leases (`coordination`). @default 8 */
         count: z.number().int().min(1).max(1024).default(DEFAULT_PARTITIONS),
-        /** Partitions this processor owns. @default all of 0..count-1 */
-        owned: z.array(z.number().int().nonnegative()).optional(),
       })
       .strict()
       .default({}),
     consumer: z
       .object({
-        /** Durable name prefix; the consumer of partition p is `{prefix}-{p}`. @default 'processor' */
-        durablePrefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('processor'),
         /** Messages per pull. @default 256 */
         fetchBatch: z.number().int().min(1).max(10_000).default(256),
-        /** Redelivery after this long without an ack. @default 60000 */
-        ackWaitMs: z.number().int().min(1000).default(60_000),
-        /** @default 20000 */
-        maxAckPending: z.number().int().min(1).default(20_000),
         /**
-         * On start, state is re-derived by replaying this much TELEMETRY history (JetStream time)
-         * before the consumer's ack floor; 0 disables. @default windows.maxLengthMs + the largest gap (maxLengthMs when gapReadings > 0, else gapMs) + allowedLatenessMs, and at least the largest rollup window + allowedLatenessMs
+         * Only when a partition has no usable checkpoint: its state is re-derived by replaying this
+         * much TELEMETRY history (JetStream time) before its last commit; 0 disables. Sessions and
+         * rollup windows older than it are then rewritten from part of their readings. @default windows.maxLengthMs + the largest gap (maxLengthMs when gapReadings > 0, else gapMs) + allowedLatenessMs, and at least the largest rollup window + allowedLatenessMs
          */
         replayMs: z.number().int().nonnegative().optional(),
+      })
+      .strict()
+      .default({}),
+    coordination: z
+      .object({
+        /** Processors with the same group share the partitions (one owner each); another group is independent. @default 'processor' */
+        group: z.string().regex(/^[A-Za-z0-9_-]+$/).default('processor'),
+        /** KV bucket of the leases, members and commits. @default 'fl_processor' */
+        bucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('fl_processor'),
+        /** Object Store bucket of the checkpoints. @default 'fl_checkpoints' */
+        checkpointBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('fl_checkpoints'),
+        /** Replicas of both buckets when this processor creates them (3 on a 3-node cluster). @default 1 */
+        replicas: z.number().int().min(1).max(5).default(1),
+        /** A lease not renewed for this long (as its observers measure) may be taken over. @default 5000 */
+        leaseMs: z.number().int().min(500).max(300_000).default(5000),
+        /** Renewal period (and of the member heartbeat and the balancing round). @default 1000 */
+        renewMs: z.number().int().min(50).max(60_000).default(1000),
+        /** A partition's state is checkpointed this often while its input moves (and when it is handed over). @default 10000 */
+        checkpointMs: z.number().int().min(100).max(3_600_000).default(10_000),
+        /** Name of this instance in logs and metrics. @default `{hostname}-{pid}` (made unique per start) */
+        instance: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
       })
       .strict()
       .default({}),
@@ -118,18 +132,8 @@ export const processorConfigSchema = z
     if (cfg.windows.maxLengthMs < cfg.windows.gapMs) {
       ctx.addIssue({ code: 'custom', path: ['windows', 'maxLengthMs'], message: 'must be at least windows.gapMs' });
     }
-    // A rollup window open at a restart is re-derived by the replay: it must reach back past its start.
-    const widest = Math.max(0, ...cfg.tiers.rollups.map((t) => t.every));
-    const replay = cfg.consumer.replayMs;
-    if (replay !== undefined && widest > 0 && replay < widest + cfg.windows.allowedLatenessMs) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['consumer', 'replayMs'],
-        message: `must be at least the largest rollup window + windows.allowedLatenessMs (${widest + cfg.windows.allowedLatenessMs}), or a window open at a restart is rewritten with part of its readings; or set tiers.rollups: []`,
-      });
-    }
-    for (const [i, p] of (cfg.partitions.owned ?? []).entries()) {
-      if (p >= cfg.partitions.count) ctx.addIssue({ code: 'custom', path: ['partitions', 'owned', i], message: `partition ${p} >= partitions.count` });
+    if (cfg.coordination.renewMs * 3 > cfg.coordination.leaseMs) {
+      ctx.addIssue({ code: 'custom', path: ['coordination', 'renewMs'], message: 'must be at most a third of coordination.leaseMs (a lease must survive two lost renewals)' });
     }
     const rules = new Map<string, string>();
     cfg.detectors.forEach((d, i) => {
@@ -144,7 +148,7 @@ export const processorConfigSchema = z
 
 export type ProcessorConfig = z.infer<typeof processorConfigSchema>;
 
-/** `consumer.replayMs`, or its default: sessions (and the largest gap) and rollup windows open at a restart are re-derived. */
+/** `consumer.replayMs`, or its default: what a takeover without a usable checkpoint replays, so that sessions (and the largest gap) and rollup windows open then are re-derived. */
 export function replayMsOf(cfg: ProcessorConfig): number {
   if (cfg.consumer.replayMs !== undefined) return cfg.consumer.replayMs;
   // A sensor's gap can grow with its sample interval up to maxLengthMs (windows.gapReadings).

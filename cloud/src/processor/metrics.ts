@@ -1,5 +1,5 @@
 import { collectProcessMetrics } from '@fieldline/runtime/metrics';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics of one processor (its own registry, so several can run in one process). */
 export function createMetrics() {
@@ -20,6 +20,18 @@ export function createMetrics() {
     sinkLines: new Counter({ name: 'fieldline_processor_sink_lines_total', help: 'Lines written to InfluxDB', registers: [registry] }),
     rollupLines: new Counter({ name: 'fieldline_processor_rollup_lines_total', help: 'Rollup points written (a window again after a late reading counts again)', registers: [registry] }),
     rollupRepairs: new Counter({ name: 'fieldline_processor_rollup_repairs_total', help: 'Rollup windows recomputed from the raw points (a reading came after its window was final)', registers: [registry] }),
+    // Ownership, leases, takeovers and checkpoints (leases.ts, takeover.ts).
+    members: new Gauge({ name: 'fieldline_processor_members', help: 'Processors of this group seen live (this one included)', registers: [registry] }),
+    owned: new Gauge({ name: 'fieldline_processor_partition_owned', help: '1 while this processor holds the partition lease', labelNames, registers: [registry] }),
+    leaseEpoch: new Gauge({ name: 'fieldline_processor_lease_epoch', help: 'Epoch of the partition lease this processor holds or last held', labelNames, registers: [registry] }),
+    leasesLost: new Counter({ name: 'fieldline_processor_leases_lost_total', help: 'Leases lost without a clean hand-over (taken over, or expired before a renewal got through)', labelNames: ['why'], registers: [registry] }),
+    takeovers: new Counter({ name: 'fieldline_processor_takeovers_total', help: 'Partitions taken over, by how the state was rebuilt (checkpoint, replay, fresh)', labelNames: ['partition', 'state'], registers: [registry] }),
+    takeoverSeconds: new Histogram({ name: 'fieldline_processor_takeover_seconds', help: 'From lease acquired to live processing (state restored, replayed up to the last commit)', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers: [registry] }),
+    committedSeq: new Gauge({ name: 'fieldline_processor_committed_seq', help: 'TELEMETRY stream sequence up to which the partition\'s effects are durable and committed', labelNames, registers: [registry] }),
+    checkpoints: new Counter({ name: 'fieldline_processor_checkpoints_total', help: 'Checkpoints written, by result', labelNames: ['result'], registers: [registry] }),
+    checkpointBytes: new Gauge({ name: 'fieldline_processor_checkpoint_bytes', help: 'Size of the partition\'s latest checkpoint', labelNames, registers: [registry] }),
+    checkpointsRefused: new Counter({ name: 'fieldline_processor_checkpoints_refused_total', help: 'Checkpoints that could not be restored (corrupt, unknown version, other config); the state was replayed instead', registers: [registry] }),
+    republishSkipped: new Counter({ name: 'fieldline_processor_republish_skipped_total', help: 'Alerts and sessions found already published by a previous owner after a takeover, not published again', registers: [registry] }),
   };
 }
 

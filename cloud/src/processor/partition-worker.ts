@@ -1,34 +1,36 @@
-import {
-  ContractError,
-  deadLetter,
-  parseEnvelope,
-  partitionOf,
-  subjects,
-  type AlertEvent,
-  type DeadLetter,
-  type Envelope,
-  type SessionSummary,
-} from '@fieldline/contract';
+import { ContractError, deadLetter, parseEnvelope, partitionOf, STREAMS, subjects, type DeadLetter, type Envelope } from '@fieldline/contract';
 import { retry } from '@fieldline/runtime';
-import { toHeaders } from '@fieldline/runtime/nats';
-import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from 'nats';
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import type { BatchingSink } from '../influx/batching.js';
+import { FencedError, type CheckpointRef, type Commits, type Snapshots } from './checkpoints.js';
 import type { RollupSink } from '../rollups/sink.js';
 import type { Metrics } from './metrics.js';
-import { Effects, PartitionPipeline, type PipelineConfig } from './pipeline.js';
+import { LIVE_SUBJECTS, pendingOutputs, publishPending, type OutputSubjects, type PendingOutput } from './outputs.js';
+import { snapshotPipeline } from './pipeline-state.js';
+import { Effects, type PartitionPipeline } from './pipeline.js';
+import type { TakeoverPlan } from './takeover.js';
 import { valueTexts } from './value-texts.js';
 
 export interface WorkerOptions {
   partition: number;
   partitions: number;
+  owner: string;
   js: JetStreamClient;
   sink: BatchingSink;
-  pipeline: PipelineConfig;
+  commits: Commits;
+  snapshots: Snapshots;
+  plan: TakeoverPlan;
+  /** False once the lease is no longer ours: checked before every write and commit (leases.ts). */
+  leaseValid: () => boolean;
+  /** The worker found itself fenced (a commit refused): the partition is someone else's. */
+  onFenced: (err: Error) => void;
+  /** State restored and replayed up to the last commit: live from here. */
+  onLive: () => void;
   fetchBatch: number;
   batchLines: number;
   flushIntervalMs: number;
-  /** Backoff of the flush retry (InfluxDB or JetStream unavailable). */
+  checkpointMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
   /** Failed flushes in a row before `/healthz` reports the partition failing (it keeps retrying). */
@@ -37,6 +39,7 @@ export interface WorkerOptions {
   rollups?: RollupSink;
   metrics: Metrics;
   logger: Logger;
+  subjects?: OutputSubjects;
 }
 
 interface Parsed {
@@ -44,31 +47,58 @@ interface Parsed {
   values: (string | undefined)[] | undefined;
 }
 
+/** A cut: the effects of the messages up to `seq`, and what the flush has done of them so far. */
+interface Batch {
+  fx: Effects;
+  seq: number;
+  lines: number;
+  pending: PendingOutput[];
+  written: boolean;
+  snapshot?: Uint8Array;
+  ref?: CheckpointRef;
+  closed: boolean;
+}
+
 const deviceOf = (m: JsMsg): string => m.subject.slice(m.subject.lastIndexOf('.') + 1);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Owns one partition: pulls its TELEMETRY messages in stream order, runs the pipeline, and acks
- * (AckAll, so one ack covers the batch) only after every effect is durable: lines accepted by
- * InfluxDB (or quarantined), alerts and sessions stored by JetStream.
+ * Owns one partition for one lease epoch: reads its TELEMETRY messages in stream order from the
+ * takeover's start (an ordered consumer), runs the pipeline, and commits (checkpoints.ts) only
+ * after every effect is durable: lines accepted by InfluxDB (or quarantined), alerts and sessions
+ * stored by JetStream. Messages up to the takeover's commit only rebuild state. Every write and
+ * commit first checks the lease; a refused commit stops the worker (it was fenced).
  */
 export class PartitionWorker {
   readonly pipeline: PartitionPipeline;
+  readonly epoch: number;
   private fx = new Effects();
+  private readonly replayFx = new Effects();
+  private alertSeqs: number[] = [];
+  private sessionSeqs: number[] = [];
   private last: JsMsg | undefined;
   private deadLetters: DeadLetter[] = [];
   private closing = false;
+  private fenced = false;
   private loop: Promise<void> | undefined;
   private messages: ConsumerMessages | undefined;
-  private consumer: Consumer | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Flushes run one after another: with AckAll an ack must never overtake an earlier batch. */
+  /** Flushes run one after another: a commit must never overtake an earlier batch. */
   private chain: Promise<void> = Promise.resolve();
   private queued = 0;
   private failed = false;
   private readonly stopping = new AbortController();
-  /** Failed flush attempts in a row. */
   private failures = 0;
+  private committed: number;
+  private commitRev: number;
+  private checkpoint: CheckpointRef | null;
+  private lastCheckpointAt = performance.now();
+  private published: Set<string> | undefined;
+  private live = false;
+  /** Last message processed (replayed or live). */
+  private lastSeen = 0;
+  /** Sequence of the newest batch handed to the flush chain. */
+  private queuedSeq = 0;
   lastError: Error | undefined;
 
   /** The error `/healthz` reports: set once `unhealthyAfter` flushes in a row failed. */
@@ -80,53 +110,106 @@ export class PartitionWorker {
     return this.o.partition;
   }
 
-  constructor(private readonly o: WorkerOptions) {
-    this.pipeline = new PartitionPipeline(o.pipeline);
+  /** Stream sequence up to which this partition's effects are committed. */
+  get committedSeq(): number {
+    return this.committed;
   }
 
-  /** The durable consumer, once the partition was taken over (see warm-up.ts). */
-  attach(consumer: Consumer): void {
-    this.consumer = consumer;
+  constructor(private readonly o: WorkerOptions) {
+    const plan = o.plan;
+    this.pipeline = plan.pipeline;
+    this.epoch = plan.epoch;
+    this.committed = plan.committed;
+    this.commitRev = plan.commitRev;
+    this.checkpoint = plan.checkpoint;
+    this.published = plan.published.size ? plan.published : undefined;
+    o.metrics.committedSeq.set({ partition: String(o.partition) }, this.committed);
   }
 
   start(): void {
+    const { start, horizon } = this.o.plan;
+    // Nothing to replay: nothing committed, no messages, or the checkpoint is at the commit.
+    const from = start.deliver_policy === DeliverPolicy.StartSequence ? start.opt_start_seq : undefined;
+    if (this.committed === 0 || horizon === 0 || (from !== undefined && (from > this.committed || from > horizon))) this.goLive();
     this.loop = this.run();
     // Bounds how long a line waits at a low message rate (wall time decides only *when* effects
-    // are written, never *what* they are).
-    this.timer = setInterval(() => void this.cut(), this.o.flushIntervalMs);
+    // are written and state is checkpointed, never *what* they are).
+    this.timer = setInterval(() => void this.tickFlush(), this.o.flushIntervalMs);
   }
 
+  private goLive(): void {
+    if (this.live) return;
+    this.live = true;
+    this.o.onLive();
+  }
+
+  /** Stops cleanly: what was processed is flushed and committed with a checkpoint, marked `closed`. */
   async close(): Promise<void> {
+    if (this.closing) return this.chain;
     this.closing = true;
-    this.stopping.abort();
     clearInterval(this.timer);
     this.messages?.stop();
     await this.loop;
-    await this.cut();
+    this.stopping.abort();
+    if (!this.fenced && this.live) await this.cut({ checkpoint: true, closed: true });
+    await this.chain;
+  }
+
+  /** Stops at once (the lease is gone): nothing more is written or committed. */
+  async abort(): Promise<void> {
+    this.fenced = true;
+    this.closing = true;
+    clearInterval(this.timer);
+    this.stopping.abort();
+    this.messages?.stop();
+    await this.loop;
   }
 
   private async run(): Promise<void> {
     const label = { partition: String(this.o.partition) };
+    const filterSubjects = subjects.telemetryPartition(this.o.partition);
     while (!this.closing) {
       try {
-        this.messages = await this.consumer!.consume({ max_messages: this.o.fetchBatch });
+        // After a failed loop the consumer resumes after the last message seen.
+        const start = this.lastSeen > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.lastSeen + 1 } : this.o.plan.start;
+        const consumer = await this.o.js.consumers.get(STREAMS.TELEMETRY.name, { filterSubjects, ...start });
+        this.messages = await consumer.consume({ max_messages: this.o.fetchBatch });
         if (this.closing) this.messages.stop();
         for await (const m of this.messages) {
+          if (m.seq <= this.committed) {
+            this.replay(m);
+            continue;
+          }
+          this.goLive();
           const parsed = this.parse(m);
-          // Cut before a message that would overflow the batch, so a request stays within
-          // batchLines (instead of a full request plus a tiny one for the overflow).
+          // Cut before a message that would overflow the batch, so a request stays within batchLines.
           if (parsed && this.fx.points.count > 0 && this.fx.points.count + parsed.env.readings.length > this.o.batchLines) await this.cutBounded();
           this.apply(m, parsed);
           this.o.metrics.lag.set(label, m.info.pending);
           if (this.fx.points.count >= this.o.batchLines) await this.cutBounded();
+          if (this.closing) break;
         }
       } catch (err) {
+        if (this.closing) break;
         this.lastError = err as Error;
         this.failures = Math.max(this.failures, this.o.unhealthyAfter);
         this.o.logger.error({ err }, 'partition loop failed; retrying');
-        if (!this.closing) await sleep(1000);
+        await sleep(1000);
       }
     }
+  }
+
+  /** A message whose effects are durable already: it only rebuilds state. */
+  private replay(m: JsMsg): void {
+    this.lastSeen = m.seq;
+    try {
+      this.pipeline.process(parseEnvelope(m.data, deviceOf(m)), this.replayFx);
+    } catch (err) {
+      // Dead-lettered when it was first processed.
+      if (!(err instanceof ContractError)) this.o.logger.error({ err, seq: m.seq }, 'replay: processing failed');
+    }
+    this.replayFx.clear();
+    if (m.seq >= this.committed || m.info.pending === 0) this.goLive();
   }
 
   /** The message's envelope (and its value texts), or undefined when it was dead-lettered as bad input. */
@@ -147,17 +230,24 @@ export class PartitionWorker {
 
   private apply(m: JsMsg, parsed: Parsed | undefined): void {
     this.last = m;
+    this.lastSeen = m.seq;
+    if (this.published && m.seq > this.o.plan.horizon) this.published = undefined;
     if (!parsed) return;
+    const fx = this.fx;
+    const a0 = fx.alerts.length;
+    const s0 = fx.sessions.length;
     try {
-      this.pipeline.process(parsed.env, this.fx, parsed.values);
+      this.pipeline.process(parsed.env, fx, parsed.values);
     } catch (err) {
       this.deadLetter(m, parsed.env.device, err);
     }
+    for (let i = a0; i < fx.alerts.length; i++) this.alertSeqs.push(m.seq);
+    for (let i = s0; i < fx.sessions.length; i++) this.sessionSeqs.push(m.seq);
   }
 
   /**
-   * Files the message with its reason; it is acked with the batch: one message never blocks its
-   * partition. A ContractError is bad input; anything else is a processor bug, kept for a replay once fixed.
+   * Files the message with its reason; it is committed with the batch: one message never blocks
+   * its partition. A ContractError is bad input; anything else is a processor bug, kept for a replay once fixed.
    */
   private deadLetter(m: JsMsg, device: string, err: unknown): void {
     const reason = err instanceof ContractError ? err.reason : 'processing_failed';
@@ -174,28 +264,53 @@ export class PartitionWorker {
     void this.cut();
   }
 
-  /** Hands the pending effects to the flush chain; resolves when they (and all before) are durable. */
-  private cut(): Promise<void> {
+  /** The flush timer: pending effects, or a checkpoint of a partition whose input has stopped. */
+  private tickFlush(): void {
+    if (this.closing || !this.live) return;
+    if (this.last) void this.cut();
+    else if (this.queued === 0 && this.committed > (this.checkpoint?.seq ?? 0) && this.checkpointDue()) void this.cut({ checkpoint: true });
+  }
+
+  private checkpointDue(): boolean {
+    return performance.now() - this.lastCheckpointAt >= this.o.checkpointMs;
+  }
+
+  /** Hands the pending effects to the flush chain; resolves when they (and all before) are durable and committed. */
+  private cut(o: { checkpoint?: boolean; closed?: boolean } = {}): Promise<void> {
     const last = this.last;
-    if (!last) return this.chain;
+    if (!last && !o.checkpoint && !o.closed) return this.chain;
     const fx = this.fx;
-    const dead = this.deadLetters;
+    const seq = last?.seq ?? this.lastCommittedOrQueued();
     const points = fx.points;
     const lines = points.count;
-    // Joined now, while the lines are young, and held as one string until InfluxDB accepts them:
-    // thousands of small strings waiting behind a write cost the GC more than the join.
+    // Joined now, while the lines are young, and held as one string until InfluxDB accepts them.
     if (lines > 1 && lines <= this.o.batchLines) points.lines = [points.lines.join('\n')];
+    const out = pendingOutputs({ alerts: fx.alerts, alertSeqs: this.alertSeqs, sessions: fx.sessions, sessionSeqs: this.sessionSeqs, dead: this.deadLetters }, this.o.subjects ?? LIVE_SUBJECTS, { partition: this.o.partition, epoch: this.epoch }, this.published);
+    if (out.skipped) this.o.metrics.republishSkipped.inc(out.skipped);
+    const batch: Batch = { fx, seq, lines, pending: out.pending, written: lines === 0 && points.rollupCount === 0 && points.repairs.length === 0, closed: !!o.closed };
+    // Taken now, between two messages, so the state is exactly that after `seq`.
+    if ((o.checkpoint || this.checkpointDue()) && seq > (this.checkpoint?.seq ?? 0)) {
+      batch.snapshot = snapshotPipeline(this.pipeline, { partition: this.o.partition, partitions: this.o.partitions, seq });
+      this.lastCheckpointAt = performance.now();
+    }
     this.fx = new Effects();
     this.deadLetters = [];
+    this.alertSeqs = [];
+    this.sessionSeqs = [];
     this.last = undefined;
+    this.queuedSeq = seq;
     this.queued++;
     this.chain = this.chain.then(async () => {
       try {
-        if (!this.failed) await this.flush(fx, lines, dead, last);
+        if (!this.failed && !this.fenced) await this.flush(batch);
       } catch (err) {
-        // Only when closing: nothing after this batch may be acked either (AckAll).
+        // Nothing after this batch may be committed either.
         this.failed = true;
-        this.o.logger.warn({ err }, 'closing with effects not durable; JetStream will redeliver');
+        if (err instanceof FencedError) {
+          this.fenced = true;
+          this.o.logger.warn({ err }, 'fenced: another owner took the partition; stopping');
+          this.o.onFenced(err);
+        } else this.o.logger.warn({ err }, 'closing with effects not durable; the next owner redoes them');
       } finally {
         this.queued--;
       }
@@ -203,55 +318,79 @@ export class PartitionWorker {
     return this.chain;
   }
 
+  private lastCommittedOrQueued(): number {
+    return Math.max(this.committed, this.queuedSeq);
+  }
+
+  private fence(): void {
+    if (this.fenced || !this.o.leaseValid()) throw new FencedError(`partition ${this.o.partition}: lease of epoch ${this.epoch} no longer valid`);
+  }
+
   /**
-   * Makes the effects durable, then acks. The one retry loop of the processor's writes: the sink
-   * and the publishes do not retry themselves, so a failure here (InfluxDB or JetStream
-   * unavailable) retries the whole flush with backoff until it works or the worker closes.
+   * Makes the effects durable, then commits. The one retry loop of the processor's writes: a
+   * failure (InfluxDB or JetStream unavailable) retries what is not done yet with backoff until it
+   * works, the worker closes, or the lease is gone.
    */
-  private async flush(fx: Effects, lines: number, dead: DeadLetter[], last: JsMsg): Promise<void> {
+  private async flush(b: Batch): Promise<void> {
     const label = { partition: String(this.o.partition) };
     await retry(
       async () => {
-        await this.o.sink.write(fx.points.lines);
-        await this.o.rollups?.write(fx.points);
-        await this.publish(fx.alerts, fx.sessions, dead);
+        this.fence();
+        if (!b.written) {
+          await this.o.sink.write(b.fx.points.lines);
+          // Rollup lines and repairs after the raw lines they are computed from.
+          await this.o.rollups?.write(b.fx.points);
+          b.written = true;
+        }
+        await publishPending(this.o.js, b.pending, () => this.fence());
+        if (b.snapshot && !b.ref) {
+          try {
+            b.ref = await this.o.snapshots.put(this.o.partition, this.epoch, b.seq, b.snapshot);
+          } catch (err) {
+            // A checkpoint is an optimisation of the restart: its failure never holds the partition.
+            this.o.metrics.checkpoints.inc({ result: 'failed' });
+            this.o.logger.warn({ err }, 'checkpoint not stored; the next one will be');
+            b.snapshot = undefined;
+          }
+        }
+        this.fence();
+        const checkpoint = b.ref ?? this.checkpoint;
+        this.commitRev = await this.o.commits.commit({ v: 1, partition: this.o.partition, epoch: this.epoch, owner: this.o.owner, from: this.committed + 1, seq: b.seq, checkpoint, closed: b.closed }, this.commitRev);
       },
       {
         baseMs: this.o.retryBaseMs,
         maxMs: this.o.retryMaxMs,
         jitter: false,
         signal: this.stopping.signal,
+        shouldRetry: (err) => !(err instanceof FencedError),
         onRetry: (err, attempt, delayMs) => {
           this.lastError = err as Error;
           this.failures++;
           this.o.metrics.sinkRetries.inc();
-          this.o.logger.error({ err, attempt, delayMs }, 'effects not durable yet; holding the ack and retrying');
-          // Keep JetStream from redelivering what we still hold.
-          last.working();
+          this.o.logger.error({ err, attempt, delayMs }, 'effects not durable yet; holding the commit and retrying');
         },
       },
     );
+    this.committed = b.seq;
+    if (b.ref) {
+      const old = this.checkpoint;
+      this.checkpoint = b.ref;
+      this.o.metrics.checkpoints.inc({ result: 'ok' });
+      this.o.metrics.checkpointBytes.set(label, b.ref.bytes);
+      if (old && old.name !== b.ref.name) void this.o.snapshots.delete(old.name);
+    }
     this.lastError = undefined;
     this.failures = 0;
+    const fx = b.fx;
+    this.o.metrics.committedSeq.set(label, b.seq);
     this.o.metrics.readings.inc(label, fx.readings);
     this.o.metrics.late.inc(label, fx.late);
     this.o.metrics.duplicates.inc(label, fx.duplicates);
-    this.o.metrics.sinkLines.inc(lines);
+    this.o.metrics.sinkLines.inc(b.lines);
     this.o.metrics.rollupLines.inc(fx.points.rollupCount);
     this.o.metrics.rollupRepairs.inc(fx.points.repairs.length);
     for (const a of fx.alerts) this.o.metrics.alerts.inc({ severity: a.severity, state: a.state });
     for (const s of fx.sessions) this.o.metrics.sessions.inc({ closed_by: s.closedBy });
     this.o.metrics.sessionsOpen.set(label, this.pipeline.openSessions);
-    last.ack();
-  }
-
-  private async publish(alerts: AlertEvent[], sessions: SessionSummary[], dead: DeadLetter[]): Promise<void> {
-    const js = this.o.js;
-    const pending: Promise<unknown>[] = [];
-    // Dedup ids from event data: a redelivered batch re-publishes the same ids.
-    for (const a of alerts) pending.push(js.publish(subjects.alerts(a.severity, a.device), JSON.stringify(a), { msgID: `${a.id}:${a.state}` }));
-    for (const s of sessions) pending.push(js.publish(subjects.sessions(s.device), JSON.stringify(s), { msgID: `${s.device}:${s.sensor}:${s.start}` }));
-    for (const d of dead) pending.push(js.publish(d.subject, d.payload, { headers: toHeaders(d.headers), msgID: d.msgID }));
-    await Promise.all(pending);
   }
 }

@@ -1,6 +1,6 @@
 import { cleanupAll, waitFor } from '@fieldline/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProcessor, type Processor } from '../../src/processor/index.js';
+import { partitionProgress, startProcessor, type Processor } from '../../src/processor/index.js';
 import { PARTITIONS, baseConfig, envelope, publish, queryRows, silentLogger, startServices, stopServices, type Services } from './helpers.js';
 
 describe('processor while InfluxDB is down', () => {
@@ -17,11 +17,7 @@ describe('processor while InfluxDB is down', () => {
   });
 
   it('holds the ack and retries (healthz 503), then writes everything once InfluxDB is back', async () => {
-    const jsm = await s!.nc.jetstreamManager();
-    const pending = async () => {
-      const infos = await Promise.all(Array.from({ length: PARTITIONS }, (_, i) => jsm.consumers.info('TELEMETRY', `processor-${i}`)));
-      return infos.reduce((n, c) => n + c.num_ack_pending + c.num_pending, 0);
-    };
+    const pending = async () => (await partitionProgress(s!.nc, { partitions: PARTITIONS })).reduce((n, x) => n + (x.last > x.committed ? 1 : 0), 0);
     await s!.influx.stop();
     const t0 = Date.UTC(2026, 0, 7);
     await publish(s!.js, envelope('outage', Array.from({ length: 10 }, (_, i) => ({ sensor: 's', ts: t0 + i * 1000, value: i }))));

@@ -2,7 +2,7 @@ import { partitionOf, STREAMS, type AlertEvent, type Envelope, type SessionSumma
 import { cleanupAll, waitFor } from '@fieldline/harness';
 import { AckPolicy, DeliverPolicy } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadProcessorConfig, startProcessor, type ProcessorConfigInput } from '../../src/processor/index.js';
+import { drained, loadProcessorConfig, startProcessor, type ProcessorConfigInput } from '../../src/processor/index.js';
 import { Effects, PartitionPipeline } from '../../src/processor/pipeline.js';
 import { PARTITIONS, baseConfig, envelope, publish, silentLogger, startServices, stopServices, type Services } from './helpers.js';
 
@@ -51,19 +51,15 @@ describe('processor restart: state re-derived by replay', () => {
   });
 
   it('a processor restarted mid-session and mid-alert gives the same alerts and sessions as one uninterrupted run', async () => {
-    const jsm = await s!.nc.jetstreamManager();
-    const drained = async () => {
-      const infos = await Promise.all(Array.from({ length: PARTITIONS }, (_, i) => jsm.consumers.info('TELEMETRY', `processor-${i}`)));
-      return infos.every((c) => c.num_pending === 0 && c.num_ack_pending === 0);
-    };
+    const done = () => drained(s!.nc, { partitions: PARTITIONS });
     const half = envs.findIndex((e) => e.readings[0]?.ts === T0 + 55_000);
     let p = await startProcessor(config(), { logger: silentLogger });
     for (const e of envs.slice(0, half)) await publish(s!.js, e);
-    await waitFor(drained, { timeoutMs: 30_000, intervalMs: 100, what: 'first half' });
+    await waitFor(done, { timeoutMs: 30_000, intervalMs: 100, what: 'first half' });
     await p.close();
     p = await startProcessor(config(), { logger: silentLogger });
     for (const e of envs.slice(half)) await publish(s!.js, e);
-    await waitFor(drained, { timeoutMs: 30_000, intervalMs: 100, what: 'second half' });
+    await waitFor(done, { timeoutMs: 30_000, intervalMs: 100, what: 'second half' });
     await p.close();
 
     // Reference: the pure pipeline over each partition's envelopes in stream order, no restart.

@@ -1,9 +1,9 @@
 import { STREAMS, type AlertEvent, type Envelope, type SessionSummary } from '@fieldline/contract';
 import { generateSamples, parseScenario, type GroundTruthRecord } from '@fieldline/firmware-sim';
 import { cleanupAll, waitFor } from '@fieldline/harness';
-import { AckPolicy, DeliverPolicy, type JetStreamManager } from 'nats';
+import { AckPolicy, DeliverPolicy } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProcessor, type Processor } from '../../src/processor/index.js';
+import { drained, startProcessor, type Processor } from '../../src/processor/index.js';
 import type { ProcessorConfigInput } from '../../src/processor/config.js';
 import { PARTITIONS, baseConfig, envelope, publish, queryRows, silentLogger, startServices, stopServices, type Services } from './helpers.js';
 
@@ -67,10 +67,7 @@ function envelopes(): { envs: Envelope[]; truth: GroundTruthRecord[]; readings: 
   return { envs, truth: run.groundTruth, readings };
 }
 
-async function drained(jsm: JetStreamManager, prefix: string): Promise<boolean> {
-  const infos = await Promise.all(Array.from({ length: PARTITIONS }, (_, i) => jsm.consumers.info('TELEMETRY', `${prefix}-${i}`)));
-  return infos.every((c) => c.num_pending === 0 && c.num_ack_pending === 0);
-}
+const drainedGroup = (s: Services, group: string): Promise<boolean> => drained(s.nc, { partitions: PARTITIONS, group });
 
 async function snapshotInflux(s: Services): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
@@ -99,7 +96,7 @@ describe('processor on real nats-server + influxd: firmware-sim scenario with in
   const { envs, truth, readings } = envelopes();
   const cfg = (prefix: string): ProcessorConfigInput =>
     baseConfig(s!, {
-      consumer: { durablePrefix: prefix },
+      coordination: { group: prefix },
       windows: { gapMs: 10_000, maxLengthMs: 3_600_000, allowedLatenessMs: 5_000, deviceSilenceMs: 120_000 },
       alerts: { anomalyScore: 0.5, clearMs: 5_000, clearReadings: 1 },
       detectors,
@@ -109,8 +106,7 @@ describe('processor on real nats-server + influxd: firmware-sim scenario with in
     s = await startServices();
     p = await startProcessor(cfg('processor'), { logger: silentLogger });
     for (const e of envs) await publish(s.js, e);
-    const jsm = await s.nc.jetstreamManager();
-    await waitFor(() => drained(jsm, 'processor'), { timeoutMs: 60_000, intervalMs: 200, what: 'the processor to ack every message' });
+    await waitFor(() => drainedGroup(s!, 'processor'), { timeoutMs: 60_000, intervalMs: 200, what: 'the processor to ack every message' });
   });
   afterAll(async () => {
     await p?.close();
@@ -164,8 +160,7 @@ describe('processor on real nats-server + influxd: firmware-sim scenario with in
     const alertsBefore = await streamMessages<AlertEvent>(s!, STREAMS.ALERTS.name);
     // New Nats-Msg-Ids so JetStream's dedup window does not hide them: the processor must.
     for (const e of envs) await publish(s!.js, e, ':again');
-    const jsm = await s!.nc.jetstreamManager();
-    await waitFor(() => drained(jsm, 'processor'), { timeoutMs: 60_000, intervalMs: 200, what: 'redelivered messages acked' });
+    await waitFor(() => drainedGroup(s!, 'processor'), { timeoutMs: 60_000, intervalMs: 200, what: 'redelivered messages acked' });
     expect(await snapshotInflux(s!)).toEqual(before);
     expect(await streamMessages<AlertEvent>(s!, STREAMS.ALERTS.name)).toEqual(alertsBefore);
     const dup = await p!.metrics.duplicates.get();
@@ -177,8 +172,7 @@ describe('processor on real nats-server + influxd: firmware-sim scenario with in
     const alertsBefore = await streamMessages<AlertEvent>(s!, STREAMS.ALERTS.name);
     await p!.close();
     p = await startProcessor(cfg('replay'), { logger: silentLogger });
-    const jsm = await s!.nc.jetstreamManager();
-    await waitFor(() => drained(jsm, 'replay'), { timeoutMs: 60_000, intervalMs: 200, what: 'replay to finish' });
+    await waitFor(() => drainedGroup(s!, 'replay'), { timeoutMs: 60_000, intervalMs: 200, what: 'replay to finish' });
     const lines = (await p.metrics.sinkLines.get()).values[0]?.value ?? 0;
     expect(lines).toBeGreaterThan(readings);
     expect(await snapshotInflux(s!)).toEqual(before);

@@ -1,6 +1,6 @@
 import { cleanupAll, waitFor } from '@fieldline/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProcessor, type Processor } from '../../src/processor/index.js';
+import { partitionProgress, startProcessor, type Processor } from '../../src/processor/index.js';
 import { baseConfig, envelope, publish, queryRows, silentLogger, startServices, stopServices, type Services } from './helpers.js';
 
 describe('processor walking skeleton (real nats-server + influxd 1.6)', () => {
@@ -32,11 +32,12 @@ describe('processor walking skeleton (real nats-server + influxd 1.6)', () => {
     expect(p!.influx.api).toBe('v1');
     const jsm = await s!.nc.jetstreamManager();
     const streams = (await jsm.streams.names().next()).sort();
-    expect(streams).toEqual(['ALERTS', 'DEADLETTER', 'SESSIONS', 'TELEMETRY']);
+    // Plus the KV bucket of leases and commits, and the Object Store of checkpoints.
+    expect(streams).toEqual(['ALERTS', 'DEADLETTER', 'KV_fl_processor', 'OBJ_fl_checkpoints', 'SESSIONS', 'TELEMETRY']);
     await waitFor(async () => {
-      const infos = await Promise.all([0, 1, 2, 3].map((i) => jsm.consumers.info('TELEMETRY', `processor-${i}`)));
-      return infos.every((c) => c.num_ack_pending === 0 && c.num_pending === 0) && infos.some((c) => c.ack_floor.stream_seq === 1);
-    }, { timeoutMs: 10_000, what: 'the message to be acked' });
+      const progress = await partitionProgress(s!.nc, { partitions: 4 });
+      return progress.every((x) => x.committed >= x.last) && progress.some((x) => x.committed === 1);
+    }, { timeoutMs: 10_000, what: 'the message to be committed' });
     const health = await fetch(`http://127.0.0.1:${p!.httpPort}/healthz`);
     expect(health.status).toBe(200);
   });

@@ -1,0 +1,150 @@
+import { isWrongLastSequence } from '@fieldline/runtime/nats';
+import type { KV, ObjectStore } from 'nats';
+
+/**
+ * Where a partition stands (docs/architecture.md, "Partitions, leases and checkpoints"): the KV
+ * key `{group}.commit.{p}` says up to which TELEMETRY sequence the partition's effects are
+ * durable, which epoch wrote it, and which checkpoint (Object Store `{group}.{p}.{epoch}.{seq}`)
+ * holds the state at or before that sequence. Every write is a compare-and-set on the revision the
+ * writer last wrote or read, and a new owner's first act is one such write ("fencing"): from then
+ * on a stale owner's commit fails, whatever it believes about its lease.
+ *
+ * The records form a chain: each covers `(from - 1, seq]`, `from` being the previous record's
+ * `seq + 1`, so a reader of the key's history sees every message committed once, in order, and by
+ * which epoch (the scale-out tests check exactly that).
+ */
+export interface CheckpointRef {
+  /** Object name in the checkpoint bucket. */
+  name: string;
+  /** Stream sequence the state includes. */
+  seq: number;
+  bytes: number;
+}
+
+export interface CommitValue {
+  v: 1;
+  partition: number;
+  epoch: number;
+  owner: string;
+  /** First sequence of this record's range: the previous record's `seq + 1`. */
+  from: number;
+  /** Effects of every message up to here are durable. */
+  seq: number;
+  checkpoint: CheckpointRef | null;
+  /** The owner stopped cleanly right after this commit: it output nothing past `seq`. */
+  closed: boolean;
+}
+
+export interface CommitRecord {
+  value: CommitValue | null;
+  rev: number;
+  /** Server time of the write (when this owner's uncommitted outputs can have started). */
+  created: Date | null;
+}
+
+/** A commit refused because another owner wrote the record: this owner lost the partition. */
+export class FencedError extends Error {
+  override name = 'FencedError';
+}
+
+function parseCommit(v: unknown, p: number): CommitValue | null {
+  const c = v as Partial<CommitValue> | null;
+  if (!c || c.v !== 1 || c.partition !== p || !Number.isSafeInteger(c.seq) || !Number.isSafeInteger(c.epoch)) return null;
+  return c as CommitValue;
+}
+
+export class Commits {
+  constructor(
+    private readonly kv: KV,
+    private readonly group: string,
+  ) {}
+
+  key(p: number): string {
+    return `${this.group}.commit.${p}`;
+  }
+
+  async read(p: number): Promise<CommitRecord> {
+    const e = await this.kv.get(this.key(p));
+    if (!e || e.operation !== 'PUT') return { value: null, rev: e?.revision ?? 0, created: e?.created ?? null };
+    let value: CommitValue | null = null;
+    try {
+      value = parseCommit(e.json(), p);
+    } catch {
+      value = null;
+    }
+    if (!value) throw new Error(`commit record ${this.key(p)} (revision ${e.revision}) is not a fieldline commit; refusing to guess where the partition stands`);
+    return { value, rev: e.revision, created: e.created };
+  }
+
+  /**
+   * The new owner's first write: the record, unchanged but for its epoch and owner. Returns what
+   * it replaced (the state to resume from) and the revision to commit against.
+   */
+  async fence(p: number, epoch: number, owner: string): Promise<{ before: CommitRecord; rev: number }> {
+    for (;;) {
+      const before = await this.read(p);
+      const prev = before.value;
+      const next: CommitValue = { v: 1, partition: p, epoch, owner, from: (prev?.seq ?? 0) + 1, seq: prev?.seq ?? 0, checkpoint: prev?.checkpoint ?? null, closed: false };
+      try {
+        const rev = before.rev === 0 ? await this.kv.create(this.key(p), JSON.stringify(next)) : await this.kv.update(this.key(p), JSON.stringify(next), before.rev);
+        return { before, rev };
+      } catch (err) {
+        // The previous owner committed between our read and write: read again.
+        if (!isWrongLastSequence(err)) throw err;
+      }
+    }
+  }
+
+  /** Compare-and-set against `rev`; a FencedError when someone else wrote since. */
+  async commit(value: CommitValue, rev: number): Promise<number> {
+    try {
+      return await this.kv.update(this.key(value.partition), JSON.stringify(value), rev);
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+      // A retry after a lost reply finds its own write: that is success, not a fence.
+      const now = await this.read(value.partition).catch(() => null);
+      const v = now?.value;
+      if (v && v.epoch === value.epoch && v.owner === value.owner && v.seq === value.seq && v.checkpoint?.name === value.checkpoint?.name && v.closed === value.closed) return now.rev;
+      throw new FencedError(`partition ${value.partition}: commit of epoch ${value.epoch} refused, another owner fenced it`, { cause: err });
+    }
+  }
+}
+
+export class Snapshots {
+  constructor(
+    private readonly os: ObjectStore,
+    private readonly group: string,
+  ) {}
+
+  name(p: number, epoch: number, seq: number): string {
+    return `${this.group}.${p}.${epoch}.${seq}`;
+  }
+
+  async put(p: number, epoch: number, seq: number, bytes: Uint8Array): Promise<CheckpointRef> {
+    const name = this.name(p, epoch, seq);
+    await this.os.putBlob({ name }, bytes);
+    return { name, seq, bytes: bytes.length };
+  }
+
+  /** The checkpoint's bytes, or null when it is gone. The Object Store checks its SHA-256 digest on the way. */
+  async get(ref: CheckpointRef): Promise<Uint8Array | null> {
+    return this.os.getBlob(ref.name);
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.os.delete(name).catch(() => undefined);
+  }
+
+  /** Removes the partition's checkpoints other than `keep` (left by owners that crashed or were fenced). */
+  async prune(p: number, keep: string | null): Promise<number> {
+    const prefix = `${this.group}.${p}.`;
+    let n = 0;
+    for (const info of await this.os.list()) {
+      if (info.name.startsWith(prefix) && info.name !== keep && !info.deleted) {
+        await this.delete(info.name);
+        n++;
+      }
+    }
+    return n;
+  }
+}
