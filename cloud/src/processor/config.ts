@@ -22,6 +22,8 @@ export const processorConfigSchema = z
         credsFile: z.string().min(1).optional(),
         /** @default 'fieldline-processor' */
         name: z.string().min(1).default('fieldline-processor'),
+        /** Replicas of what the processor creates when missing: the ALERTS, SESSIONS and DEADLETTER streams, the lease KV and checkpoint buckets (3 on a 3-node cluster). @default 1 */
+        replicas: z.number().int().min(1).max(5).default(1),
       })
       .strict()
       .default({}),
@@ -54,8 +56,6 @@ export const processorConfigSchema = z
         bucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('fl_processor'),
         /** Object Store bucket of the checkpoints. @default 'fl_checkpoints' */
         checkpointBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('fl_checkpoints'),
-        /** Replicas of both buckets when this processor creates them (3 on a 3-node cluster). @default 1 */
-        replicas: z.number().int().min(1).max(5).default(1),
         /** A lease not renewed for this long (as its observers measure) may be taken over. @default 5000 */
         leaseMs: z.number().int().min(500).max(300_000).default(5000),
         /** Renewal period (and of the member heartbeat and the balancing round). @default 1000 */

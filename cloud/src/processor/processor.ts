@@ -101,13 +101,13 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
   try {
     const jsm = await nc.jetstreamManager();
     const js = nc.jetstream();
-    await ensureStreams(jsm);
+    await ensureStreams(jsm, undefined, { replicas: n.replicas });
     const conn = await connectInflux(cfg.influx);
     const tiers = resolveTiers(cfg.tiers, conn.config);
     // Retention policies (1.x) made or checked, buckets (2.x/3.x) checked, before anything is written.
     await ensureRetention(conn, tiers, { logger });
-    const kv = await js.views.kv(c.bucket, { history: 1, replicas: c.replicas, storage: StorageType.File });
-    const os = await js.views.os(c.checkpointBucket, { replicas: c.replicas, storage: StorageType.File });
+    const kv = await js.views.kv(c.bucket, { history: 1, replicas: n.replicas, storage: StorageType.File });
+    const os = await js.views.os(c.checkpointBucket, { replicas: n.replicas, storage: StorageType.File });
     const commits = new Commits(kv, c.group);
     const snapshots = new Snapshots(os, c.group);
     const writer = (influx = await createInfluxWriter(conn, { logger }));

@@ -1,7 +1,8 @@
 import { openSync, writeFileSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupAll, findBinary, InfluxServer, MissingBinaryError, NatsServer, PtyPair } from '../src/index.js';
+import { connect } from 'nats';
+import { cleanupAll, findBinary, InfluxServer, MissingBinaryError, NatsCluster, NatsServer, PtyPair } from '../src/index.js';
 
 afterAll(cleanupAll);
 
@@ -20,6 +21,29 @@ describe('service harness', () => {
     await nats.start();
     expect(nats.running).toBe(true);
     await nats.stop();
+  });
+
+  it('starts a 3-node JetStream cluster whose R3 stream survives a node killed and restarted', async () => {
+    const cluster = await NatsCluster.start();
+    expect(cluster.urls).toHaveLength(3);
+    const nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+    const jsm = await nc.jetstreamManager();
+    const js = nc.jetstream();
+    await jsm.streams.add({ name: 'R3', subjects: ['r3.>'], num_replicas: 3 });
+    expect((await jsm.streams.info('R3')).cluster?.replicas).toHaveLength(2);
+    await js.publish('r3.a', 'one');
+    await cluster.kill(0);
+    // Two of three nodes still elect leaders and store.
+    for (let i = 0; ; i++) {
+      const ok = await js.publish('r3.a', 'two', { msgID: 'two', timeout: 2000 }).then(() => true, () => false);
+      if (ok) break;
+      expect(i).toBeLessThan(100);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await cluster.restart(0);
+    expect((await jsm.streams.info('R3')).state.messages).toBe(2);
+    await nc.close();
+    await cluster.stop();
   });
 
   it('starts influxd and answers InfluxQL over HTTP', async () => {
