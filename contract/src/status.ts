@@ -42,6 +42,13 @@ export const DeviceStatusEntrySchema = Type.Object(
     source: literalUnion(['status', 'will'], { [X_EXPECT]: 'must be "status" or "will"' }),
     /** Gateway wall clock when it was stored, epoch ms. */
     receivedAt: EventTimeSchema,
+    /**
+     * The MQTT connection that said it: its epoch, increasing with every connection of the device
+     * to any gateway. A status is stored only if no newer connection's status is (so a late Last
+     * Will from a dead connection never overwrites what a newer one said). Absent: written before
+     * connection epochs existed.
+     */
+    conn: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, [X_EXPECT]: 'must be a non-negative integer' })),
   },
   { additionalProperties: false, description: 'Latest device status as the gateway stored it (status KV bucket).' },
 );

@@ -48,6 +48,8 @@ describe('status', () => {
   it('checks the status KV entry the gateway writes', () => {
     expect(parseStatusEntry(json({ v: 1, device: 'd1', state: 'offline', source: 'will', receivedAt: 9 })).source).toBe('will');
     expect(refusal(() => parseStatusEntry(json({ v: 1, device: 'd1', state: 'offline', source: 'x', receivedAt: 9 }))).message).toBe('source: must be "status" or "will", got "x"');
+    expect(parseStatusEntry(json({ v: 1, device: 'd1', state: 'online', source: 'status', receivedAt: 9, conn: 42 })).conn).toBe(42);
+    expect(refusal(() => parseStatusEntry(json({ v: 1, device: 'd1', state: 'online', source: 'status', receivedAt: 9, conn: -1 }))).message).toMatch(/^conn: must be a non-negative integer/);
   });
 });
 

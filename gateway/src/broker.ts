@@ -7,6 +7,7 @@ import { AuthorizationError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 import type { DeviceRegistry } from './registry.js';
+import type { DeviceStatusWriter } from './device-status.js';
 import type { Uplink } from './uplink.js';
 
 /** Per-connection state, set once the device authenticated. */
@@ -17,6 +18,8 @@ interface Session {
   bytes: TokenBucket;
   /** Settles after the previous PUBLISH's PUBACK was released: PUBACKs go out in order (MQTT-4.6.0-2). */
   tail: Promise<void>;
+  /** This connection's epoch (device-status.ts): its status never overwrites a newer connection's. */
+  conn: Promise<number>;
 }
 
 export interface BrokerDeps {
@@ -26,6 +29,10 @@ export interface BrokerDeps {
   log: Logger;
   /** Set once NATS is up; publishes wait for it. */
   uplink: () => Uplink;
+  /** Numbers connections (set once NATS is up). */
+  statuses: () => DeviceStatusWriter;
+  /** This gateway in the connection records. */
+  gatewayId: string;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -86,11 +93,15 @@ export async function createBroker(deps: BrokerDeps): Promise<{ broker: Aedes; s
       }
       if (username !== undefined && username !== device) return fail(refuse('username_mismatch', 'username must equal the client id', 4));
       const accept = (how: string): void => {
+        const conn = deps.statuses().connect(device, deps.gatewayId);
+        // A connection closed before it was numbered: its status writes fail with it.
+        conn.catch(() => undefined);
         sessions.set(client, {
           device,
           log: log.child({ device }),
           ...bucketsOf(device),
           tail: Promise.resolve(),
+          conn,
         });
         log.debug({ device, how }, 'device authenticated');
         done(null, true);
@@ -133,7 +144,7 @@ export async function createBroker(deps: BrokerDeps): Promise<{ broker: Aedes; s
           metrics.statusUpdates.inc({ result: 'superseded' });
           return done(null);
         }
-        deps.uplink().status(device, payload, 'will').catch((err: Error) => log.warn({ device, err }, 'will not recorded'));
+        deps.uplink().status(device, payload, 'will', session?.conn ?? Promise.resolve(0)).catch((err: Error) => log.warn({ device, err }, 'will not recorded'));
         return done(null);
       }
       if (!session) return done(refuse('no_session', 'publish without an authenticated device'));
@@ -150,7 +161,7 @@ export async function createBroker(deps: BrokerDeps): Promise<{ broker: Aedes; s
         }
         const up = deps.uplink();
         if (topic.kind === 'telemetry') await up.telemetry(device, payload);
-        else if (!(await up.status(device, payload, 'status'))) packet.retain = false;
+        else if (!(await up.status(device, payload, 'status', session.conn))) packet.retain = false;
       })();
       const prev = session.tail;
       const release = work.then(

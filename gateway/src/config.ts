@@ -118,6 +118,8 @@ export const gatewayConfigSchema = z
           .default({}),
         /** KV bucket holding the latest status of each device. @default 'fl_device_status' */
         statusBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('fl_device_status'),
+        /** KV bucket numbering each device's MQTT connections across gateways (orders status writes). @default 'fl_device_connections' */
+        connectionBucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('fl_device_connections'),
       })
       .strict()
       .default({}),

@@ -7,7 +7,10 @@ import type { Aedes } from 'aedes';
 import { createLogger, Health, packageVersion, startOpsServer, type OpsServer } from '@fieldline/runtime';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createBroker } from './broker.js';
+import { DeviceStatusWriter } from './device-status.js';
 import type { GatewayConfig } from './config.js';
 import { startDownlink } from './downlink.js';
 import { FrameGuard } from './frame-guard.js';
@@ -54,7 +57,11 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   await registry.refresh();
 
   let uplink: Uplink | undefined;
+  let writer: DeviceStatusWriter | undefined;
+  const statuses = (bridge: NatsBridge): DeviceStatusWriter => (writer ??= new DeviceStatusWriter(bridge, config.nats.statusBucket, config.nats.connectionBucket, metrics));
+  const gatewayId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const { broker } = await createBroker({
+    gatewayId,
     cfg: config,
     registry,
     metrics,
@@ -62,6 +69,10 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     uplink: () => {
       if (!uplink) throw new Error('gateway not ready');
       return uplink;
+    },
+    statuses: () => {
+      if (!writer) throw new Error('gateway not ready');
+      return writer;
     },
   });
   let bridge: NatsBridge;
@@ -71,7 +82,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     await new Promise<void>((r) => broker.close(() => r()));
     throw err;
   }
-  uplink = new Uplink(broker, bridge, metrics, config.nats.partitions, config.nats.statusBucket, log.child({ component: 'uplink' }));
+  uplink = new Uplink(broker, bridge, metrics, config.nats.partitions, statuses(bridge), log.child({ component: 'uplink' }));
   const downlink = startDownlink(bridge.nc, broker, metrics, log.child({ component: 'downlink' }));
 
   const sockets = new Set<Duplex>();

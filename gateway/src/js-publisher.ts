@@ -6,9 +6,15 @@ interface Waiter {
   deadline: number;
 }
 
-/** JetStream refused or did not answer a publish. */
+/** JetStream refused or did not answer a publish; `errCode` is JetStream's error code when it refused. */
 export class PublishError extends Error {
   override readonly name = 'PublishError';
+  constructor(
+    message: string,
+    readonly errCode?: number,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -40,13 +46,13 @@ export class JetStreamPublisher {
         if (msg.headers?.hasError || msg.data.length === 0) {
           return w.reject(new PublishError(`JetStream publish failed: ${msg.headers?.code ?? ''} ${msg.headers?.description ?? 'no response'}`.trim()));
         }
-        let ack: PubAck & { error?: { code: number; description: string } };
+        let ack: PubAck & { error?: { code: number; err_code?: number; description: string } };
         try {
           ack = JSON.parse(Buffer.from(msg.data).toString('utf8')) as typeof ack;
         } catch {
           return w.reject(new PublishError('JetStream PubAck is not JSON'));
         }
-        if (ack.error) return w.reject(new PublishError(`JetStream refused the message: ${ack.error.code} ${ack.error.description}`));
+        if (ack.error) return w.reject(new PublishError(`JetStream refused the message: ${ack.error.code} ${ack.error.description}`, ack.error.err_code));
         ack.duplicate = ack.duplicate ?? false;
         w.resolve(ack);
       },

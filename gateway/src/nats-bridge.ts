@@ -6,17 +6,18 @@ import {
   RetentionPolicy,
   StorageType,
   type JetStreamManager,
+  type KV,
   type MsgHdrs,
   type NatsConnection,
   type PubAck,
   type StreamConfig,
 } from 'nats';
 import { backoffDelay } from '@fieldline/runtime';
-import { isNotFound } from '@fieldline/runtime/nats';
+import { isNotFound, JS_ERR } from '@fieldline/runtime/nats';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config.js';
 import { BridgeError } from './errors.js';
-import { JetStreamPublisher } from './js-publisher.js';
+import { JetStreamPublisher, PublishError } from './js-publisher.js';
 import type { GatewayMetrics } from './metrics.js';
 
 type StreamLimits = GatewayConfig['nats']['streams']['telemetry'];
@@ -60,6 +61,9 @@ export interface StoreJob {
   headers?: MsgHdrs;
 }
 
+/** A compare-and-set publish (`Nats-Expected-Last-Subject-Sequence`) that lost: not retried, the caller decides. */
+export const isConflict = (err: unknown): boolean => err instanceof PublishError && err.errCode === JS_ERR.wrongLastSequence;
+
 /**
  * The NATS side of the gateway. `store()` resolves only once JetStream has acknowledged the
  * message, re-sending (same `Nats-Msg-Id`) through timeouts and outages until the gateway closes.
@@ -84,6 +88,9 @@ export class NatsBridge {
     private readonly cfg: GatewayConfig,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
+    /** The device status bucket and the connection epochs bucket (device-status.ts). */
+    readonly statusKv: KV,
+    readonly connectionKv: KV,
   ) {
     this.publisher = new JetStreamPublisher(nc, cfg.nats.publishTimeoutMs);
     metrics.natsConnected.set(1);
@@ -115,8 +122,10 @@ export class NatsBridge {
       await ensureStream(jsm, streamConfig(STREAMS.TELEMETRY.name, [...STREAMS.TELEMETRY.subjects], s.telemetry), log);
       await ensureStream(jsm, streamConfig(STREAMS.DEADLETTER.name, [...STREAMS.DEADLETTER.subjects], s.deadletter), log);
       const js = nc.jetstream();
-      await js.views.kv(cfg.nats.statusBucket, { history: 1, storage: StorageType.File, replicas: s.telemetry.replicas });
-      return new NatsBridge(nc, cfg, metrics, log);
+      const kv = { history: 1, storage: StorageType.File, replicas: s.telemetry.replicas };
+      const status = await js.views.kv(cfg.nats.statusBucket, kv);
+      const connections = await js.views.kv(cfg.nats.connectionBucket, kv);
+      return new NatsBridge(nc, cfg, metrics, log, status, connections);
     } catch (err) {
       await nc.close().catch(() => undefined);
       throw new BridgeError('cannot set up JetStream streams', { cause: err });
@@ -192,6 +201,7 @@ export class NatsBridge {
           this.metrics.jsPublishSeconds.observe((performance.now() - t0) / 1000);
           return ack;
         } catch (err) {
+          if (isConflict(err)) throw err;
           if (this.closed) throw new BridgeError('gateway closed before JetStream acknowledged', { cause: err });
           this.metrics.publishRetries.inc();
           if (Date.now() - this.lastWarn > 5000) {

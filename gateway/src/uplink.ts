@@ -3,7 +3,6 @@ import {
   commandsTopic,
   ContractError,
   deadLetter,
-  deviceStatusEntry,
   guessBatchId,
   isValidId,
   parseEnvelope,
@@ -17,6 +16,7 @@ import {
 import { toHeaders } from '@fieldline/runtime/nats';
 import type { Aedes } from 'aedes';
 import type { Logger } from 'pino';
+import type { DeviceStatusWriter } from './device-status.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { NatsBridge } from './nats-bridge.js';
 
@@ -27,7 +27,7 @@ export class Uplink {
     private readonly bridge: NatsBridge,
     private readonly metrics: GatewayMetrics,
     private readonly partitions: number,
-    private readonly statusBucket: string,
+    private readonly statuses: DeviceStatusWriter,
     private readonly log: Logger,
   ) {}
 
@@ -51,8 +51,11 @@ export class Uplink {
     else this.metrics.readingsIn.inc(env.readings.length);
   }
 
-  /** Valid status -> the device status KV bucket; invalid -> DEADLETTER + notice. */
-  async status(device: string, payload: Buffer, source: 'status' | 'will'): Promise<boolean> {
+  /**
+   * Valid status -> the device status KV bucket, unless a newer connection's status is there
+   * (device-status.ts); invalid -> DEADLETTER + notice. `conn`: the connection's epoch.
+   */
+  async status(device: string, payload: Buffer, source: 'status' | 'will', conn: Promise<number>): Promise<boolean> {
     let status: StatusMessage;
     try {
       status = parseStatus(payload, device);
@@ -61,10 +64,8 @@ export class Uplink {
       await this.deadLetter(device, payload, err.reason, err.message, source, null);
       return false;
     }
-    const entry = deviceStatusEntry.encode({ ...status, source, receivedAt: Date.now() });
     try {
-      await this.bridge.store({ subject: `$KV.${this.statusBucket}.${device}`, payload: Buffer.from(entry) });
-      this.metrics.statusUpdates.inc({ result: 'ok' });
+      await this.statuses.write(status, source, await conn);
     } catch (err) {
       this.metrics.statusUpdates.inc({ result: 'failed' });
       throw err;

@@ -4,6 +4,7 @@ import type { PublishPacket } from 'aedes';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createBroker } from '../src/broker.js';
+import type { DeviceStatusWriter } from '../src/device-status.js';
 import { loadGatewayConfig } from '../src/config.js';
 import { GatewayMetrics } from '../src/metrics.js';
 import { DeviceRegistry } from '../src/registry.js';
@@ -19,7 +20,8 @@ describe('restored Last Wills (no client) go through the same authorization', ()
     const cfg = loadGatewayConfig({ auth: { registryFile } });
     const recorded: [string, string][] = [];
     const uplink = { status: async (device: string, _p: Buffer, source: string) => (recorded.push([device, source]), true) } as unknown as Uplink;
-    const { broker } = await createBroker({ cfg, registry: new DeviceRegistry(registryFile), metrics: new GatewayMetrics(), log: pino({ level: 'silent' }), uplink: () => uplink });
+    const statuses = { connect: async () => 1 } as unknown as DeviceStatusWriter;
+    const { broker } = await createBroker({ cfg, registry: new DeviceRegistry(registryFile), metrics: new GatewayMetrics(), log: pino({ level: 'silent' }), uplink: () => uplink, statuses: () => statuses, gatewayId: 'gw-test' });
     const will = (topic: string): PublishPacket & { clientId: string } => ({
       cmd: 'publish', topic, payload: Buffer.from('{"v":1,"device":"dev-a","state":"offline"}'), qos: 1, retain: true, dup: false, clientId: 'dev-a',
     });

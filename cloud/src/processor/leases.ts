@@ -173,10 +173,15 @@ export class LeaseTable {
     else if (e.revision > m.rev) Object.assign(m, { rev: e.revision, at: now });
   }
 
-  /** Live members (this one included), sorted. */
+  /**
+   * Members the assignment counts, sorted: this one, and those live (renewed within leaseMs) and
+   * seen for leaseMs. A member that just joined gets partitions only once the others count it,
+   * so a dead member's partitions go to the survivors as soon as its leases expire, not to a
+   * newcomer that must first watch them expire by its own clock.
+   */
   liveMembers(now = performance.now()): string[] {
     const out = new Set([this.o.id]);
-    for (const [id, m] of this.members) if (now - m.at < this.o.leaseMs) out.add(id);
+    for (const [id, m] of this.members) if (now - m.at < this.o.leaseMs && now - m.first >= this.o.leaseMs) out.add(id);
     return [...out].sort();
   }
 
@@ -220,8 +225,7 @@ export class LeaseTable {
         const h = this.held.get(p);
         if (h) {
           const to = target[p]!;
-          const m = this.members.get(to);
-          if (to !== this.o.id && !h.leaving && m && now - m.first >= this.o.leaseMs) {
+          if (to !== this.o.id && !h.leaving) {
             h.leaving = true;
             this.o.logger.info({ partition: p, epoch: h.epoch, to }, 'handing partition over (balancing)');
             this.o.events.handOver(p, h.epoch);
