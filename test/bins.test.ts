@@ -26,6 +26,7 @@ const BINS: Bin[] = [
   { name: 'fieldline-cloud', cli: 'cloud/src/cli.ts', pkg: 'cloud', run: (f) => ['processor', '--config', f], bad: 'windows: { gapMs: soon }\n', key: /windows\.gapMs: expected number, got string/ },
   { name: 'fieldline-cloud', cli: 'cloud/src/cli.ts', pkg: 'cloud', run: (f) => ['api', '--config', f], bad: 'limits: { maxPoints: many }\n', key: /limits\.maxPoints: expected number, got string/ },
   { name: 'fieldline-cloud', cli: 'cloud/src/cli.ts', pkg: 'cloud', run: (f) => ['evaluate', '--scenario', 'anomalies', '--config', f], bad: 'alerts: { clearReadings: 0 }\n', key: /alerts\.clearReadings: / },
+  { name: 'fieldline-cloud', cli: 'cloud/src/cli.ts', pkg: 'cloud', run: (f) => ['replay', '--config', f, '--from', '1', '--into', 'replayed'], bad: 'coordination: { leaseMs: soon }\n', key: /coordination\.leaseMs: expected number, got string/ },
 ];
 
 function run(cli: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -67,5 +68,14 @@ describe('a subcommand with its own usage', () => {
     const bad = await run('cloud/src/cli.ts', ['evaluate', '--scenario', 'anomalies', '--duration', 'soon']);
     expect(bad.code, bad.stderr).toBe(64);
     expect(bad.stderr).toMatch(/^fieldline-cloud: --duration: expected e\.g\. 90s/);
+  });
+
+  it('fieldline-cloud replay --help prints replay\'s usage; a bad range exits 64', async () => {
+    const help = await run('cloud/src/cli.ts', ['replay', '--help']);
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^usage: fieldline-cloud replay --config <processor\.yaml> --from <time\|seq>/);
+    const bad = await run('cloud/src/cli.ts', ['replay', '--config', 'x.yaml', '--from', 'yesterday', '--into', 'r']);
+    expect(bad.code, bad.stderr).toBe(64);
+    expect(bad.stderr).toMatch(/^fieldline-cloud: --from: expected a stream sequence or an ISO 8601 time, got "yesterday"/);
   });
 });

@@ -5,3 +5,4 @@ export { PartitionPipeline, Effects, type PipelineConfig } from './pipeline.js';
 export { drained, partitionProgress, type PartitionProgress } from './progress.js';
 export { assignPartitions, type LeaseValue } from './leases.js';
 export type { CommitValue, CheckpointRef } from './checkpoints.js';
+export { replay, ReplayTargetError, type ReplayOptions, type ReplayResult, type StreamPoint } from './replay.js';

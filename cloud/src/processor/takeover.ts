@@ -6,6 +6,7 @@ import { SnapshotError } from '../detectors/state-codec.js';
 import type { CheckpointRef, Commits, CommitRecord, Snapshots } from './checkpoints.js';
 import type { Metrics } from './metrics.js';
 import { restorePipeline } from './pipeline-state.js';
+import { readStream } from './stream-reader.js';
 import { PartitionPipeline, type PipelineConfig } from './pipeline.js';
 
 const STREAM = STREAMS.TELEMETRY.name;
@@ -143,24 +144,10 @@ async function scanPublished(o: TakeoverOptions, since: CommitRecord): Promise<S
       throw err;
     });
     if (!info || info.state.messages === 0 || new Date(info.state.last_ts) < from) continue;
-    const oc = await o.js.consumers.get(spec.name, { filterSubjects: spec.subjects[0]!, deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.toISOString(), headers_only: true });
-    try {
-      for (let done = false; !done; ) {
-        let got = 0;
-        for await (const m of await oc.fetch({ max_messages: 1000, expires: 2000 })) {
-          got++;
-          const device = m.subject.slice(m.subject.lastIndexOf('.') + 1);
-          const id = m.headers?.get('Nats-Msg-Id');
-          if (id && partitionOf(device, o.partitions) === o.partition) out.add(id);
-          if (m.info.pending === 0) {
-            done = true;
-            break;
-          }
-        }
-        if (got === 0) done = true;
-      }
-    } finally {
-      await oc.delete().catch(() => undefined);
+    for await (const m of readStream(o.jsm, o.js, spec.name, { from: { time: from }, headersOnly: true })) {
+      const device = m.subject.slice(m.subject.lastIndexOf('.') + 1);
+      const id = m.headers?.get('Nats-Msg-Id');
+      if (id && partitionOf(device, o.partitions) === o.partition) out.add(id);
     }
   }
   return out;

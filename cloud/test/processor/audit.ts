@@ -4,6 +4,7 @@ import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type NatsCo
 import { expect } from 'vitest';
 import type { CommitValue } from '../../src/processor/checkpoints.js';
 import { loadProcessorConfig, type ProcessorConfigInput } from '../../src/processor/config.js';
+import { readStream } from '../../src/processor/stream-reader.js';
 import { Effects, PartitionPipeline } from '../../src/processor/pipeline.js';
 
 /**
@@ -67,20 +68,10 @@ export interface StoredMessage {
 
 /** Every message of a stream, in stream order, with the processor's headers. */
 export async function streamDump(nc: NatsConnection, stream: string): Promise<StoredMessage[]> {
-  const jsm = await nc.jetstreamManager();
-  const total = (await jsm.streams.info(stream)).state.last_seq;
   const out: StoredMessage[] = [];
-  if (total === 0) return out;
-  const oc = await nc.jetstream().consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });
-  for (let done = false; !done; ) {
-    let got = 0;
-    for await (const m of await oc.fetch({ max_messages: 1000, expires: 2000 })) {
-      got++;
-      const h = m.headers;
-      out.push({ subject: m.subject, data: m.string(), msgId: h?.get('Nats-Msg-Id') ?? '', partition: Number(h?.get('Fl-Partition') ?? -1), epoch: Number(h?.get('Fl-Epoch') ?? -1), seq: Number(h?.get('Fl-Seq') ?? -1), time: m.info.timestampNanos });
-      if (m.info.pending === 0) done = true;
-    }
-    if (got === 0) done = true;
+  for await (const m of readStream(await nc.jetstreamManager(), nc.jetstream(), stream, { from: { seq: 1 } })) {
+    const h = m.headers;
+    out.push({ subject: m.subject, data: m.string(), msgId: h?.get('Nats-Msg-Id') ?? '', partition: Number(h?.get('Fl-Partition') ?? -1), epoch: Number(h?.get('Fl-Epoch') ?? -1), seq: Number(h?.get('Fl-Seq') ?? -1), time: m.info.timestampNanos });
   }
   return out;
 }
