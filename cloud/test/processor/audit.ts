@@ -85,11 +85,11 @@ export interface CommitEntry extends CommitValue {
  * Records every commit record write of a group as JetStream stored it (not what was attempted: a
  * refused compare-and-set is not in the stream). Start it before the processors.
  */
-export async function recordCommits(nc: NatsConnection, o: { group?: string; bucket?: string } = {}): Promise<{ entries: CommitEntry[]; stop(): void }> {
+export async function recordCommits(nc: NatsConnection, o: { group?: string; bucket?: string; replicas?: number } = {}): Promise<{ entries: CommitEntry[]; stop(): void }> {
   const bucket = o.bucket ?? 'fl_processor';
   const js = nc.jetstream();
   // Created here, before the processors, with history: a record is never rolled up before it is read.
-  await js.views.kv(bucket, { history: 64 });
+  await js.views.kv(bucket, { history: 64, replicas: o.replicas ?? 1 });
   const entries: CommitEntry[] = [];
   const oc = await js.consumers.get(`KV_${bucket}`, { filterSubjects: `$KV.${bucket}.${o.group ?? 'processor'}.commit.*`, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });
   const msgs: ConsumerMessages = await oc.consume({ max_messages: 1000 });
