@@ -1,4 +1,4 @@
-import { ContractError, deadLetter, parseEnvelope, partitionOf, STREAMS, subjects, type DeadLetter, type Envelope } from '@fieldline/contract';
+import { ContractError, deadLetter, parseEnvelope, partitionOf, STREAMS, subjects, type AlertEvent, type DeadLetter, type Envelope } from '@fieldline/contract';
 import { retry } from '@fieldline/runtime';
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg } from 'nats';
 import type { Logger } from 'pino';
@@ -53,6 +53,8 @@ interface Batch {
   seq: number;
   lines: number;
   pending: PendingOutput[];
+  /** The alerts' publishes started as they were raised: settled before the rest is retried. */
+  inFlight: Promise<void>[];
   written: boolean;
   snapshot?: Uint8Array;
   ref?: CheckpointRef;
@@ -74,7 +76,9 @@ export class PartitionWorker {
   readonly epoch: number;
   private fx = new Effects();
   private readonly replayFx = new Effects();
-  private alertSeqs: number[] = [];
+  /** Alerts of the batch being built, each published as soon as it is raised (see `raise`). */
+  private alertsOut: PendingOutput[] = [];
+  private alertsInFlight: Promise<void>[] = [];
   private sessionSeqs: number[] = [];
   private last: JsMsg | undefined;
   private deadLetters: DeadLetter[] = [];
@@ -241,8 +245,23 @@ export class PartitionWorker {
     } catch (err) {
       this.deadLetter(m, parsed.env.device, err);
     }
-    for (let i = a0; i < fx.alerts.length; i++) this.alertSeqs.push(m.seq);
+    if (fx.alerts.length > a0) this.raise(fx.alerts.slice(a0), m.seq);
     for (let i = s0; i < fx.sessions.length; i++) this.sessionSeqs.push(m.seq);
+  }
+
+  /**
+   * Publishes alerts to ALERTS as soon as the pipeline raises them, not with the InfluxDB batch
+   * (issue 16: an alert waited for the sink's flush interval). The commit, which is the ack,
+   * still waits for them: `flush` settles these publishes and retries any that failed before it
+   * commits, so a crash before the commit redoes them under the same msg ids (and a takeover
+   * finds those already stored, takeover.ts). A fenced worker publishes nothing.
+   */
+  private raise(alerts: AlertEvent[], seq: number): void {
+    const out = pendingOutputs({ alerts, alertSeqs: alerts.map(() => seq), sessions: [], sessionSeqs: [], dead: [] }, this.o.subjects ?? LIVE_SUBJECTS, { partition: this.o.partition, epoch: this.epoch }, this.published);
+    if (out.skipped) this.o.metrics.republishSkipped.inc(out.skipped);
+    this.alertsOut.push(...out.pending);
+    if (this.fenced || !this.o.leaseValid()) return;
+    this.alertsInFlight.push(publishPending(this.o.js, out.pending).catch(() => undefined));
   }
 
   /**
@@ -285,9 +304,9 @@ export class PartitionWorker {
     const lines = points.count;
     // Joined now, while the lines are young, and held as one string until InfluxDB accepts them.
     if (lines > 1 && lines <= this.o.batchLines) points.lines = [points.lines.join('\n')];
-    const out = pendingOutputs({ alerts: fx.alerts, alertSeqs: this.alertSeqs, sessions: fx.sessions, sessionSeqs: this.sessionSeqs, dead: this.deadLetters }, this.o.subjects ?? LIVE_SUBJECTS, { partition: this.o.partition, epoch: this.epoch }, this.published);
+    const out = pendingOutputs({ alerts: [], alertSeqs: [], sessions: fx.sessions, sessionSeqs: this.sessionSeqs, dead: this.deadLetters }, this.o.subjects ?? LIVE_SUBJECTS, { partition: this.o.partition, epoch: this.epoch }, this.published);
     if (out.skipped) this.o.metrics.republishSkipped.inc(out.skipped);
-    const batch: Batch = { fx, seq, lines, pending: out.pending, written: lines === 0 && points.rollupCount === 0 && points.repairs.length === 0, closed: !!o.closed };
+    const batch: Batch = { fx, seq, lines, pending: [...this.alertsOut, ...out.pending], inFlight: this.alertsInFlight, written: lines === 0 && points.rollupCount === 0 && points.repairs.length === 0, closed: !!o.closed };
     // Taken now, between two messages, so the state is exactly that after `seq`.
     if ((o.checkpoint || this.checkpointDue()) && seq > (this.checkpoint?.seq ?? 0)) {
       batch.snapshot = snapshotPipeline(this.pipeline, { partition: this.o.partition, partitions: this.o.partitions, seq });
@@ -295,7 +314,8 @@ export class PartitionWorker {
     }
     this.fx = new Effects();
     this.deadLetters = [];
-    this.alertSeqs = [];
+    this.alertsOut = [];
+    this.alertsInFlight = [];
     this.sessionSeqs = [];
     this.last = undefined;
     this.queuedSeq = seq;
@@ -342,6 +362,8 @@ export class PartitionWorker {
           await this.o.rollups?.write(b.fx.points);
           b.written = true;
         }
+        // The alerts left when raised: their publishes settle first, so none is sent twice at once.
+        await Promise.all(b.inFlight);
         await publishPending(this.o.js, b.pending, () => this.fence());
         if (b.snapshot && !b.ref) {
           try {
