@@ -1,4 +1,5 @@
 import type { Envelope, Reading } from '@fieldline/contract';
+import { createRng } from '@fieldline/firmware-sim';
 
 /**
  * A deterministic workload for the checkpoint and scale-out tests: devices with sensors at
@@ -19,17 +20,8 @@ export interface WorkloadOptions {
   epoch?: string;
 }
 
-/** Mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The simulator's seeded generator (mulberry32): the same seed, the same numbers. */
+export const rng = (seed: number): (() => number) => createRng(seed).next;
 
 /** The envelopes of every device, interleaved in the order a gateway would store them. */
 export function workload(o: WorkloadOptions = {}): Envelope[] {
