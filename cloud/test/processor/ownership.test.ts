@@ -4,7 +4,7 @@
 import { STREAMS } from '@fieldline/contract';
 import { cleanupAll, waitFor } from '@fieldline/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assignPartitions, drained, startProcessor, type Processor, type ProcessorConfigInput } from '../../src/processor/index.js';
+import { assignPartitions, drained, partitionProgress, startProcessor, type Processor, type ProcessorConfigInput } from '../../src/processor/index.js';
 import { auditOwnership, expectOutputs, influxDump, publishAll, recordCommits, reference, streamDump, writeLines, type CommitEntry } from './audit.js';
 import { PARTITIONS, silentLogger, startServices, stopServices, type Services } from './helpers.js';
 import { workload } from './workload.js';
@@ -82,6 +82,17 @@ describe('processors sharing partitions (leases in NATS KV)', () => {
     await waitFor(() => drained(s!.nc, { partitions: PARTITIONS }), { timeoutMs: 60_000, intervalMs: 200, what: 'everything committed' });
     const takeover = [...(await b.metrics.takeoverSeconds.get()).values, ...(await c.metrics.takeoverSeconds.get()).values].filter((v) => v.metricName?.endsWith('_sum') || v.metricName?.endsWith('_count'));
     expect([b, c].flatMap((p) => owned(p)).sort()).toEqual([0, 1, 2, 3]);
+    // Ownership and epochs are in /metrics: what each holds, at the epoch its commit records carry.
+    const progress = await partitionProgress(s!.nc, { partitions: PARTITIONS });
+    for (const p of [b, c]) {
+      const text = await p.metrics.registry.metrics();
+      for (const { partition, epoch } of p.owned()) {
+        expect(text).toContain(`fieldline_processor_partition_owned{partition="${partition}"} 1`);
+        expect(text).toContain(`fieldline_processor_lease_epoch{partition="${partition}"} ${epoch}`);
+        expect(progress[partition]!.epoch).toBe(epoch);
+        expect(progress[partition]!.owner).toBe(p.id);
+      }
+    }
     await b.close();
     await c.close();
     const sum = takeover.filter((v) => v.metricName!.endsWith('_sum')).reduce((n, v) => n + v.value, 0);
