@@ -15,7 +15,7 @@ import { detectorEntrySchema } from '../src/detectors/config.js';
 import { createInfluxWriter } from '../src/influx/writer.js';
 import { Effects, PartitionPipeline } from '../src/processor/pipeline.js';
 import { valueTexts } from '../src/processor/value-texts.js';
-import { loadProcessorConfig, startProcessor, type ProcessorConfigInput } from '../src/processor/index.js';
+import { drained, loadProcessorConfig, startProcessor, type ProcessorConfigInput } from '../src/processor/index.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -234,20 +234,18 @@ async function main(): Promise<void> {
     /**
      * One processor over the whole stream with its own consumers and database. Timed from when the
      * consumers start (start-up, i.e. connecting and creating consumers, excluded) until every
-     * reading was flushed (in-process counter, no I/O to poll) and every message is acked
-     * according to JetStream.
+     * reading was flushed (in-process counter, no I/O to poll) and every message is committed
+     * according to the commit records.
      */
     const runProcessor = async (cfg: ProcessorConfigInput, prefix: string) => {
       gc();
-      const processor = await startProcessor({ ...cfg, consumer: { durablePrefix: prefix }, influx: { url: influx.url, database: prefix } }, { logger });
+      const processor = await startProcessor({ ...cfg, coordination: { group: prefix }, influx: { url: influx.url, database: prefix } }, { logger });
       const meter = cpuMeter(influxPid, natsPid);
       const t0 = performance.now();
       const flushed = async (): Promise<number> => (await processor.metrics.readings.get()).values.reduce((n, v) => n + v.value, 0);
       await waitFor(async () => (await flushed()) >= readings, { timeoutMs: 600_000, intervalMs: 5, what: 'the processor to flush every reading' });
-      await waitFor(async () => {
-        const infos = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => jsm.consumers.info('TELEMETRY', `${prefix}-${p}`)));
-        return infos.every((c) => c.num_pending === 0 && c.num_ack_pending === 0);
-      }, { timeoutMs: 60_000, intervalMs: 5, what: 'the processor to ack everything' });
+      // Acked: every partition's commit record (the processor's ack) covers the stream.
+      await waitFor(() => drained(nc, { partitions: PARTITIONS, group: prefix }), { timeoutMs: 60_000, intervalMs: 5, what: 'the processor to commit everything' });
       const seconds = (performance.now() - t0) / 1000;
       const cpu = meter();
       const out = {

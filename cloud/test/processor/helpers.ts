@@ -1,8 +1,9 @@
 import { batchId, encodeEnvelope, partitionOf, subjects, type Envelope, type Reading } from '@fieldline/contract';
 import { InfluxServer, NatsServer, type InfluxSeries } from '@fieldline/harness';
-import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect, type JetStreamClient, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import type { ProcessorConfigInput } from '../../src/processor/config.js';
+import { drained as drainedGroup } from '../../src/processor/progress.js';
 
 export const PARTITIONS = 4;
 export const silentLogger = pino({ level: process.env.FL_TEST_LOG ?? 'silent' });
@@ -78,8 +79,7 @@ export async function queryRows(influx: InfluxServer, q: string): Promise<Record
   return rows;
 }
 
-/** Every partition's consumer `{prefix}-{p}` has nothing pending and nothing unacked. */
-export async function drained(jsm: JetStreamManager, prefix: string): Promise<boolean> {
-  const infos = await Promise.all(Array.from({ length: PARTITIONS }, (_, i) => jsm.consumers.info('TELEMETRY', `${prefix}-${i}`)));
-  return infos.every((c) => c.num_pending === 0 && c.num_ack_pending === 0);
+/** Every stored message committed by the processors of `group` (their commit records: processor/progress.ts). */
+export function drained(s: Services, group = 'processor'): Promise<boolean> {
+  return drainedGroup(s.nc, { partitions: PARTITIONS, group });
 }

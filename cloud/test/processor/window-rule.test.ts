@@ -59,13 +59,13 @@ describe('window rules on the live processor: a firmware-sim scenario made for t
   let s: Services | undefined;
   let p: Processor | undefined;
   const { envs, truth } = envelopes();
-  const cfg = (prefix: string): ProcessorConfigInput => baseConfig(s!, { consumer: { durablePrefix: prefix }, detectors });
+  const cfg = (prefix: string): ProcessorConfigInput => baseConfig(s!, { coordination: { group: prefix }, detectors });
 
   beforeAll(async () => {
     s = await startServices();
     p = await startProcessor(cfg('processor'), { logger: silentLogger });
     for (const e of envs) await publish(s.js, e);
-    await waitFor(async () => drained(await s!.nc.jetstreamManager(), 'processor'), { timeoutMs: 60_000, intervalMs: 200, what: 'the processor to ack every message' });
+    await waitFor(async () => drained(s!, 'processor'), { timeoutMs: 60_000, intervalMs: 200, what: 'the processor to ack every message' });
   }, 120_000);
   afterAll(async () => {
     await p?.close();
@@ -99,7 +99,7 @@ describe('window rules on the live processor: a firmware-sim scenario made for t
     const before = { stream: await alertStream(s!), influx: await queryRows(s!.influx, 'SELECT * FROM alerts GROUP BY *'), published: await published(p!) };
     // New Nats-Msg-Ids, so JetStream's dedup window does not hide them: the processor must.
     for (const e of envs) await publish(s!.js, e, ':again');
-    await waitFor(async () => drained(await s!.nc.jetstreamManager(), 'processor'), { timeoutMs: 60_000, intervalMs: 200, what: 'redelivered messages acked' });
+    await waitFor(async () => drained(s!, 'processor'), { timeoutMs: 60_000, intervalMs: 200, what: 'redelivered messages acked' });
     expect(await published(p!)).toBe(before.published);
     expect(await alertStream(s!)).toEqual(before.stream);
     expect(await queryRows(s!.influx, 'SELECT * FROM alerts GROUP BY *')).toEqual(before.influx);
@@ -109,7 +109,7 @@ describe('window rules on the live processor: a firmware-sim scenario made for t
     const before = await alertStream(s!);
     await p!.close();
     p = await startProcessor(cfg('replay'), { logger: silentLogger });
-    await waitFor(async () => drained(await s!.nc.jetstreamManager(), 'replay'), { timeoutMs: 60_000, intervalMs: 200, what: 'replay to finish' });
+    await waitFor(async () => drained(s!, 'replay'), { timeoutMs: 60_000, intervalMs: 200, what: 'replay to finish' });
     // It published each transition again under the same msgID ({id}:{state}): one alert per episode still.
     expect(await published(p)).toBe(6);
     const after = await alertStream(s!);

@@ -90,7 +90,7 @@ describe('rollups on real nats-server + influxd: equal to the raw points of thei
   const { envs, lateBeyond } = scenario();
   const cfg = (prefix: string): ProcessorConfigInput =>
     baseConfig(s!, {
-      consumer: { durablePrefix: prefix },
+      coordination: { group: prefix },
       windows: { gapMs: 30_000, allowedLatenessMs: 15_000 },
       detectors: [{ rule: 'hot', type: 'threshold', params: { above: 90 } }],
     });
@@ -103,11 +103,11 @@ describe('rollups on real nats-server + influxd: equal to the raw points of thei
     const half = Math.floor(envs.length / 2) + 7;
     p = await startProcessor(cfg('processor'), { logger: silentLogger });
     for (const e of envs.slice(0, half)) await publish(s.js, e);
-    await waitFor(() => drained(jsm, 'processor'), { timeoutMs: 60_000, intervalMs: 100, what: 'first half' });
+    await waitFor(() => drained(s!, 'processor'), { timeoutMs: 60_000, intervalMs: 100, what: 'first half' });
     await p.close();
     p = await startProcessor(cfg('processor'), { logger: silentLogger });
     for (const e of envs.slice(half)) await publish(s.js, e);
-    await waitFor(() => drained(jsm, 'processor'), { timeoutMs: 60_000, intervalMs: 100, what: 'second half' });
+    await waitFor(() => drained(s!, 'processor'), { timeoutMs: 60_000, intervalMs: 100, what: 'second half' });
   }, 180_000);
   afterAll(async () => {
     await p?.close();
@@ -141,7 +141,7 @@ describe('rollups on real nats-server + influxd: equal to the raw points of thei
   it('a redelivery of every message changes no rollup point', async () => {
     for (const e of envs) await publish(s!.js, e, ':again');
     const jsm = await s!.nc.jetstreamManager();
-    await waitFor(() => drained(jsm, 'processor'), { timeoutMs: 60_000, intervalMs: 100, what: 'redelivered messages acked' });
+    await waitFor(() => drained(s!, 'processor'), { timeoutMs: 60_000, intervalMs: 100, what: 'redelivered messages acked' });
     expect(await rollups(s!, '1m')).toEqual(before!.m);
     expect(await rollups(s!, '1h')).toEqual(before!.h);
   });
