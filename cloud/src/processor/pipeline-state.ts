@@ -9,7 +9,8 @@ import { DeviceState, PartitionPipeline, SensorState, type PipelineConfig } from
  * A partition's whole pipeline state as bytes (checkpoints, docs/architecture.md "Partitions,
  * leases and checkpoints"): per device its event time, interval, silence and batch-id window;
  * per sensor its open sessions, newest reading, gap, interval, silence mark, and each detector's
- * state (the detector's own `snapshot`) with its alert state. A restored pipeline computes bit for
+ * state (the detector's own `snapshot`) with its alert state, and its open rollup windows (one
+ * key per tier: `WindowedOutputs.snapshot`, `windows/window-state.ts`). A restored pipeline computes bit for
  * bit what the original would have on the same messages.
  *
  * Not stored, because no output depends on it across envelopes: `mark` and each sensor's
@@ -21,7 +22,7 @@ import { DeviceState, PartitionPipeline, SensorState, type PipelineConfig } from
  * A snapshot whose format, config, partition or CRC does not match is refused with a
  * SnapshotError, which the takeover turns into a replay and a warning.
  */
-export const SNAPSHOT_FORMAT = 1;
+export const SNAPSHOT_FORMAT = 2;
 const MAGIC = [0x46, 0x4c, 0x50, 0x53]; // "FLPS"
 
 export interface SnapshotMeta {
@@ -33,7 +34,7 @@ export interface SnapshotMeta {
 
 /** Which config a state belongs to: windows, detectors and alert policy decide what it means. */
 export function configFingerprint(cfg: PipelineConfig): string {
-  return createHash('sha256').update(JSON.stringify({ windows: cfg.windows, detectors: cfg.detectors, alerts: cfg.alerts })).digest('hex').slice(0, 32);
+  return createHash('sha256').update(JSON.stringify({ windows: cfg.windows, detectors: cfg.detectors, alerts: cfg.alerts, rollups: cfg.tiers?.rollups.map((t) => t.every) ?? [] })).digest('hex').slice(0, 32);
 }
 
 export function snapshotPipeline(p: PartitionPipeline, meta: SnapshotMeta, fingerprint = configFingerprint(p.cfg)): Uint8Array {
@@ -57,6 +58,8 @@ export function snapshotPipeline(p: PartitionPipeline, meta: SnapshotMeta, finge
         const a = s.alerts[i]!;
         w.f64(a.start).f64(a.clearSince).f64(a.clearCount);
       });
+      // Open rollup windows, one key per tier (rollups/outputs.ts): none until the sensor's first reading.
+      p.outputs.snapshot(s, w);
     }
   }
   w.u32(0); // room for the CRC
@@ -154,6 +157,7 @@ function readSensor(p: PartitionPipeline, device: string, r: StateReader): [stri
     alerts.push(a);
   }
   const s = new SensorState(device, id, detectors, unit, states, alerts);
+  p.outputs.restore(s, r);
   s.sessions = sessions;
   s.maxTs = maxTs;
   s.gapMs = hasGap ? gap : undefined;

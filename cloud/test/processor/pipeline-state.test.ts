@@ -6,18 +6,29 @@ import { getDetectorPlugin } from '../../src/detectors/index.js';
 import { SnapshotError, StateReader, StateWriter } from '../../src/detectors/state-codec.js';
 import { registerWindowedGaussian } from '../../src/evaluate/windowed-gaussian.js';
 import { loadProcessorConfig } from '../../src/processor/config.js';
-import { configFingerprint, readSnapshotHeader, restorePipeline, snapshotPipeline } from '../../src/processor/pipeline-state.js';
+import { configFingerprint, readSnapshotHeader, restorePipeline, SNAPSHOT_FORMAT, snapshotPipeline } from '../../src/processor/pipeline-state.js';
 import { Effects, PartitionPipeline, type PipelineConfig } from '../../src/processor/pipeline.js';
 import { rng, workload } from './workload.js';
 
-/** The default detectors (what users run) plus a threshold rule, with the processor's default windows. */
-function config(extra: object[] = [{ rule: 'hot', type: 'threshold', severity: 'critical', params: { above: 30 } }]): PipelineConfig {
+/** Window rules of each kind (issue 14's `window` detector): their open windows are state too. */
+const WINDOW_RULES = [
+  { rule: 'mean-5m', type: 'window', match: { sensor: 'temp' }, params: { window: { kind: 'tumbling', size: '5m' }, aggregate: 'mean', condition: { above: 21.5, hysteresis: 0.2 }, latenessMs: '30s' } },
+  { rule: 'few', type: 'window', params: { window: { kind: 'tumbling', size: '1m' }, aggregate: 'count', condition: { below: 8 } } },
+  { rule: 'spread', type: 'window', match: { sensor: 'hum' }, params: { window: { kind: 'hopping', size: '3m', hop: '1m' }, aggregate: 'spread', condition: { above: 9 } } },
+  { rule: 'rise', type: 'window', match: { sensor: 'temp' }, params: { window: { kind: 'sliding', size: '30s' }, aggregate: 'rate', condition: { above: 0.3 } } },
+];
+
+/** The default detectors (what users run) plus a threshold rule and window rules, with the processor's default windows and rollup tiers (1m, 1h). */
+function config(extra: object[] = [{ rule: 'hot', type: 'threshold', severity: 'critical', params: { above: 30 } }, ...WINDOW_RULES]): PipelineConfig {
   const base = loadProcessorConfig({});
   return { ...base, detectors: [...base.detectors, ...extra.map((e) => detectorEntrySchema.parse(e))] };
 }
 
 interface Out {
   lines: string[];
+  /** Rollup lines, per tier in order, and repairs. */
+  tiers: string[][];
+  repairs: string[];
   scores: number[];
   alerts: string[];
   sessions: string[];
@@ -28,19 +39,21 @@ function run(p: PartitionPipeline, envs: Envelope[], out: Out): void {
   fx.scores = [];
   for (const e of envs) p.process(e, fx);
   out.lines.push(...fx.points.lines);
+  fx.points.tiers.forEach((lines, tier) => (out.tiers[tier] ??= []).push(...(lines ?? [])));
+  out.repairs.push(...fx.points.repairs.map((r) => JSON.stringify(r)));
   out.scores.push(...fx.scores);
   out.alerts.push(...fx.alerts.map((a) => JSON.stringify(a)));
   out.sessions.push(...fx.sessions.map((s) => JSON.stringify(s)));
 }
 
-const empty = (): Out => ({ lines: [], scores: [], alerts: [], sessions: [] });
+const empty = (): Out => ({ lines: [], tiers: [], repairs: [], scores: [], alerts: [], sessions: [] });
 const META = { partition: 3, partitions: 8 };
 
 describe('pipeline checkpoints (snapshot / restore)', () => {
   const cfg = config();
   const envs = workload({ devices: 3, envelopes: 900 });
 
-  it('a pipeline restored from a snapshot at any point continues exactly as an uninterrupted one (default detectors + threshold)', () => {
+  it('a pipeline restored from a snapshot at any point continues exactly as an uninterrupted one (default detectors, threshold, window rules, rollups)', () => {
     const whole = empty();
     run(new PartitionPipeline(cfg), envs, whole);
     // The workload exercises what the state holds.
@@ -50,6 +63,10 @@ describe('pipeline checkpoints (snapshot / restore)', () => {
     expect(whole.alerts.some((a) => a.includes('"rule":"hot"'))).toBe(true);
     expect(whole.sessions.some((s) => s.includes('"closedBy":"dropout"'))).toBe(true);
     expect(whole.lines.some((l) => l.startsWith('late_readings'))).toBe(true);
+    for (const rule of WINDOW_RULES) expect(whole.alerts.some((a) => a.includes(`"rule":"${rule.rule}"`)), rule.rule).toBe(true);
+    expect(whole.tiers[0]!.length).toBeGreaterThan(100);
+    expect(whole.tiers[1]!.length).toBeGreaterThan(5);
+    expect(whole.repairs.length).toBeGreaterThan(0);
 
     // Cut at several points (one of them inside an open session, an open alert and the anomaly
     // detector's warm-up), snapshotting and restoring each time, as a chain of takeovers would.
@@ -70,6 +87,8 @@ describe('pipeline checkpoints (snapshot / restore)', () => {
     }
     run(p, envs.slice(from), chained);
     expect(chained.lines).toEqual(whole.lines);
+    expect(chained.tiers).toEqual(whole.tiers);
+    expect(chained.repairs).toEqual(whole.repairs);
     expect(chained.alerts).toEqual(whole.alerts);
     expect(chained.sessions).toEqual(whole.sessions);
     // Raw scores, not only the 1e-4 InfluxDB keeps: the detectors' state is bit for bit the same.
@@ -78,7 +97,7 @@ describe('pipeline checkpoints (snapshot / restore)', () => {
   });
 
   it('the anomaly detector state is most of a checkpoint: ≈ 5.7 KB per sensor with the defaults', () => {
-    const p = new PartitionPipeline(cfg);
+    const p = new PartitionPipeline(config([]));
     run(p, envs.slice(0, 300), empty());
     const sensors = p.sensorCount;
     const bytes = snapshotPipeline(p, { ...META, seq: 300 }).length;
@@ -90,9 +109,13 @@ describe('pipeline checkpoints (snapshot / restore)', () => {
   it('every registered detector round-trips its state through snapshot/restore', () => {
     registerWindowedGaussian();
     const params: Record<string, Record<string, unknown>> = { threshold: { above: 25 }, 'rate-of-change': { maxPerSecond: 1 }, 'windowed-gaussian': { window: 50, step: 5 } };
-    for (const type of ['threshold', 'baseline', 'rate-of-change', 'flatline', 'dropout', 'anomaly', 'windowed-gaussian']) {
+    const cases: [string, Record<string, unknown>][] = [
+      ...['threshold', 'baseline', 'rate-of-change', 'flatline', 'dropout', 'anomaly', 'windowed-gaussian'].map((t): [string, Record<string, unknown>] => [t, params[t] ?? {}]),
+      ...WINDOW_RULES.map((r): [string, Record<string, unknown>] => ['window', r.params]),
+    ];
+    for (const [type, p] of cases) {
       const plugin = getDetectorPlugin(type)!;
-      const det = plugin.create(plugin.params.parse(params[type] ?? {}));
+      const det = plugin.create(plugin.params.parse(p));
       const g = rng(7);
       const a = det.init();
       for (let i = 0; i < 400; i++) det.update(a, i * 1000, 20 + g() * (i % 50 === 0 ? 20 : 1));
@@ -115,9 +138,9 @@ describe('pipeline checkpoints (snapshot / restore)', () => {
     const other = config([{ rule: 'hot', type: 'threshold', severity: 'critical', params: { above: 31 } }]);
     expect(() => restorePipeline(other, bytes, META)).toThrow(/another windows\/detectors\/alerts config/);
     expect(() => restorePipeline(cfg, bytes, { partition: 2, partitions: 8 })).toThrow(/partition 3\/8, not 2\/8/);
-    const v2 = Uint8Array.from(bytes);
-    v2[4] = 2;
-    expect(() => restorePipeline(cfg, v2, META)).toThrow(/format 2 is unknown/);
+    const next = Uint8Array.from(bytes);
+    next[4] = SNAPSHOT_FORMAT + 1;
+    expect(() => restorePipeline(cfg, next, META)).toThrow(new RegExp(`format ${SNAPSHOT_FORMAT + 1} is unknown`));
     expect(() => restorePipeline(cfg, new Uint8Array(0), META)).toThrow(SnapshotError);
     expect(() => restorePipeline(cfg, bytes.subarray(0, bytes.length - 100), META)).toThrow(SnapshotError);
 
