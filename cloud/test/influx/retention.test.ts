@@ -10,7 +10,7 @@ import { connectInflux } from '../../src/influx/connection.js';
 import { InfluxStorageError } from '../../src/influx/errors.js';
 import { ensureRetention, influxDuration, parseGoDuration } from '../../src/influx/retention.js';
 import { resolveTiers, tiersSchema, type TiersConfigInput } from '../../src/influx/tiers.js';
-import { loadProcessorConfig } from '../../src/processor/config.js';
+import { loadProcessorConfig, replayMsOf } from '../../src/processor/config.js';
 
 const tiersOf = (t: TiersConfigInput, influx: { retentionPolicy?: string; bucket?: string } = {}) => resolveTiers(tiersSchema.parse(t), { bucket: 'fieldline', ...influx });
 
@@ -35,7 +35,10 @@ describe('tiers config', () => {
     expect(bad({ rollups: [{ name: '1h', every: '1h', retention: 'inf' }, { name: '1m', every: '1m', retention: 'inf' }] })?.[0]).toMatch(/rollups\.1\.every: must be a larger multiple/);
     expect(bad({ raw: { retention: '10m' } })).toEqual(['raw.retention: must be at least 1h or "inf", got 10m']);
     expect(bad({ rollups: [{ name: 'x', every: 'soon', retention: 'inf' }] })?.[0]).toMatch(/rollups\.0\.every: expected milliseconds or a duration/);
-    expect(loadProcessorConfig.bind(null, { consumer: { replayMs: 60_000 } })).toThrow(/consumer\.replayMs: must be at least the largest rollup window/);
+    // A rollup window open at a restart comes back from the checkpoint; replayMs is only the
+    // fallback without one (issue 12), so a short one is allowed, and the default still covers the widest window.
+    expect(loadProcessorConfig({ consumer: { replayMs: 60_000 } }).consumer.replayMs).toBe(60_000);
+    expect(replayMsOf(loadProcessorConfig({}))).toBeGreaterThanOrEqual(3_600_000 + 10_000);
   });
 
   it('speaks InfluxDB durations', () => {
