@@ -15,6 +15,7 @@ import { drained, partitionProgress, type ProcessorConfigInput } from '../../clo
 import { readStream } from '../../cloud/src/processor/stream-reader.js';
 import { auditOwnership, expectOutputs, influxDump, recordCommits, reference, streamDump, writeLines } from '../../cloud/test/processor/audit.js';
 import { ProcessorProcess } from '../../cloud/test/processor/child.js';
+import { KEEP_FOREVER } from '../../cloud/test/processor/helpers.js';
 
 afterAll(() => cleanupAll());
 
@@ -38,6 +39,7 @@ describe('3-node JetStream cluster, R3 streams', () => {
     const config: ProcessorConfigInput = {
       nats: { servers: cluster.urls, replicas: 3 },
       influx: { url: influx.url, database: 'fieldline' },
+      tiers: KEEP_FOREVER,
       partitions: { count: P },
       sink: { flushIntervalMs: 100 },
       coordination: { checkpointMs: 1000 },

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runKillScenario } from '../../cloud/test/processor/kill-scenario.js';
 import { workload } from '../../cloud/test/processor/workload.js';
 import type { ProcessorConfigInput } from '../../cloud/src/processor/index.js';
+import { KEEP_FOREVER } from '../../cloud/test/processor/helpers.js';
 
 const P = 8;
 let nats: NatsServer;
@@ -25,6 +26,7 @@ afterEach(async () => {
 const config = (): ProcessorConfigInput => ({
   nats: { servers: [nats.url] },
   influx: { url: influx.url, database: 'fieldline' },
+  tiers: KEEP_FOREVER,
   partitions: { count: P },
   sink: { flushIntervalMs: 100 },
   // Far shorter than any session: only the checkpoints can carry state across a kill.

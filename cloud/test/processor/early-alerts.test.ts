@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drained, partitionProgress, startProcessor, type ProcessorConfigInput } from '../../src/processor/index.js';
 import { influxDump, reference, streamDump, writeLines } from './audit.js';
 import { ProcessorProcess } from './child.js';
-import { PARTITIONS, envelope, publish, silentLogger, startServices, stopServices, type Services } from './helpers.js';
+import { PARTITIONS, envelope, publish, silentLogger, startServices, stopServices, type Services, KEEP_FOREVER } from './helpers.js';
 
 describe('alerts do not wait for the InfluxDB batch', () => {
   let s: Services | undefined;
@@ -27,6 +27,7 @@ describe('alerts do not wait for the InfluxDB batch', () => {
     const config = (): ProcessorConfigInput => ({
       nats: { servers: [s!.nats.url] },
       influx: { url: s!.influx.url, database: 'fieldline' },
+      tiers: KEEP_FOREVER,
       partitions: { count: PARTITIONS },
       sink: { flushIntervalMs: 100, retryBaseMs: 50, retryMaxMs: 400 },
       coordination: { leaseMs: 2000, renewMs: 300 },

@@ -3,7 +3,7 @@
 import { cleanupAll } from '@fieldline/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runKillScenario } from './kill-scenario.js';
-import { PARTITIONS, startServices, stopServices, type Services } from './helpers.js';
+import { PARTITIONS, startServices, stopServices, type Services, KEEP_FOREVER } from './helpers.js';
 import { workload } from './workload.js';
 
 describe('processor kill -9 (real processes)', () => {
@@ -28,6 +28,7 @@ describe('processor kill -9 (real processes)', () => {
       config: {
         nats: { servers: [s!.nats.url] },
         influx: { url: s!.influx.url, database: 'fieldline' },
+        tiers: KEEP_FOREVER,
         partitions: { count: PARTITIONS },
         sink: { flushIntervalMs: 100 },
         consumer: { replayMs: 1000 },

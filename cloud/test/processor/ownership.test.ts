@@ -6,7 +6,7 @@ import { cleanupAll, waitFor } from '@fieldline/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignPartitions, drained, partitionProgress, startProcessor, type Processor, type ProcessorConfigInput } from '../../src/processor/index.js';
 import { auditOwnership, expectOutputs, influxDump, publishAll, recordCommits, reference, streamDump, writeLines, type CommitEntry } from './audit.js';
-import { PARTITIONS, silentLogger, startServices, stopServices, type Services } from './helpers.js';
+import { PARTITIONS, silentLogger, startServices, stopServices, type Services, KEEP_FOREVER } from './helpers.js';
 import { workload } from './workload.js';
 
 describe('partition assignment', () => {
@@ -40,6 +40,7 @@ describe('processors sharing partitions (leases in NATS KV)', () => {
   const config = (): ProcessorConfigInput => ({
     nats: { servers: [s!.nats.url] },
     influx: { url: s!.influx.url, database: 'fieldline' },
+    tiers: KEEP_FOREVER,
     partitions: { count: PARTITIONS },
     sink: { flushIntervalMs: 100 },
     http: { port: null },

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { drained, startProcessor, type ProcessorConfigInput } from '../../src/processor/index.js';
 import { influxDump, publishAll, streamDump } from './audit.js';
-import { PARTITIONS, silentLogger, startServices, stopServices, type Services } from './helpers.js';
+import { PARTITIONS, silentLogger, startServices, stopServices, type Services, KEEP_FOREVER } from './helpers.js';
 import { workload } from './workload.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -29,6 +29,7 @@ describe('fieldline-cloud replay', () => {
   const config = (): ProcessorConfigInput => ({
     nats: { servers: [s!.nats.url] },
     influx: { url: s!.influx.url, database: 'fieldline' },
+    tiers: KEEP_FOREVER,
     partitions: { count: PARTITIONS },
     sink: { flushIntervalMs: 100 },
     http: { port: null },

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drained, startProcessor, type ProcessorConfigInput } from '../../src/processor/index.js';
 import { auditOwnership, expectOutputs, influxDump, publishAll, recordCommits, reference, streamDump, writeLines, type CommitEntry } from './audit.js';
 import { ProcessorProcess } from './child.js';
-import { PARTITIONS, silentLogger, startServices, stopServices, type Services } from './helpers.js';
+import { PARTITIONS, silentLogger, startServices, stopServices, type Services, KEEP_FOREVER } from './helpers.js';
 import { workload } from './workload.js';
 
 describe('processor restarts never republish (scenario 8)', () => {
@@ -21,6 +21,7 @@ describe('processor restarts never republish (scenario 8)', () => {
   const config = (): ProcessorConfigInput => ({
     nats: { servers: [s!.nats.url] },
     influx: { url: s!.influx.url, database: 'fieldline' },
+    tiers: KEEP_FOREVER,
     partitions: { count: PARTITIONS },
     sink: { flushIntervalMs: 100 },
     coordination: { leaseMs: 3000, renewMs: 500, checkpointMs: 500 },

@@ -7,7 +7,7 @@ import { cleanupAll, waitFor } from '@fieldline/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drained, startProcessor, type ProcessorConfigInput } from '../../src/processor/index.js';
 import { expectOutputs, influxDump, publishAll, reference, streamDump, writeLines } from './audit.js';
-import { PARTITIONS, silentLogger, startServices, stopServices, type Services } from './helpers.js';
+import { PARTITIONS, silentLogger, startServices, stopServices, type Services, KEEP_FOREVER } from './helpers.js';
 import { workload } from './workload.js';
 
 describe('restart after the stream dropped the history (checkpoints only)', () => {
@@ -26,6 +26,7 @@ describe('restart after the stream dropped the history (checkpoints only)', () =
     const config = (): ProcessorConfigInput => ({
       nats: { servers: [s!.nats.url] },
       influx: { url: s!.influx.url, database: 'fieldline' },
+      tiers: KEEP_FOREVER,
       partitions: { count: PARTITIONS },
       sink: { flushIntervalMs: 100 },
       http: { port: null },
