@@ -4,7 +4,12 @@ import { connect, credsAuthenticator, StorageType, type JetStreamClient, type Je
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { BatchingSink } from '../influx/batching.js';
+import { connectInflux } from '../influx/connection.js';
+import { ensureRetention } from '../influx/retention.js';
+import { RollupRepairer } from '../influx/rollup-repair.js';
+import { resolveTiers } from '../influx/tiers.js';
 import { createInfluxWriter } from '../influx/writer.js';
+import { RollupSink } from '../rollups/sink.js';
 import type { ProcessorConfig } from './config.js';
 import { pendingOutputs, publishPending, type OutputSubjects } from './outputs.js';
 import { Effects, PartitionPipeline } from './pipeline.js';
@@ -56,7 +61,7 @@ const token = (s: string): string => s.replace(/[^A-Za-z0-9_-]/g, '_');
 /**
  * Kappa replay: reprocesses a range of TELEMETRY through the processor's pipeline (one per
  * partition, fresh state at `from`, messages in stream order) into a target of its own: the
- * readings, sessions and alerts into the database or bucket `into`, the alert and session
+ * readings, rollup tiers, sessions and alerts into the database or bucket `into`, the alert and session
  * events onto `{prefix}.alerts.{severity}.{device}` and `{prefix}.sessions.{device}`, stored in a
  * stream of their own (`REPLAY_{into}`, recreated at each run). A pure function of the range: run
  * twice it writes the same bytes; from the start of the stream it writes what the live
@@ -71,10 +76,17 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   if (/^fl\.(telemetry|alerts|sessions|deadletter|commands)(\.|$)/.test(prefix)) throw new ReplayTargetError(`--subjects ${prefix} overlaps the live subjects`);
   const n = cfg.nats;
   const nc: NatsConnection = await connect({ servers: n.servers, name: `${n.name}-replay`, user: n.user, pass: n.pass, token: n.token, authenticator: n.credsFile ? credsAuthenticator(readFileSync(n.credsFile)) : undefined });
-  const writer = await createInfluxWriter({ ...cfg.influx, database: o.into, bucket: o.into }, { logger: o.logger }).catch(async (err: unknown) => {
+  // The target's rollup tiers as the live processor's (retention policies in `into`, or buckets `into_{tier}`).
+  const target = await (async () => {
+    const conn = await connectInflux({ ...cfg.influx, database: o.into, bucket: o.into });
+    const tiers = resolveTiers(cfg.tiers, conn.config);
+    await ensureRetention(conn, tiers, { logger: o.logger });
+    return { conn, tiers, writer: await createInfluxWriter(conn, { logger: o.logger }) };
+  })().catch(async (err: unknown) => {
     await nc.close();
     throw err;
   });
+  const writer = target.writer;
   try {
     const jsm = await nc.jetstreamManager();
     const js = nc.jetstream();
@@ -89,6 +101,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], storage: StorageType.File, num_replicas: n.replicas });
     const to: OutputSubjects = { alert: (a) => `${prefix}.alerts.${a.severity}.${a.device}`, session: (s) => `${prefix}.sessions.${s.device}` };
     const sink = new BatchingSink(writer, { batchLines: cfg.sink.batchLines, logger: o.logger, quarantine: async () => undefined });
+    const rollups = target.tiers.rollups.length ? new RollupSink(sink, target.tiers.rollups, new RollupRepairer(target.conn), o.logger) : undefined;
     const r: ReplayResult = { fromSeq, toSeq, messages: 0, readings: 0, late: 0, duplicates: 0, invalid: 0, alerts: 0, sessions: 0, lines: 0, stream, subjects: `${prefix}.>` };
     const total = Math.max(0, toSeq - fromSeq + 1);
     if (total === 0 || fromSeq === 0) return r;
@@ -96,6 +109,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     let fx = new Effects();
     const flush = async (): Promise<void> => {
       await sink.write(fx.points.lines);
+      await rollups?.write(fx.points);
       const out = pendingOutputs({ alerts: fx.alerts, alertSeqs: [], sessions: fx.sessions, sessionSeqs: [], dead: [] }, to, undefined, undefined);
       await publishPending(js, out.pending);
       r.readings += fx.readings;

@@ -42,15 +42,17 @@ export async function writeLines(influx: InfluxServer, db: string, lines: readon
   }
 }
 
-/** Every point of every fieldline measurement, exactly as InfluxDB returns it (time in ns). */
-export async function influxDump(influx: InfluxServer, db: string): Promise<Record<string, string[]>> {
+/** Every point of every fieldline measurement, exactly as InfluxDB returns it (time in ns); with `rollups`, the 1m and 1h tiers too. */
+export async function influxDump(influx: InfluxServer, db: string, o: { rollups?: boolean } = {}): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
-  for (const m of ['readings', 'late_readings', 'sessions', 'alerts']) {
-    const body = new URLSearchParams({ q: `SELECT * FROM "${m}" GROUP BY *`, db, epoch: 'ns' });
+  // The rollup tiers (issue 14) live in retention policies of their own.
+  const rollups = o.rollups ? ['"rollup_1m"."readings_1m"', '"rollup_1h"."readings_1h"'] : [];
+  for (const m of ['"readings"', '"late_readings"', '"sessions"', '"alerts"', ...rollups]) {
+    const body = new URLSearchParams({ q: `SELECT * FROM ${m} GROUP BY *`, db, epoch: 'ns' });
     const json = (await (await fetch(`${influx.url}/query`, { method: 'POST', body })).json()) as { results: { series?: { tags?: object; columns: string[]; values: unknown[][] }[] }[] };
     const rows: string[] = [];
     for (const s of json.results[0]?.series ?? []) for (const v of s.values) rows.push(JSON.stringify([s.tags, Object.fromEntries(s.columns.map((c, i) => [c, v[i]]))]));
-    out[m] = rows.sort();
+    out[m.replace(/"/g, '').replace(/^rollup_1[mh]\./, '')] = rows.sort();
   }
   return out;
 }

@@ -57,9 +57,11 @@ describe('fieldline-cloud replay', () => {
     expect(run.stdout).toMatch(new RegExp(`^range +1\\.\\.${last}$`, 'm'));
     const counts = Object.fromEntries(run.stdout.split('\n').filter(Boolean).map((l) => [l.slice(0, 18).trim(), l.slice(19)]));
 
-    const liveDb = await influxDump(s!.influx, 'fieldline');
-    const first = await influxDump(s!.influx, 'replay_a');
+    const liveDb = await influxDump(s!.influx, 'fieldline', { rollups: true });
+    const first = await influxDump(s!.influx, 'replay_a', { rollups: true });
     expect(first.readings!.length).toBeGreaterThan(1000);
+    // 25 minutes of readings: 1 m rollups (no 1 h window closes).
+    expect(first.readings_1m!.length).toBeGreaterThan(100);
     expect(first).toEqual(liveDb);
     const live = { alerts: await streamDump(s!.nc, STREAMS.ALERTS.name), sessions: await streamDump(s!.nc, STREAMS.SESSIONS.name) };
     const replayed = await streamDump(s!.nc, 'REPLAY_replay_a');
@@ -77,7 +79,7 @@ describe('fieldline-cloud replay', () => {
     const again = await cli(['replay', '--config', file, '--from', t0, '--into', 'replay_a']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toBe(run.stdout);
-    expect(await influxDump(s!.influx, 'replay_a')).toEqual(first);
+    expect(await influxDump(s!.influx, 'replay_a', { rollups: true })).toEqual(first);
     const second = await streamDump(s!.nc, 'REPLAY_replay_a');
     expect(second.map((m) => [m.subject, m.data])).toEqual(replayed.map((m) => [m.subject, m.data]));
   }, 180_000);
