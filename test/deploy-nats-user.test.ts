@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { commandsTopic, statusTopic, telemetryTopic } from '@fieldline/contract';
 import { cleanupAll, InfluxServer, NatsServer, tempDir, waitFor } from '@fieldline/harness';
 import { addDevice, loadGatewayConfig, startGateway, type Gateway } from '@fieldline/gateway';
-import { loadApiConfig, loadProcessorConfig, startApi, startProcessor, type ApiHandle, type Processor } from '@fieldline/cloud';
+import { drained, loadApiConfig, loadProcessorConfig, startApi, startProcessor, type ApiHandle, type Processor } from '@fieldline/cloud';
 
 const guide = readFileSync(resolve(import.meta.dirname, '../docs/deploy.md'), 'utf8');
 const block = /<<'CONF'\n([\s\S]*?)\nCONF/.exec(guide)?.[1];
@@ -43,6 +43,8 @@ beforeAll(async () => {
       influx: { url: influx.url },
       http: { port: null },
       sink: { flushIntervalMs: 100 },
+      // A checkpoint soon after the reading: the Object Store's subjects ($O.>) are in the block too.
+      coordination: { checkpointMs: 200 },
       detectors: [{ rule: 'hot', type: 'threshold', severity: 'critical', params: { above: 30 } }],
     }),
     { logger },
@@ -69,20 +71,16 @@ it('the fieldline NATS user of the guide carries readings, alerts, status and co
   // Stored by JetStream (PUBACK above), processed into InfluxDB by the processor.
   await waitFor(async () => (await influx.query('SELECT count(value) FROM readings', 'fieldline'))[0]?.values[0]?.[1] === 4, { timeoutMs: 30_000, what: '4 readings in InfluxDB' });
 
+  // Its partition's state checkpointed to the Object Store (leases and commits are KV writes).
+  await waitFor(async () => ((await processor.metrics.checkpoints.get()).values.find((v) => v.labels.result === 'ok')?.value ?? 0) > 0, { timeoutMs: 15_000, what: 'a checkpoint stored' });
+
   // The threshold alert in the ALERTS stream, read as the same user.
   const nc = await connect({ servers: nats.url, user: 'fieldline', pass: PASSWORD });
   try {
     const jsm = await nc.jetstreamManager();
     await waitFor(async () => (await jsm.streams.info('ALERTS')).state.messages >= 1, { timeoutMs: 30_000, what: 'an alert in ALERTS' });
-    // The processor acked the message (acks are publishes to $JS.ACK.…).
-    await waitFor(
-      async () => {
-        let pending = 0;
-        for await (const c of jsm.consumers.list('TELEMETRY')) pending += c.num_ack_pending + c.num_pending;
-        return pending === 0;
-      },
-      { timeoutMs: 15_000, what: 'TELEMETRY consumers with nothing pending' },
-    );
+    // The processor committed the message (its commit record in KV is the ack).
+    await waitFor(() => drained(nc, { partitions: processor.config.partitions.count }), { timeoutMs: 15_000, what: 'every TELEMETRY message committed' });
   } finally {
     await nc.close();
   }
