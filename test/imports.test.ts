@@ -12,7 +12,7 @@ describe('where things live: import directions', () => {
   it('sees every kind of import', () => {
     expect(importsOf(join(ROOT, 'cloud/node-red/lib/contract.js'))).toEqual(['../dist/fieldline.cjs']);
     expect(importsOf(join(ROOT, 'cloud/node-red/nodes/fieldline-alerts.js'))).toEqual(['../lib/contract.js', '../lib/alert.js', '../lib/inflight.js']);
-    expect(importsOf(join(ROOT, 'cloud/src/cli.ts'))).toEqual(['@fieldline/runtime', './processor/cli.js', './api/cli.js', './evaluate/cli.js']);
+    expect(importsOf(join(ROOT, 'cloud/src/cli.ts'))).toEqual(['@fieldline/runtime', './processor/cli.js', './api/cli.js', './evaluate/cli.js', './processor/replay-cli.js']);
   });
 
   it('docs/architecture.md shows the map as the rules say', () => {
