@@ -9,8 +9,12 @@ export const ENVELOPE_VERSION = 1;
 export const MAX_ENVELOPE_BYTES = 256 * 1024;
 /** Most readings in one batch envelope. */
 export const MAX_READINGS = 5000;
-/** Latest event time accepted (ms): year 5138; anything beyond is a broken clock or unit. */
-export const MAX_TS_MS = 1e14;
+/**
+ * Latest event time accepted (ms): 2262-04-11T23:47:16.854Z, the last whole millisecond InfluxDB
+ * can store (its timestamps are int64 nanoseconds, at most 2^63 - 2 ns). A later time could pass
+ * the contract only to be refused by the sink, so the bound is the sink's.
+ */
+export const MAX_TS_MS = 9_223_372_036_854;
 const MAX_UNIT_LENGTH = 32;
 
 /** Event time, epoch ms (fractions allowed down to 1 µs). */

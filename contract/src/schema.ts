@@ -12,7 +12,7 @@ import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox
 import { createRequire } from 'node:module';
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { X_EXPECT, X_ID, X_REASON } from './annotations.js';
-import { ContractError, type RejectReason } from './errors.js';
+import { clip, ContractError, type RejectReason } from './errors.js';
 import { idProblem } from './ids.js';
 
 let ajv: AjvClass | undefined;
@@ -58,21 +58,30 @@ export interface Message<T> {
   encode(value: T): string;
 }
 
+/** Longest key (one path segment) quoted in an error: keys are the sender's text too. */
+const MAX_KEY_CHARS = 64;
+
+/**
+ * A value as an error quotes it, bounded whatever it is: strings cut at 40 characters, containers
+ * named (never serialized: a deeply nested value would make `JSON.stringify` throw), numbers as
+ * they are. JSON text has no Infinity: `1e309` parses to it, and is said to be out of range.
+ */
 function shown(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'an object';
-  return JSON.stringify(value) ?? String(value);
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : `a number too large for a double (it reads as ${value})`;
+  return String(value);
 }
 
-/** `/readings/3/ts` -> `readings[3].ts`. */
+/** `/readings/3/ts` -> `readings[3].ts`; each key cut to {@link MAX_KEY_CHARS}. */
 function keyPath(pointer: string, name: string): string {
   if (pointer === '') return name;
   let out = '';
   for (const raw of pointer.slice(1).split('/')) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const seg = clip(raw.replace(/~1/g, '/').replace(/~0/g, '~'), MAX_KEY_CHARS);
     out += /^\d+$/.test(seg) ? `[${seg}]` : out ? `.${seg}` : seg;
   }
   return out;
@@ -81,7 +90,10 @@ function keyPath(pointer: string, name: string): string {
 const TYPE_NAMES: Record<string, string> = { object: 'an object', array: 'an array', string: 'a string', number: 'a number', integer: 'an integer', boolean: 'a boolean', null: 'null' };
 const ID_KEYWORDS = new Set(['type', 'pattern', 'maxLength', 'minLength']);
 
-const join = (path: string, key: string, name: string): string => (path === name ? key : `${path}.${key}`);
+const join = (path: string, key: string, name: string): string => {
+  const k = clip(key, MAX_KEY_CHARS);
+  return path === name ? k : `${path}.${k}`;
+};
 
 /** The outermost `x-reason` on the schema path of an error (`#/properties/readings/items/...`). */
 function reasonOf(root: TSchema, schemaPath: string, fallback: RejectReason): RejectReason {
@@ -150,7 +162,7 @@ export function defineMessage<S extends TSchema>(spec: MessageSpec<S>): Message<
         const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
         value = JSON.parse(text);
       } catch (err) {
-        throw new ContractError('bad_json', 'payload', `is not valid JSON (${(err as Error).message})`, { cause: err });
+        throw new ContractError('bad_json', 'payload', `is not valid JSON (${clip(String((err as Error).message), 200)})`, { cause: err });
       }
       return validate(value);
     },

@@ -5,6 +5,7 @@ import {
   encodeEnvelope,
   MAX_ENVELOPE_BYTES,
   MAX_READINGS,
+  MAX_TS_MS,
   parseEnvelope,
   type Envelope,
 } from '../src/index.js';
@@ -63,7 +64,7 @@ describe('envelope v1', () => {
     ['a non-boolean sync state', (e) => (e.clock.synced = 'yes'), 'bad_schema', 'clock.synced: must be a boolean, got "yes"'],
     ['readings not an array', (e) => (e.readings = {}), 'bad_schema', 'readings: must be an array, got an object'],
     ['a bad sensor id', (e) => (e.readings[1].sensor = 'te,mp'), 'bad_reading', 'readings[1].sensor: sensor id "te,mp" must match [a-z0-9][a-z0-9_-]{0,62}'],
-    ['a negative ts', (e) => (e.readings[0].ts = -1), 'bad_reading', 'readings[0].ts: must be an event time in epoch ms between 0 and 100000000000000, got -1'],
+    ['a negative ts', (e) => (e.readings[0].ts = -1), 'bad_reading', 'readings[0].ts: must be an event time in epoch ms between 0 and 9223372036854, got -1'],
     ['a string value', (e) => (e.readings[0].value = '21.5'), 'bad_reading', 'readings[0].value: must be a finite number, got "21.5"'],
     ['a null value', (e) => (e.readings[0].value = null), 'bad_reading', 'readings[0].value: must be a finite number, got null'],
     ['a unit with a newline', (e) => (e.readings[0].unit = 'C\n'), 'bad_reading', 'readings[0].unit: must be a printable string of at most 32 characters, got "C\\n"'],
@@ -77,6 +78,35 @@ describe('envelope v1', () => {
     const err = rejection(env);
     expect(err.reason).toBe(reason);
     expect(err.message).toBe(message);
+  });
+
+  it('time bounds are the sink\'s: the last whole ms of InfluxDB\'s int64 nanoseconds is accepted, the next refused', () => {
+    // InfluxDB stores int64 ns and refuses the two largest values: 2^63 - 2 ns is its last time.
+    const influxMaxNs = 2n ** 63n - 2n;
+    expect(BigInt(MAX_TS_MS) * 1_000_000n <= influxMaxNs && (BigInt(MAX_TS_MS) + 1n) * 1_000_000n > influxMaxNs).toBe(true);
+    const at = (ts: number) => ({ ...good(), readings: [{ sensor: 's', ts, value: 1 }] });
+    expect(parseEnvelope(JSON.stringify(at(MAX_TS_MS))).readings[0]!.ts).toBe(MAX_TS_MS);
+    // Year 2264 (the time that made InfluxDB refuse the line) is the contract's refusal now.
+    const err = rejection(at(Date.UTC(2264, 0, 1)));
+    expect([err.reason, err.path]).toEqual(['bad_reading', 'readings[0].ts']);
+    expect(rejection({ ...good(), clock: { synced: true, now: MAX_TS_MS + 1 } }).path).toBe('clock.now');
+  });
+
+  it('says what 1e309 is (JSON.parse reads it as Infinity), not "null"', () => {
+    const text = encodeEnvelope(good()).replace('"value":21.5', '"value":1e309');
+    const err = rejection(text);
+    expect(err.message).toBe('readings[0].value: must be a finite number, got a number too large for a double (it reads as Infinity)');
+    expect(rejection(text.replace('1e309', '-1e309')).message).toMatch(/got a number too large for a double \(it reads as -Infinity\)$/);
+  });
+
+  it('never quotes attacker text without a bound: a 100 KB key gives a short error', () => {
+    const key = 'k'.repeat(100_000);
+    const base = encodeEnvelope(good()).slice(0, -1);
+    for (const text of [`${base},"${key}":1}`, `${base},"health":{"${key}":1}}`, `${base},"health":{"a${key}":"x"}}`]) {
+      const err = rejection(text);
+      expect(err.message.length, err.message.slice(0, 100)).toBeLessThan(400);
+      expect(err.message).toMatch(/^(health\.)?a?k{62,63}…: /);
+    }
   });
 
   it('rejects an envelope sent by another device', () => {

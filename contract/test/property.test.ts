@@ -2,7 +2,7 @@
 // and nothing else (architecture: "bad input gets a clear error ... no crash").
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ContractError, encodeEnvelope, MESSAGES, parseAlert, parseEnvelope, parseStatus, REJECT_REASONS, type Message } from '../src/index.js';
+import { ContractError, encodeEnvelope, MAX_ERROR_PATH_CHARS, MAX_ERROR_TEXT_CHARS, MESSAGES, parseAlert, parseEnvelope, parseStatus, REJECT_REASONS, type Message } from '../src/index.js';
 
 function outcome(f: () => unknown): 'ok' | 'refused' {
   try {
@@ -12,6 +12,8 @@ function outcome(f: () => unknown): 'ok' | 'refused' {
     if (!(err instanceof ContractError)) throw new Error(`threw ${String(err)} instead of a ContractError`, { cause: err });
     expect(REJECT_REASONS).toContain(err.reason);
     expect(err.message.startsWith(`${err.path}: `)).toBe(true);
+    // Bounded whatever the input (error texts never serialize attacker data without a bound).
+    expect(err.message.length).toBeLessThanOrEqual(MAX_ERROR_PATH_CHARS + 2 + MAX_ERROR_TEXT_CHARS);
     return 'refused';
   }
 }
@@ -31,6 +33,24 @@ const inputs = fc.oneof(
   mutated,
 );
 
+/** Nesting `depth` levels of arrays and objects: JSON.stringify of such a value throws a RangeError. */
+const nested = (depth: number, kind: 'array' | 'object'): string => (kind === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth));
+/** Hostile shapes placed where the schema reaches deepest: a reading's value, a health figure, an unknown key, the whole payload. */
+const hostileValues = fc.oneof(
+  fc.constantFrom('1e309', '-1e309', '1e-400', '-0', '123456789012345678901234567890', '9223372036854775807', '0.1e1000'),
+  fc.tuple(fc.integer({ min: 1, max: 60_000 }), fc.constantFrom('array', 'object') as fc.Arbitrary<'array' | 'object'>).map(([d, k]) => nested(d, k)),
+  fc.integer({ min: 1, max: 300_000 }).map((n) => JSON.stringify('x'.repeat(n))),
+  fc.constantFrom('{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"x":1}}}', '"\\u0000\\ud800"'),
+);
+const placed = fc.tuple(hostileValues, fc.constantFrom('value', 'ts', 'health', 'key', 'sensor', 'whole')).map(([v, where]) => {
+  const head = '{"v":1,"device":"d1","epoch":"abcdefgh","seq":1,"clock":{"synced":true,"now":1}';
+  if (where === 'whole') return v;
+  if (where === 'health') return `${head},"health":{"a":${v}},"readings":[]}`;
+  if (where === 'key') return `${head},"readings":[],${JSON.stringify('k'.repeat(v.length % 100_000))}:${v}}`;
+  if (where === 'sensor') return `${head},"readings":[{"sensor":${v},"ts":1,"value":1}]}`;
+  return `${head},"readings":[{"sensor":"s","ts":${where === 'ts' ? v : 1},"value":${where === 'value' ? v : 1}}]}`;
+});
+
 describe('every contract parser on arbitrary input', () => {
   for (const [name, message] of Object.entries(MESSAGES) as [string, Message<unknown>][]) {
     it(`${name}: a value or a ContractError, nothing else`, () => {
@@ -48,6 +68,26 @@ describe('every contract parser on arbitrary input', () => {
       }),
       { numRuns: 600 },
     );
+  });
+
+  it('deep nesting (60,000 levels), 1e309, huge strings and prototype keys: a value or a ContractError, for every parser', () => {
+    for (const message of Object.values(MESSAGES) as Message<unknown>[]) {
+      fc.assert(fc.property(placed, (text) => void outcome(() => message.parse(text))), { numRuns: 60, seed: 11 });
+    }
+    // The same values parsed first (as a caller holding an object would): validate never serializes them.
+    fc.assert(
+      fc.property(placed, (text) => {
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch {
+          return;
+        }
+        for (const message of Object.values(MESSAGES) as Message<unknown>[]) outcome(() => message.validate(value));
+      }),
+      { numRuns: 60, seed: 12 },
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('a valid envelope mutated in a few bytes is refused or still valid, never anything else', () => {
