@@ -192,6 +192,16 @@ export class Points {
     this.lines.push(readingText(series.prefix, r, undefined, withUnit, valueText), lateText(series, r, latenessMs));
   }
 
+  /**
+   * A reading whose time cannot be right (the processor's clock check): in `readings` with
+   * `quality` uncertain and `clock` saying why (`ahead`, `before_earliest`), unscored.
+   */
+  implausible(series: ReadingSeries, r: Reading, problem: string, withUnit: boolean, valueText?: string): void {
+    const line = readingText(series.prefix, r.quality === 'uncertain' ? r : { ...r, quality: 'uncertain' }, undefined, withUnit, valueText);
+    const at = line.lastIndexOf(' ');
+    this.lines.push(`${line.slice(0, at)},clock=${encodeStringField(problem, 'clock')}${line.slice(at)}`);
+  }
+
   session(s: SessionSummary): void {
     this.lines.push(sessionLine(s));
   }

@@ -5,6 +5,7 @@ import { influxConfigSchema } from '../influx/config.js';
 import { tiersSchema } from '../influx/tiers.js';
 import { detectorEntrySchema } from '../detectors/config.js';
 import { DEFAULT_DETECTORS } from '../detectors/defaults.js';
+import { CLOCK_RULE, DEFAULT_CLOCK_LIMITS } from './clock-check.js';
 
 const ms = z.number().int().nonnegative();
 
@@ -84,6 +85,16 @@ export const processorConfigSchema = z
       .default({}),
     /** Storage tiers: raw retention, rollups (1m, 1h) and their retention (`src/influx/tiers.ts`). */
     tiers: tiersSchema.default({}),
+    /** Which device times are believed (docs/architecture.md, "Device clocks"). */
+    clock: z
+      .object({
+        /** A reading this far (ms) after JetStream stored its message comes from a clock running ahead. @default 60000 */
+        maxAheadMs: ms.min(1000).default(DEFAULT_CLOCK_LIMITS.maxAheadMs),
+        /** A reading before this (epoch ms) from a clock that says it is synced is implausible. @default 946684800000 (2000-01-01) */
+        earliestMs: ms.default(DEFAULT_CLOCK_LIMITS.earliestMs),
+      })
+      .strict()
+      .default({}),
     /** Rules per sensor kind. @default anomaly, flatline (`stuck`) and dropout for every sensor */
     detectors: z.array(detectorEntrySchema).default(DEFAULT_DETECTORS.map((d) => ({ ...d }))),
     alerts: z
@@ -138,6 +149,7 @@ export const processorConfigSchema = z
     const rules = new Map<string, string>();
     cfg.detectors.forEach((d, i) => {
       if (!ID_PATTERN.test(d.rule)) ctx.addIssue({ code: 'custom', path: ['detectors', i, 'rule'], message: 'must match [a-z0-9][a-z0-9_-]{0,62}' });
+      if (d.rule === CLOCK_RULE) ctx.addIssue({ code: 'custom', path: ['detectors', i, 'rule'], message: `"${CLOCK_RULE}" is the processor's own clock check; name the rule otherwise` });
       const type = rules.get(d.rule);
       if (type !== undefined && type !== d.type) {
         ctx.addIssue({ code: 'custom', path: ['detectors', i, 'type'], message: `rule "${d.rule}" is already a ${type} detector` });

@@ -9,6 +9,7 @@ export function createMetrics() {
     registry,
     readings: new Counter({ name: 'fieldline_processor_readings_total', help: 'Readings processed (rate() gives readings/s)', labelNames, registers: [registry] }),
     late: new Counter({ name: 'fieldline_processor_late_readings_total', help: 'Readings beyond the allowed lateness (side output)', labelNames, registers: [registry] }),
+    implausible: new Counter({ name: 'fieldline_processor_implausible_readings_total', help: 'Readings whose time cannot be right (clock ahead of the stream, or a synced clock before clock.earliestMs): stored as uncertain, flagged by a clock alert, not windowed', labelNames, registers: [registry] }),
     duplicates: new Counter({ name: 'fieldline_processor_duplicate_batches_total', help: 'Batches seen before (redelivery), skipped', labelNames, registers: [registry] }),
     badMessages: new Counter({ name: 'fieldline_processor_bad_messages_total', help: 'TELEMETRY messages that failed validation (dead-lettered)', labelNames: ['reason'], registers: [registry] }),
     alerts: new Counter({ name: 'fieldline_processor_alerts_total', help: 'Alert transitions published', labelNames: ['severity', 'state'], registers: [registry] }),

@@ -10,6 +10,7 @@ import { LIVE_SUBJECTS, pendingOutputs, publishPending, type OutputSubjects, typ
 import { snapshotPipeline } from './pipeline-state.js';
 import { Effects, type PartitionPipeline } from './pipeline.js';
 import type { TakeoverPlan } from './takeover.js';
+import { storedMs } from './clock-check.js';
 import { valueTexts } from './value-texts.js';
 
 export interface WorkerOptions {
@@ -207,7 +208,7 @@ export class PartitionWorker {
   private replay(m: JsMsg): void {
     this.lastSeen = m.seq;
     try {
-      this.pipeline.process(parseEnvelope(m.data, deviceOf(m)), this.replayFx);
+      this.pipeline.process(parseEnvelope(m.data, deviceOf(m)), this.replayFx, undefined, storedMs(m));
     } catch (err) {
       // Dead-lettered when it was first processed.
       if (!(err instanceof ContractError)) this.o.logger.error({ err, seq: m.seq }, 'replay: processing failed');
@@ -241,7 +242,7 @@ export class PartitionWorker {
     const a0 = fx.alerts.length;
     const s0 = fx.sessions.length;
     try {
-      this.pipeline.process(parsed.env, fx, parsed.values);
+      this.pipeline.process(parsed.env, fx, parsed.values, storedMs(m));
     } catch (err) {
       this.deadLetter(m, parsed.env.device, err);
     }
@@ -407,6 +408,7 @@ export class PartitionWorker {
     this.o.metrics.committedSeq.set(label, b.seq);
     this.o.metrics.readings.inc(label, fx.readings);
     this.o.metrics.late.inc(label, fx.late);
+    this.o.metrics.implausible.inc(label, fx.implausible);
     this.o.metrics.duplicates.inc(label, fx.duplicates);
     this.o.metrics.sinkLines.inc(b.lines);
     this.o.metrics.rollupLines.inc(fx.points.rollupCount);

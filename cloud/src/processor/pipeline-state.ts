@@ -22,7 +22,7 @@ import { DeviceState, PartitionPipeline, SensorState, type PipelineConfig } from
  * A snapshot whose format, config, partition or CRC does not match is refused with a
  * SnapshotError, which the takeover turns into a replay and a warning.
  */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
 const MAGIC = [0x46, 0x4c, 0x50, 0x53]; // "FLPS"
 
 export interface SnapshotMeta {
@@ -34,7 +34,7 @@ export interface SnapshotMeta {
 
 /** Which config a state belongs to: windows, detectors and alert policy decide what it means. */
 export function configFingerprint(cfg: PipelineConfig): string {
-  return createHash('sha256').update(JSON.stringify({ windows: cfg.windows, detectors: cfg.detectors, alerts: cfg.alerts, rollups: cfg.tiers?.rollups.map((t) => t.every) ?? [] })).digest('hex').slice(0, 32);
+  return createHash('sha256').update(JSON.stringify({ windows: cfg.windows, detectors: cfg.detectors, alerts: cfg.alerts, clock: cfg.clock, rollups: cfg.tiers?.rollups.map((t) => t.every) ?? [] })).digest('hex').slice(0, 32);
 }
 
 export function snapshotPipeline(p: PartitionPipeline, meta: SnapshotMeta, fingerprint = configFingerprint(p.cfg)): Uint8Array {
@@ -48,7 +48,7 @@ export function snapshotPipeline(p: PartitionPipeline, meta: SnapshotMeta, finge
     d.seqs.write(w);
     w.u32(d.sensors.size);
     for (const s of d.sensors.values()) {
-      w.str(s.id).str(s.unit).f64(s.maxTs).bool(s.gapMs !== undefined).f64(s.gapMs ?? 0).f64(s.interval).f64(s.silencedAt);
+      w.str(s.id).str(s.unit).f64(s.maxTs).bool(s.gapMs !== undefined).f64(s.gapMs ?? 0).f64(s.interval).f64(s.silencedAt).f64(s.clockSince);
       w.u32(s.sessions.length);
       for (const x of s.sessions) w.f64(x.slot).f64(x.start).f64(x.end).f64(x.count).f64(x.mean).f64(x.m2).f64(x.min).f64(x.max).f64(x.anomalies);
       w.u32(s.detectors.length);
@@ -135,6 +135,7 @@ function readSensor(p: PartitionPipeline, device: string, r: StateReader): [stri
   const gap = r.f64('gapMs');
   const interval = r.f64('interval');
   const silencedAt = r.f64('silencedAt');
+  const clockSince = r.f64('clockSince');
   const sessions: Session[] = [];
   const n = r.count('sessions', 72);
   for (let k = 0; k < n; k++) {
@@ -163,5 +164,6 @@ function readSensor(p: PartitionPipeline, device: string, r: StateReader): [stri
   s.gapMs = hasGap ? gap : undefined;
   s.interval = interval;
   s.silencedAt = silencedAt;
+  s.clockSince = clockSince;
   return [id, s];
 }

@@ -1,5 +1,5 @@
 import type { AlertEvent, Envelope, Reading, SessionSummary } from '@fieldline/contract';
-import { AlertState, alertEvent, stepAlert, type ClearPolicy } from '../alerts/alert-state.js';
+import { AlertState, alertEvent, stepAlert, type AlertTransition, type ClearPolicy } from '../alerts/alert-state.js';
 import { DetectorResolver, type BoundDetector, type DetectorEntry } from '../detectors/config.js';
 import type { Session, CloseReason } from '../windows/session.js';
 import { SessionWindows, type WindowConfig, type WindowKey } from '../windows/session-windows.js';
@@ -8,6 +8,7 @@ import type { TiersConfig } from '../influx/tiers.js';
 import type { RollupKey } from '../rollups/rollup-windows.js';
 import { WindowedOutputs } from '../rollups/outputs.js';
 import { SeqWindow } from './seq-window.js';
+import { CLOCK_RULE, clockMessage, clockProblem, DEFAULT_CLOCK_LIMITS, plausibleWindow, type ClockLimits, type ClockProblem } from './clock-check.js';
 
 export interface PipelineConfig {
   windows: WindowConfig & { deviceSilenceMs: number };
@@ -15,6 +16,8 @@ export interface PipelineConfig {
   alerts: { anomalyScore: number } & ClearPolicy;
   /** Rollup tiers (none when unset). */
   tiers?: Pick<TiersConfig, 'rollups'>;
+  /** Which device times are believed (clock-check.ts). @default DEFAULT_CLOCK_LIMITS */
+  clock?: ClockLimits;
 }
 
 /** Everything one or more envelopes caused; written and published before their messages are acked. */
@@ -26,6 +29,8 @@ export class Effects {
   readings = 0;
   late = 0;
   duplicates = 0;
+  /** Readings whose time cannot be right (clock-check.ts): stored, flagged, not windowed. */
+  implausible = 0;
   /** When set (evaluation), each reading's score in order; NaN for a late (unscored) reading. */
   scores?: number[];
 
@@ -33,7 +38,7 @@ export class Effects {
     this.points = new Points();
     this.alerts = [];
     this.sessions = [];
-    this.readings = this.late = this.duplicates = 0;
+    this.readings = this.late = this.duplicates = this.implausible = 0;
   }
 }
 
@@ -46,6 +51,8 @@ export class SensorState implements WindowKey {
   interval = NaN;
   /** `maxTs` when this sensor's silence was last reported (one dropout per silence). */
   silencedAt = -Infinity;
+  /** Start of this sensor's open `clock` alert (clock-check.ts); NaN when none is open. */
+  clockSince = NaN;
   /** Envelope (pipeline-local number) and unit of this sensor's previous reading: `unit` is written once per envelope. */
   unitMark = 0;
   lastUnit: string | undefined;
@@ -85,7 +92,11 @@ export class PartitionPipeline {
   private readonly resolver: DetectorResolver;
   /** Rollup windows; public for checkpoints (`outputs.snapshot`/`restore` per sensor). */
   readonly outputs: WindowedOutputs;
-  /** Partition event time: the newest device event time seen here; silent devices are judged against it. */
+  /**
+   * Partition event time, against which silent devices are judged: the newest device event time
+   * seen here, each device's counted at most up to the time its message was stored, so that no
+   * device's claims move it past what the stream itself has seen.
+   */
   time = -Infinity;
   lastSilenceCheck = -Infinity;
   /** Numbers the envelopes processed, only to tell "first reading of a sensor in this envelope". */
@@ -114,8 +125,12 @@ export class PartitionPipeline {
     return n;
   }
 
-  /** `valueTexts`: the JSON text of each reading's value, if known (see value-texts.ts). */
-  process(env: Envelope, fx: Effects, valueTexts?: readonly (string | undefined)[]): void {
+  /**
+   * `valueTexts`: the JSON text of each reading's value, if known (see value-texts.ts).
+   * `storedMs`: when JetStream stored the message (its `info.timestampNanos`); the device's times
+   * are checked against it (clock-check.ts). Undefined (evaluate's recorded series): not checked.
+   */
+  process(env: Envelope, fx: Effects, valueTexts?: readonly (string | undefined)[], storedMs?: number): void {
     let d = this.devices.get(env.device);
     if (!d) this.devices.set(env.device, (d = new DeviceState(env.device)));
     // A batch already processed (edge retry, JetStream redelivery) changes nothing (guarantee 2).
@@ -128,12 +143,18 @@ export class PartitionPipeline {
     let newest = before;
     const mark = ++this.mark;
     const readings = env.readings;
+    const plausible = plausibleWindow(this.cfg.clock ?? DEFAULT_CLOCK_LIMITS, storedMs, env.clock.synced);
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i]!;
+      const problem = clockProblem(r.ts, plausible);
+      if (problem) {
+        this.implausible(d, r, valueTexts?.[i], mark, problem, storedMs!, fx);
+        continue;
+      }
       if (r.ts > newest) newest = r.ts;
       this.reading(d, r, valueTexts?.[i], before, mark, fx);
     }
-    if (env.readings.length === 0 && env.clock.synced && env.clock.now > newest) newest = env.clock.now;
+    if (env.readings.length === 0 && env.clock.synced && env.clock.now > newest && !clockProblem(env.clock.now, plausible)) newest = env.clock.now;
     if (newest > before) {
       if (before > -Infinity) {
         const step = newest - before;
@@ -149,21 +170,36 @@ export class PartitionPipeline {
         // stays silent there is no session left to say so, so the silence is judged here.
         if (s.sessions.length === 0 && s.silencedAt !== s.maxTs && wm >= s.maxTs + this.gapOf(s)) this.silent(d, s, s.maxTs + this.gapOf(s), fx);
       }
-      if (newest > this.time) this.time = newest;
+      const upTo = storedMs !== undefined && storedMs < newest ? storedMs : newest;
+      if (upTo > this.time) this.time = upTo;
       this.checkSilence(fx);
     }
   }
 
-  private reading(d: DeviceState, r: Reading, valueText: string | undefined, deviceTime: number, mark: number, fx: Effects): void {
-    fx.readings++;
+  private sensor(d: DeviceState, r: Reading): SensorState {
     let s = d.sensors.get(r.sensor);
     if (!s) d.sensors.set(r.sensor, (s = new SensorState(d.id, r.sensor, this.resolver.resolve(d.id, r.sensor, r.unit), r.unit)));
-    // The unit goes on the sensor's first reading of the envelope (and wherever it changes within
-    // it): a function of the message alone, enough for "last unit", and far fewer values to write.
+    return s;
+  }
+
+  /** The unit goes on the sensor's first reading of the envelope (and wherever it changes within it): a function of the message alone. */
+  private withUnit(s: SensorState, r: Reading, mark: number): boolean {
     const withUnit = s.unitMark !== mark || s.lastUnit !== r.unit;
     s.unitMark = mark;
     s.lastUnit = r.unit;
-    // Rollups see every reading, late ones too: the raw points hold them all.
+    return withUnit;
+  }
+
+  private reading(d: DeviceState, r: Reading, valueText: string | undefined, deviceTime: number, mark: number, fx: Effects): void {
+    fx.readings++;
+    const s = this.sensor(d, r);
+    const withUnit = this.withUnit(s, r, mark);
+    if (!Number.isNaN(s.clockSince)) {
+      const start = s.clockSince;
+      s.clockSince = NaN;
+      this.alert(this.clockAlert(d, s, { state: 'resolved', start, end: r.ts }, r.value, `clock right again: reading stamped ${new Date(r.ts).toISOString()}`), fx);
+    }
+    // Rollups see every reading, late ones too: the raw points hold them all (not implausible ones: their times are not believed).
     this.outputs.reading(s, r.ts, r.value, deviceTime, fx);
     if (this.windows.isLate(r.ts, deviceTime)) {
       // Side output: counted and stored, never silently dropped; not windowed or scored.
@@ -191,6 +227,26 @@ export class PartitionPipeline {
     this.windows.add(s, r.ts, r.value, score >= this.cfg.alerts.anomalyScore);
     fx.scores?.push(score);
     fx.points.reading(s.series, r, score, withUnit, valueText);
+  }
+
+  /**
+   * A reading whose time cannot be right (clock-check.ts): stored in `readings` with quality
+   * uncertain and the reason, counted, and flagged once per episode by a `clock` alert starting
+   * when its message was stored; not windowed, scored, or allowed to move event time.
+   */
+  private implausible(d: DeviceState, r: Reading, valueText: string | undefined, mark: number, problem: ClockProblem, storedMs: number, fx: Effects): void {
+    fx.readings++;
+    fx.implausible++;
+    const s = this.sensor(d, r);
+    fx.scores?.push(NaN);
+    fx.points.implausible(s.series, r, problem, this.withUnit(s, r, mark), valueText);
+    if (!Number.isNaN(s.clockSince)) return;
+    s.clockSince = storedMs;
+    this.alert(this.clockAlert(d, s, { state: 'firing', start: storedMs }, r.value, clockMessage(problem, r.ts, storedMs, this.cfg.clock ?? DEFAULT_CLOCK_LIMITS)), fx);
+  }
+
+  private clockAlert(d: DeviceState, s: SensorState, t: AlertTransition, value: number, message: string): AlertEvent {
+    return alertEvent({ device: d.id, sensor: s.id, rule: CLOCK_RULE, severity: 'warning' }, t, value, 1, message);
   }
 
   private alert(a: AlertEvent, fx: Effects): void {

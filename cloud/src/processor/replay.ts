@@ -14,6 +14,7 @@ import type { ProcessorConfig } from './config.js';
 import { pendingOutputs, publishPending, type OutputSubjects } from './outputs.js';
 import { Effects, PartitionPipeline } from './pipeline.js';
 import { readStream } from './stream-reader.js';
+import { storedMs } from './clock-check.js';
 import { valueTexts } from './value-texts.js';
 
 /** A point of the TELEMETRY stream: a sequence, or the first message stored at or after a time. */
@@ -131,7 +132,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       try {
         const text = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8');
         const env = parseEnvelope(text, device);
-        pipeline.process(env, fx, valueTexts(text, env.readings.length));
+        pipeline.process(env, fx, valueTexts(text, env.readings.length), storedMs(m));
       } catch (err) {
         if (!(err instanceof ContractError)) throw err;
         r.invalid++;
