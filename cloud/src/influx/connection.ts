@@ -48,6 +48,19 @@ export async function detectInfluxApi(url: string, timeoutMs = 10_000, authoriza
   return { api: apiForVersion(version), version };
 }
 
+/** Resolves when InfluxDB answers `/ping` below 500; rejects (saying why) otherwise. */
+export async function pingInflux(url: string, timeoutMs: number): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(`${url.replace(/\/+$/, '')}/ping`, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    const cause = (err as Error & { cause?: { code?: string } }).cause?.code;
+    throw new InfluxWriteError('unavailable', `${url}/ping: ${cause ?? (err as Error).message}`, undefined, { cause: err });
+  }
+  await res.arrayBuffer().catch(() => undefined);
+  if (res.status >= 500) throw new InfluxWriteError('unavailable', `${url}/ping answered ${res.status}`, res.status);
+}
+
 export interface InfluxConnection {
   readonly config: InfluxConfig;
   readonly api: InfluxApi;

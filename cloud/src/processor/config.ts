@@ -115,10 +115,11 @@ export const processorConfigSchema = z
         /** Longest a line waits before its batch is written (also the pull's wait for messages). @default 250 */
         flushIntervalMs: z.number().int().min(100).default(250),
         /**
-         * Failed flushes in a row (InfluxDB or JetStream unavailable) before `/healthz` reports the
-         * partition failing. The flush keeps retrying either way; nothing is acked meanwhile. @default 8
+         * How long InfluxDB may be unreachable, or a partition's effects not durable (InfluxDB or
+         * JetStream refusing or silent), before `/healthz` turns 503 saying why. The flush keeps
+         * retrying either way; nothing is acked meanwhile. @default 5000
          */
-        maxRetries: z.number().int().nonnegative().default(8),
+        unhealthyAfterMs: z.number().int().min(100).default(5000),
         /** First wait of the flush retry; it doubles up to retryMaxMs. @default 100 */
         retryBaseMs: z.number().int().min(1).default(100),
         /** @default 10000 */

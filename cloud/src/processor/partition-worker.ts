@@ -10,8 +10,8 @@ import { LIVE_SUBJECTS, pendingOutputs, publishPending, type OutputSubjects, typ
 import { snapshotPipeline } from './pipeline-state.js';
 import { Effects, type PartitionPipeline } from './pipeline.js';
 import type { TakeoverPlan } from './takeover.js';
-import { storedMs } from './clock-check.js';
 import { valueTexts } from './value-texts.js';
+import { storedMs } from './clock-check.js';
 
 export interface WorkerOptions {
   partition: number;
@@ -34,8 +34,8 @@ export interface WorkerOptions {
   checkpointMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
-  /** Failed flushes in a row before `/healthz` reports the partition failing (it keeps retrying). */
-  unhealthyAfter: number;
+  /** How long effects may stay not durable (a flush retrying) before `/healthz` reports the partition failing (it keeps retrying). */
+  unhealthyAfterMs: number;
   /** Rollup lines and repairs, written after the raw lines (none without rollup tiers). */
   rollups?: RollupSink;
   metrics: Metrics;
@@ -93,7 +93,16 @@ export class PartitionWorker {
   private queued = 0;
   private failed = false;
   private readonly stopping = new AbortController();
-  private failures = 0;
+  /** Since when (performance.now) the flush in progress has been trying; undefined when none is. */
+  private flushingSince: number | undefined;
+  /** The consume loop itself failed (it retries); reported at once. */
+  private loopFailed = false;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private consumer: { info(cached?: boolean): Promise<{ num_pending: number }> } | undefined;
+  /** `pending` of the newest message read: this partition's messages not yet delivered. */
+  private lastPending = 0;
+  /** Sequences read (live) and not committed yet. */
+  private readonly uncommitted: number[] = [];
   private committed: number;
   private commitRev: number;
   private checkpoint: CheckpointRef | null;
@@ -106,9 +115,36 @@ export class PartitionWorker {
   private queuedSeq = 0;
   lastError: Error | undefined;
 
-  /** The error `/healthz` reports: set once `unhealthyAfter` flushes in a row failed. */
+  /**
+   * What `/healthz` reports: a failed consume loop at once, and effects not durable for longer
+   * than `unhealthyAfterMs` (InfluxDB or JetStream refusing or not answering), saying why.
+   */
   get problem(): Error | undefined {
-    return this.failures >= this.o.unhealthyAfter ? this.lastError : undefined;
+    if (this.loopFailed) return this.lastError;
+    if (this.flushingSince === undefined) return undefined;
+    const ms = performance.now() - this.flushingSince;
+    if (ms < this.o.unhealthyAfterMs) return undefined;
+    const why = this.lastError ? this.lastError.message : 'the write has not answered';
+    return new Error(`effects not durable for ${(ms / 1000).toFixed(1)} s (commit held, retrying): ${why}`, { cause: this.lastError });
+  }
+
+  /**
+   * The true backlog: this partition's messages stored after its last commit, delivered or not:
+   * not yet delivered (`pending`, refreshed every second from the consumer) plus read and not
+   * committed. `pending` alone read 0 while thousands waited, read but uncommitted, on InfluxDB.
+   */
+  private async measureLag(): Promise<void> {
+    try {
+      const ci = await this.consumer?.info(false);
+      if (ci) this.lastPending = ci.num_pending;
+    } catch {
+      // NATS unreachable: the last figure stands (the nats health check says why).
+    }
+    this.setLag();
+  }
+
+  private setLag(): void {
+    this.o.metrics.lag.set({ partition: String(this.o.partition) }, this.lastPending + this.uncommitted.length);
   }
 
   get partition(): number {
@@ -140,6 +176,7 @@ export class PartitionWorker {
     // Bounds how long a line waits at a low message rate (wall time decides only *when* effects
     // are written and state is checkpointed, never *what* they are).
     this.timer = setInterval(() => void this.tickFlush(), this.o.flushIntervalMs);
+    this.lagTimer = setInterval(() => void this.measureLag(), 1000);
   }
 
   private goLive(): void {
@@ -153,6 +190,7 @@ export class PartitionWorker {
     if (this.closing) return this.chain;
     this.closing = true;
     clearInterval(this.timer);
+    clearInterval(this.lagTimer);
     this.messages?.stop();
     await this.loop;
     this.stopping.abort();
@@ -165,6 +203,7 @@ export class PartitionWorker {
     this.fenced = true;
     this.closing = true;
     clearInterval(this.timer);
+    clearInterval(this.lagTimer);
     this.stopping.abort();
     this.messages?.stop();
     await this.loop;
@@ -178,6 +217,7 @@ export class PartitionWorker {
         // After a failed loop the consumer resumes after the last message seen.
         const start = this.lastSeen > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.lastSeen + 1 } : this.o.plan.start;
         const consumer = await this.o.js.consumers.get(STREAMS.TELEMETRY.name, { filterSubjects, ...start });
+        this.consumer = consumer;
         this.messages = await consumer.consume({ max_messages: this.o.fetchBatch });
         if (this.closing) this.messages.stop();
         for await (const m of this.messages) {
@@ -190,14 +230,17 @@ export class PartitionWorker {
           // Cut before a message that would overflow the batch, so a request stays within batchLines.
           if (parsed && this.fx.points.count > 0 && this.fx.points.count + parsed.env.readings.length > this.o.batchLines) await this.cutBounded();
           this.apply(m, parsed);
-          this.o.metrics.lag.set(label, m.info.pending);
+          this.loopFailed = false;
+          this.uncommitted.push(m.seq);
+          this.lastPending = m.info.pending;
+          this.setLag();
           if (this.fx.points.count >= this.o.batchLines) await this.cutBounded();
           if (this.closing) break;
         }
       } catch (err) {
         if (this.closing) break;
         this.lastError = err as Error;
-        this.failures = Math.max(this.failures, this.o.unhealthyAfter);
+        this.loopFailed = true;
         this.o.logger.error({ err }, 'partition loop failed; retrying');
         await sleep(1000);
       }
@@ -354,6 +397,7 @@ export class PartitionWorker {
    */
   private async flush(b: Batch): Promise<void> {
     const label = { partition: String(this.o.partition) };
+    this.flushingSince ??= performance.now();
     await retry(
       async () => {
         this.fence();
@@ -388,7 +432,6 @@ export class PartitionWorker {
         shouldRetry: (err) => !(err instanceof FencedError),
         onRetry: (err, attempt, delayMs) => {
           this.lastError = err as Error;
-          this.failures++;
           this.o.metrics.sinkRetries.inc();
           this.o.logger.error({ err, attempt, delayMs }, 'effects not durable yet; holding the commit and retrying');
         },
@@ -403,7 +446,9 @@ export class PartitionWorker {
       if (old && old.name !== b.ref.name) void this.o.snapshots.delete(old.name);
     }
     this.lastError = undefined;
-    this.failures = 0;
+    this.flushingSince = undefined;
+    while (this.uncommitted.length && this.uncommitted[0]! <= b.seq) this.uncommitted.shift();
+    this.setLag();
     const fx = b.fx;
     this.o.metrics.committedSeq.set(label, b.seq);
     this.o.metrics.readings.inc(label, fx.readings);

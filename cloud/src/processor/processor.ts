@@ -12,6 +12,7 @@ import { connectInflux } from '../influx/connection.js';
 import { ensureRetention } from '../influx/retention.js';
 import { RollupRepairer } from '../influx/rollup-repair.js';
 import { resolveTiers } from '../influx/tiers.js';
+import { InfluxWatch } from '../influx/watch.js';
 import { createInfluxWriter, type LineWriter } from '../influx/writer.js';
 import { RollupSink } from '../rollups/sink.js';
 import { Commits, Snapshots } from './checkpoints.js';
@@ -69,6 +70,8 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
   const id = `${c.instance ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${process.pid}`}-${randomBytes(3).toString('hex')}`;
   const logger = (opts.logger ?? createLogger({ service: 'processor', level: cfg.log.level })).child({ instance: id });
   const metrics = createMetrics();
+  // Probed from the start, so that an idle processor, too, says when InfluxDB is gone.
+  const influxWatch = new InfluxWatch(cfg.influx.url, cfg.sink.unhealthyAfterMs);
   const n = cfg.nats;
   const nc: NatsConnection = await connect({
     servers: n.servers,
@@ -89,6 +92,7 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
     version: packageVersion(import.meta.url),
     checks: {
       nats: () => ({ ok: !nc.isClosed(), detail: nc.isClosed() ? 'connection closed' : 'connected' }),
+      influx: () => influxWatch.check(),
       partitions: () => {
         const failing = [...owners.entries()].filter(([, o]) => o.error || o.worker?.problem);
         const owned = [...owners.keys()].sort((a, b) => a - b);
@@ -185,7 +189,7 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
           checkpointMs: c.checkpointMs,
           retryBaseMs: cfg.sink.retryBaseMs,
           retryMaxMs: cfg.sink.retryMaxMs,
-          unhealthyAfter: cfg.sink.maxRetries,
+          unhealthyAfterMs: cfg.sink.unhealthyAfterMs,
           rollups,
           metrics,
           logger: log,
@@ -228,6 +232,7 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
     await Promise.all([...owners.values()].map((o) => o.ready));
     if (cfg.http.port !== null) ops = await startOpsServer({ host: cfg.http.host, port: cfg.http.port, health, metrics: metrics.registry });
   } catch (err) {
+    influxWatch.close();
     await leases?.close();
     for (const [, o] of owners) await o.worker?.abort();
     await nc.close().catch(() => {});
@@ -259,6 +264,7 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
     close() {
       closed ??= (async () => {
         health.setState('stopping');
+        influxWatch.close();
         // Leases stay renewed while the workers flush their last batch and checkpoint; then each is released.
         table.keepRenewing();
         await Promise.all(
