@@ -49,7 +49,8 @@ export const parseCommandReply = (payload: Uint8Array | string): CommandReply =>
 
 /**
  * Sent by the gateway on `fl/v1/{device}/commands/rejected` when a batch could never pass:
- * the batch was dead-lettered and acknowledged, so the device must not resend it.
+ * the batch was dead-lettered and acknowledged (or, for `packet_too_large`, refused unread before
+ * the connection closed), so the device must not resend it.
  */
 export const RejectionNoticeSchema = Type.Object(
   {

@@ -93,6 +93,11 @@ export const gatewayConfigSchema = z
         maxPendingEnvelopes: z.number().int().positive().default(20_000),
         /** Bytes awaiting a JetStream ack, all devices. @default 128 MiB */
         maxPendingBytes: z.number().int().positive().default(128 * 1024 * 1024),
+        /**
+         * Distinct sensor ids per device (each is an InfluxDB series and a processor state); an
+         * envelope that would exceed it is dead-lettered as `sensor_limit` and the device told. @default 256
+         */
+        maxSensorsPerDevice: z.number().int().positive().max(100_000).default(256),
       })
       .strict()
       .default({}),

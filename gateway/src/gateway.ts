@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage } from 'node:htt
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
-import type { Aedes } from 'aedes';
+import type { Aedes, Client } from 'aedes';
 import { createLogger, Health, packageVersion, startOpsServer, type OpsServer } from '@fieldline/runtime';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
@@ -16,6 +16,8 @@ import { startDownlink } from './downlink.js';
 import { FrameGuard } from './frame-guard.js';
 import { GatewayMetrics } from './metrics.js';
 import { NatsBridge } from './nats-bridge.js';
+import { tellOversize } from './oversize.js';
+import { SensorLimit } from './sensor-limit.js';
 import { DeviceRegistry } from './registry.js';
 import { Uplink } from './uplink.js';
 
@@ -60,7 +62,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   let writer: DeviceStatusWriter | undefined;
   const statuses = (bridge: NatsBridge): DeviceStatusWriter => (writer ??= new DeviceStatusWriter(bridge, config.nats.statusBucket, config.nats.connectionBucket, metrics));
   const gatewayId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const { broker } = await createBroker({
+  const { broker, sessions: deviceSessions } = await createBroker({
     gatewayId,
     cfg: config,
     registry,
@@ -82,7 +84,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     await new Promise<void>((r) => broker.close(() => r()));
     throw err;
   }
-  uplink = new Uplink(broker, bridge, metrics, config.nats.partitions, statuses(bridge), log.child({ component: 'uplink' }));
+  uplink = new Uplink(broker, bridge, metrics, config.nats.partitions, statuses(bridge), log.child({ component: 'uplink' }), new SensorLimit(config.limits.maxSensorsPerDevice));
   const downlink = startDownlink(bridge.nc, broker, metrics, log.child({ component: 'downlink' }));
 
   const sockets = new Set<Duplex>();
@@ -91,11 +93,20 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     conn.once('close', () => sockets.delete(conn));
     conn.on('error', () => undefined); // aedes reports it; an unhandled socket error must not crash us
     const remote = (conn as Partial<Socket>).remoteAddress ?? req?.socket.remoteAddress;
-    FrameGuard.attach(conn, config.mqtt.maximumPacketSize, (why) => {
+    let client: Client | undefined;
+    FrameGuard.attach(conn, config.mqtt.maximumPacketSize, (why, head) => {
       metrics.clientErrors.inc();
-      log.info({ remote, why }, 'connection closed: oversize or malformed packet');
+      const device = client ? deviceSessions.get(client)?.device : undefined;
+      if (!client || !device || !why.startsWith('packet of')) {
+        log.info({ remote, why }, 'connection closed: oversize or malformed packet');
+        return;
+      }
+      // An authenticated device is told why, on its rejected topic, before the close (MQTT 3.1.1
+      // has no DISCONNECT from the server, so a notice is the only way to say it).
+      metrics.rejected.inc({ reason: 'packet_too_large' });
+      return tellOversize(client, device, why, head).then((told) => log.warn({ device, remote, why, told }, 'oversize packet refused; connection closed'));
     });
-    broker.handle(conn, req);
+    client = broker.handle(conn, req);
   };
 
   const servers: Server[] = [];

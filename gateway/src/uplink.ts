@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import type { DeviceStatusWriter } from './device-status.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { NatsBridge } from './nats-bridge.js';
+import type { SensorLimit } from './sensor-limit.js';
 
 /** Turns device PUBLISHes into JetStream messages; each method resolves once it is safe to PUBACK. */
 export class Uplink {
@@ -29,6 +30,7 @@ export class Uplink {
     private readonly partitions: number,
     private readonly statuses: DeviceStatusWriter,
     private readonly log: Logger,
+    private readonly sensors: SensorLimit,
   ) {}
 
   /** Valid batch -> TELEMETRY (idempotent by batch id); invalid -> DEADLETTER + notice. */
@@ -39,6 +41,11 @@ export class Uplink {
     } catch (err) {
       if (!(err instanceof ContractError)) throw err;
       await this.deadLetter(device, payload, err.reason, err.message, 'telemetry', guessBatchId(device, payload));
+      return;
+    }
+    const tooMany = this.sensors.admit(device, env.readings);
+    if (tooMany) {
+      await this.deadLetter(device, payload, 'sensor_limit', tooMany, 'telemetry', batchId(env));
       return;
     }
     const ack = await this.bridge.store({
