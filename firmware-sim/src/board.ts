@@ -12,6 +12,19 @@ const MAX_QUEUED_BYTES = 256 * 1024;
 /** Frames held while the port is being re-plugged; beyond this the oldest are dropped (counted). */
 const MAX_HELD_FRAMES = 10_000;
 
+/** One reading as a line board wrote it: its record, for a ledger of what was sent. */
+export interface SentReading {
+  device: string;
+  /** The channel name (the sensor id the edge maps it to by default). */
+  sensor: string;
+  /** What the frame said: the board clock for a board with timestamps, else the tick's event time. */
+  ts: number;
+  value: number;
+}
+
+/** Receives each frame's readings as its bytes are handed to the port (nothing held, nothing dropped). */
+export type SentRecorder = (readings: SentReading[]) => void;
+
 export interface BoardStats {
   device: string;
   board: string;
@@ -36,7 +49,7 @@ export class SerialBoard {
   private readonly faults: FrameFaults;
   private readonly slave: ModbusSlave | undefined;
   private readonly registerSpecs: RegisterSpec[];
-  private held: Buffer[] = [];
+  private held: [Buffer, SentReading[] | undefined][] = [];
   private replugging = false;
   private closed = false;
   private lastDataAt = 0;
@@ -52,6 +65,7 @@ export class SerialBoard {
     /** Virtual end; windows are listed up to it (or a day for open-ended runs). */
     until: number,
     private readonly log: Logger,
+    private readonly record?: SentRecorder,
   ) {
     this.faults = new FrameFaults(plan.board, seed, plan.device);
     this.stats = { device: plan.device, board: plan.board.id, frames: 0, bytes: 0, polls: 0, badCrc: 0, dropped: 0, unplugs: 0, faults: this.faults.counts };
@@ -138,14 +152,14 @@ export class SerialBoard {
     }
   }
 
-  private write(bytes: Buffer): boolean {
+  private write(bytes: Buffer, sent?: SentReading[]): boolean {
     const port = this.port;
     if (!port || this.replugging) {
       if (this.held.length >= MAX_HELD_FRAMES) {
         this.held.shift();
         this.stats.dropped++;
       }
-      this.held.push(bytes);
+      this.held.push([bytes, sent]);
       return true;
     }
     if (port.writableLength > MAX_QUEUED_BYTES) {
@@ -154,13 +168,25 @@ export class SerialBoard {
     }
     this.stats.frames++;
     this.stats.bytes += bytes.length;
+    if (sent) this.record?.(sent);
     return port.write(bytes);
   }
 
   private flushHeld(): void {
     const held = this.held;
     this.held = [];
-    for (const b of held) this.write(b);
+    for (const [b, sent] of held) this.write(b, sent);
+  }
+
+  /** The readings frame k carries, as the edge will read them (values as printed). */
+  private sentReadings(k: number): SentReading[] {
+    const plan = this.plan;
+    const ts = plan.board.timestamps || plan.channels[0]!.replay ? plan.boardTs(k) : plan.eventTs(k);
+    const out: SentReading[] = [];
+    plan.values(k).forEach((v, ci) => {
+      if (v !== null) out.push({ device: plan.device, sensor: plan.channels[ci]!.channel.name, ts, value: Number(plan.format(ci, k, v)) });
+    });
+    return out;
   }
 
   /**
@@ -195,7 +221,7 @@ export class SerialBoard {
       return;
     }
     const frame = encodeLineFrame(this.plan, k);
-    if (frame !== null) this.write(this.faults.applyToLine(frame, k, this.plan.board.maxFrameBytes));
+    if (frame !== null) this.write(this.faults.applyToLine(frame, k, this.plan.board.maxFrameBytes), this.record ? this.sentReadings(k) : undefined);
   }
 
   /** Fast mode: writes ticks as fast as the port drains, up to `until`. Modbus boards just answer. */

@@ -10,8 +10,9 @@ import { startSimulation } from './simulation.js';
 const USAGE = `fieldline-sim: simulated serial sensor boards on real ttys, and MQTT fleets for load
 
   fieldline-sim run <scenario.yaml|name> [--seed N] [--out boards.json] [--dir DIR]
-                    [--speed X] [--fast] [--start now|ISO|ms] [--duration 10m]
+                    [--speed X] [--fast] [--start now|ISO|ms] [--duration 10m] [--record sent.jsonl]
       Starts every board on its own pty and prints the tty path the edge opens (serial "path").
+      --record appends {device, sensor, ts, value} of every reading written (a ledger's input).
   fieldline-sim list
       Lists the built-in scenarios (firmware-sim/scenarios/).
   fieldline-sim samples <scenario> [--seed N] [--duration 10m]
@@ -50,6 +51,7 @@ async function run(args: string[]): Promise<void> {
       fast: { type: 'boolean' },
       start: { type: 'string' },
       duration: { type: 'string' },
+      record: { type: 'string' },
     },
   });
   if (positionals.length !== 1) fail('run needs one scenario file or built-in name');
@@ -70,6 +72,7 @@ async function run(args: string[]): Promise<void> {
         logger,
         realtime: !values.fast,
         ...(values.dir !== undefined ? { dir: values.dir } : {}),
+        ...(values.record !== undefined ? { record: values.record } : {}),
         ...(values.speed !== undefined ? { speed: number(values.speed, 'speed')! } : {}),
         ...(start !== undefined ? { start } : {}),
         ...(dur !== undefined ? { until: (start ?? sc.start) + dur } : {}),

@@ -29,7 +29,7 @@ export { runFleet, type FleetOptions, type FleetResult } from './fleet.js';
 export { createLogger } from './log.js';
 export { BUILTIN_DIR, listBuiltinScenarios, resolveScenario, type BuiltinScenario } from './builtin.js';
 export { startSimulation, type Simulation, type SimulatedBoard, type SimulationOptions } from './simulation.js';
-export type { BoardStats } from './board.js';
+export type { BoardStats, SentReading, SentRecorder } from './board.js';
 export { encodeLineFrame } from './protocols/line.js';
 export { encodeXdr, nmeaChecksum, type XdrField } from './protocols/nmea.js';
 export { crc16, withCrc, registerImage, ModbusSlave, MODBUS_EXCEPTION, type RegisterSpec } from './protocols/modbus.js';

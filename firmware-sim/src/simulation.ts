@@ -1,8 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PtyPair, tempDir } from '@fieldline/runtime/process';
 import type { Logger } from 'pino';
-import { SerialBoard, type BoardStats } from './board.js';
+import { SerialBoard, type BoardStats, type SentRecorder } from './board.js';
 import { SimulationError } from './errors.js';
 import { silentLogger } from './log.js';
 import { planScenario } from './plan.js';
@@ -23,6 +23,13 @@ export interface SimulationOptions {
   until?: number;
   /** Open every port but write nothing until `resume()` (lets a reader open the tty first). @default false */
   paused?: boolean;
+  /**
+   * JSON lines file receiving `{device, sensor, ts, value}` for every reading of every line frame
+   * as its bytes are handed to the port (frames held while unplugged are recorded when written,
+   * dropped ones never): the record of what was sent, for a ledger. Modbus answers are not recorded
+   * (the edge times them). Frame faults (garbage, truncation) are written as sent too.
+   */
+  record?: string;
   logger?: Logger;
 }
 
@@ -76,15 +83,19 @@ export async function startSimulation(scenarioIn: Scenario, opts: SimulationOpti
   writeFileSync(groundTruthPath, plans.flatMap((p) => p.groundTruth).map((g) => `${JSON.stringify(g)}\n`).join(''));
 
   const boards: SerialBoard[] = [];
+  const recordFd = opts.record !== undefined ? openSync(opts.record, 'a') : undefined;
+  const recorder: SentRecorder | undefined =
+    recordFd === undefined ? undefined : (readings) => void writeSync(recordFd, readings.map((r) => `${JSON.stringify(r)}\n`).join(''));
   const closeAll = async (): Promise<void> => {
     await Promise.all(boards.map((b) => b.close().catch((err) => log.warn({ err }, 'board close failed'))));
+    if (recordFd !== undefined) closeSync(recordFd);
   };
   try {
     // Sequential: ~100 socat starts at once would swamp two shared cores.
     for (const plan of plans) {
       const name = `${plan.device}.${plan.board.id}`;
       const pair = await PtyPair.create({ dir, names: [`.${name}.board`, name] });
-      const board = new SerialBoard(plan, pair, opts.seed, !realtime, until, log.child({ device: plan.device, board: plan.board.id }));
+      const board = new SerialBoard(plan, pair, opts.seed, !realtime, until, log.child({ device: plan.device, board: plan.board.id }), recorder);
       boards.push(board);
       await board.open();
     }
