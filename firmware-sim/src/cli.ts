@@ -13,6 +13,7 @@ const USAGE = `fieldline-sim: simulated serial sensor boards on real ttys, and M
                     [--speed X] [--fast] [--start now|ISO|ms] [--duration 10m] [--record sent.jsonl]
       Starts every board on its own pty and prints the tty path the edge opens (serial "path").
       --record appends {device, sensor, ts, value} of every reading written (a ledger's input).
+      --paused opens the ports and writes nothing until the process gets SIGUSR1.
   fieldline-sim list
       Lists the built-in scenarios (firmware-sim/scenarios/).
   fieldline-sim samples <scenario> [--seed N] [--duration 10m]
@@ -52,6 +53,7 @@ async function run(args: string[]): Promise<void> {
       start: { type: 'string' },
       duration: { type: 'string' },
       record: { type: 'string' },
+      paused: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) fail('run needs one scenario file or built-in name');
@@ -73,6 +75,7 @@ async function run(args: string[]): Promise<void> {
         realtime: !values.fast,
         ...(values.dir !== undefined ? { dir: values.dir } : {}),
         ...(values.record !== undefined ? { record: values.record } : {}),
+        ...(values.paused ? { paused: true } : {}),
         ...(values.speed !== undefined ? { speed: number(values.speed, 'speed')! } : {}),
         ...(start !== undefined ? { start } : {}),
         ...(dur !== undefined ? { until: (start ?? sc.start) + dur } : {}),
@@ -82,6 +85,11 @@ async function run(args: string[]): Promise<void> {
   process.stdout.write(`ground truth\t${sim.groundTruthPath}\n`);
   if (values.out) {
     writeFileSync(values.out, `${JSON.stringify({ scenario: scenario.name, seed, groundTruthPath: sim.groundTruthPath, boards: sim.boards }, null, 2)}\n`);
+  }
+  if (values.paused) {
+    // The ports are open; the readers (edge agents in other processes) open theirs, then say go.
+    process.once('SIGUSR1', () => sim.resume());
+    process.stdout.write(`paused\tsend SIGUSR1 (kill -USR1 ${process.pid}) to start\n`);
   }
   await sim.done;
   stop('scenario done');

@@ -108,9 +108,10 @@ export class BoardPlan {
   boardTs(k: number): number {
     const ts = this.eventTs(k);
     const start = this.scenario.start;
-    const { bootAt1970, jumpBack } = this.board.clock;
+    const { bootAt1970, jumpBack, jumpAhead } = this.board.clock;
     if (bootAt1970 && ts < start + bootAt1970.syncAfter) return ts - start;
     if (jumpBack && ts >= start + jumpBack.at && ts < start + jumpBack.at + jumpBack.correctedAfter) return ts - jumpBack.by;
+    if (jumpAhead && ts >= start + jumpAhead.at && ts < start + jumpAhead.at + jumpAhead.correctedAfter) return ts + jumpAhead.by;
     return ts;
   }
 
