@@ -98,8 +98,18 @@ export class ManualClock implements ClockSource {
 const toMicros = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 /**
- * Makes event times strictly increasing per sensor: a time at or before the sensor's last one
- * (clock stepped back, two frames in one read) becomes last + 1 µs, so no two readings collide.
+ * Largest step back (ms) that is smoothed over. An NTP correction or two frames in one read step
+ * back by less; a clock that jumps back further (an hour, or from 2100 to now) is broken on one
+ * side of the jump, and smoothing it would stamp every later reading just after the wrong time
+ * (after a jump to 2100, forever). Equal to the processor's default `clock.maxAheadMs`.
+ */
+export const MAX_SMOOTHED_STEP_MS = 60_000;
+
+/**
+ * Makes event times strictly increasing per sensor across small steps: a time at or up to
+ * {@link MAX_SMOOTHED_STEP_MS} before the sensor's last one (clock stepped back a little, two
+ * frames in one read) becomes last + 1 µs, so no two readings collide. A bigger step back is kept
+ * as it is: the processor judges it (late readings, or a clock that had run ahead).
  */
 export class Timestamper {
   private readonly last = new Map<string, number>();
@@ -107,7 +117,7 @@ export class Timestamper {
   stamp(sensor: string, ts: number): number {
     const prev = this.last.get(sensor);
     let t = toMicros(ts);
-    if (prev !== undefined && t <= prev) t = toMicros(prev + 0.001);
+    if (prev !== undefined && t <= prev && prev - t <= MAX_SMOOTHED_STEP_MS) t = toMicros(prev + 0.001);
     this.last.set(sensor, t);
     return t;
   }

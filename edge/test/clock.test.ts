@@ -19,6 +19,13 @@ describe('Timestamper', () => {
     expect(out).toEqual([1000, 1000.001, 1000.002, 1000.003, 1000.004, 2000]);
     expect(t.stamp('b', 500)).toBe(500);
   });
+
+  it('does not smooth a big jump back: after a board clock at 2100, the right time is kept (not 2100 + 1 µs forever)', () => {
+    const t = new Timestamper();
+    const now = Date.UTC(2026, 5, 1);
+    const out = [now, Date.UTC(2100, 0, 1), now + 200, now + 300, now + 300 - 30_000, now - 3_600_000].map((ts) => t.stamp('a', ts));
+    expect(out).toEqual([now, Date.UTC(2100, 0, 1), now + 200, now + 300, now + 300.001, now - 3_600_000]);
+  });
 });
 
 describe('clock-aware timestamps in the agent', () => {

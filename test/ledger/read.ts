@@ -1,0 +1,87 @@
+/** Reads back what the pipeline kept, for the ledger: InfluxDB readings and the JetStream streams. */
+import { readFileSync } from 'node:fs';
+import { parseAlert, parseEnvelope, parseSession, STREAMS, type AlertEvent, type SessionSummary } from '@fieldline/contract';
+import { DeliverPolicy, type NatsConnection } from 'nats';
+import type { SentReading, StoredReading, TelemetryMessage } from './ledger.js';
+
+/** firmware-sim's `--record` file. */
+export function readSent(file: string): SentReading[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as SentReading);
+}
+
+interface InfluxResult {
+  results?: { series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[]; error?: string }[];
+  error?: string;
+}
+
+/** Every `readings` point of `devices` (time in µs). */
+export async function readStored(influxUrl: string, devices: readonly string[], db = 'fieldline'): Promise<StoredReading[]> {
+  const out: StoredReading[] = [];
+  for (const device of devices) {
+    const q = `SELECT "value", "quality", "clock" FROM "readings" WHERE "device" = '${device}' GROUP BY "sensor"`;
+    const res = await fetch(`${influxUrl}/query`, { method: 'POST', body: new URLSearchParams({ q, db, epoch: 'u' }) });
+    const json = (await res.json()) as InfluxResult;
+    const err = json.error ?? json.results?.[0]?.error;
+    if (!res.ok || err) {
+      if (/database not found/.test(err ?? '')) continue;
+      throw new Error(`InfluxDB query failed (${res.status}): ${err ?? ''}`);
+    }
+    for (const s of json.results?.[0]?.series ?? []) {
+      const col = (name: string): number => s.columns.indexOf(name);
+      const [t, v, q2, c] = [col('time'), col('value'), col('quality'), col('clock')];
+      for (const row of s.values) {
+        out.push({
+          device,
+          sensor: s.tags!.sensor!,
+          tsUs: Number(row[t]),
+          value: Number(row[v]),
+          ...(row[q2] != null ? { quality: String(row[q2]) } : {}),
+          ...(c >= 0 && row[c] != null ? { clock: String(row[c]) } : {}),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Every message of a stream in stream order, with its `Nats-Msg-Id`. */
+export async function readStream(nc: NatsConnection, stream: string): Promise<{ seq: number; subject: string; msgId: string; data: Uint8Array }[]> {
+  const jsm = await nc.jetstreamManager();
+  const info = await jsm.streams.info(stream).catch(() => null);
+  if (!info || info.state.messages === 0) return [];
+  const c = await nc.jetstream().consumers.get(stream, { deliver_policy: DeliverPolicy.All });
+  const out: { seq: number; subject: string; msgId: string; data: Uint8Array }[] = [];
+  const last = info.state.last_seq;
+  while (out.length === 0 || out[out.length - 1]!.seq < last) {
+    let got = 0;
+    for await (const m of await c.fetch({ max_messages: 1000, expires: 2000 })) {
+      got++;
+      out.push({ seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') ?? '', data: m.data });
+      if (m.seq >= last) break;
+    }
+    if (got === 0) break;
+  }
+  await c.delete().catch(() => undefined);
+  return out;
+}
+
+export async function readTelemetry(nc: NatsConnection): Promise<TelemetryMessage[]> {
+  return (await readStream(nc, STREAMS.TELEMETRY.name)).map((m) => ({ seq: m.seq, msgId: m.msgId, env: parseEnvelope(m.data) }));
+}
+
+export async function readAlerts(nc: NatsConnection): Promise<AlertEvent[]> {
+  return (await readStream(nc, STREAMS.ALERTS.name)).map((m) => parseAlert(m.data));
+}
+
+export async function readSessions(nc: NatsConnection): Promise<SessionSummary[]> {
+  return (await readStream(nc, STREAMS.SESSIONS.name)).map((m) => parseSession(m.data));
+}
