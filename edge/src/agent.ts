@@ -6,7 +6,8 @@ import type { EdgeConfig, PortConfig } from './config.js';
 import { newPortCounters, type PortCounters } from './counters.js';
 import type { Frame } from './drivers/index.js';
 import { openPort, type OpenPort } from './ports.js';
-import { DiskQueue, readingLine, type BatchInfo } from './queue.js';
+import { DiskFullError, DiskQueue, readingLine, type BatchInfo } from './queue.js';
+import { EdgeStateError } from './errors.js';
 import { mapFrame } from './readings.js';
 import { badFrameReporter } from './serial-port.js';
 import { EdgeState } from './state.js';
@@ -22,7 +23,7 @@ export interface EdgeHealth {
   epoch: string;
   connected: boolean;
   clock: ClockState;
-  queue: { depth: number; bytes: number; batches: number; dropped_overflow: number; dropped_rejected: number; corrupt_records: number };
+  queue: { depth: number; bytes: number; batches: number; dropped_overflow: number; dropped_overflow_in_doubt: number; dropped_disk_full: number; dropped_rejected: number; corrupt_records: number; disk_error?: string };
   readings_in: number;
   readings_acked: number;
   readings_held: number;
@@ -95,7 +96,25 @@ export class Agent {
     }
     if (log.isLevelEnabled('debug')) log.debug({ readings: m.readings, held: m.held || undefined, unmapped: m.unmapped.length ? m.unmapped : undefined }, 'frame parsed');
     const lines = m.readings.map((r) => readingLine(r, m.held ? { mono, boot: this.clock.bootId } : undefined));
-    if (this.enqueue(lines, m.held ? this.clock.bootId : undefined)) this.readingsIn += lines.length;
+    if (this.enqueue(lines, m.held ? this.clock.bootId : undefined)) {
+      this.readingsIn += lines.length;
+      if (this.diskTroubleSince) this.reportDiskTrouble();
+    } else if (this.queue.diskError !== undefined) this.reportDiskTrouble();
+  }
+
+  private diskTroubleSince = 0;
+
+  /** A full disk: said once per episode (and in every heartbeat: dropped_disk_full), never a crash. */
+  private reportDiskTrouble(): void {
+    const error = this.queue.diskError;
+    if (error === undefined) {
+      if (this.diskTroubleSince) this.log.info({ dropped_disk_full: this.queue.counters.dropped_disk_full }, 'disk writable again; queueing readings');
+      this.diskTroubleSince = 0;
+      return;
+    }
+    if (this.diskTroubleSince) return;
+    this.diskTroubleSince = this.clock.mono();
+    this.log.error({ error, stateDir: this.cfg.stateDir }, 'disk full: new readings are dropped and counted (dropped_disk_full) until there is room; queued ones are still sent');
   }
 
   /** The first time a port sends a channel its `channels` do not map, say so once (names are bounded). */
@@ -134,7 +153,15 @@ export class Agent {
     clearTimeout(this.delayTimer);
     this.delayTimer = undefined;
     if (!this.queue.openBatch) return undefined;
-    return this.queue.close(this.state.nextSeq(), { synced: this.clock.synced(), now: this.clock.now() });
+    try {
+      return this.queue.close(this.state.nextSeq(), { synced: this.clock.synced(), now: this.clock.now() });
+    } catch (err) {
+      // The marker (or the seq reservation) could not be written: the batch stays open and is
+      // closed at the next attempt, once acks have freed room.
+      if (!(err instanceof DiskFullError || err instanceof EdgeStateError)) throw err;
+      this.reportDiskTrouble();
+      return undefined;
+    }
   }
 
   /** Sends queued batches, oldest first, up to the in-flight window. */
@@ -152,6 +179,7 @@ export class Agent {
         this.queue.remove(info.seq, 'corrupt');
         continue;
       }
+      this.queue.markSent(info.seq);
       this.uplink.sendBatch(info.seq, payload);
     }
   }
@@ -165,6 +193,8 @@ export class Agent {
   private acked(seq: number): void {
     const info = this.queue.get(seq);
     if (info && this.queue.remove(seq)) this.readingsAcked += info.n;
+    // Room again: an open batch a full disk kept open can close now.
+    if (this.queue.openBatch && this.diskTroubleSince && !this.delayTimer) this.closeBatch();
     this.pump();
   }
 
@@ -209,11 +239,19 @@ export class Agent {
 
   private heartbeat(): void {
     if (!this.uplink.connected) return;
+    let seq: number;
+    try {
+      seq = this.state.nextSeq();
+    } catch (err) {
+      if (!(err instanceof EdgeStateError)) throw err;
+      this.reportDiskTrouble();
+      return;
+    }
     const env: Envelope = {
       v: 1,
       device: this.cfg.device,
       epoch: this.state.epoch,
-      seq: this.state.nextSeq(),
+      seq,
       clock: { synced: this.clock.synced(), now: this.clock.now() },
       readings: [],
       health: this.healthFigures(),
@@ -240,6 +278,9 @@ export class Agent {
       // The queue's bound, so the cloud can alert on how full it is (deploy/prometheus: EdgeQueueFilling).
       queue_max_bytes: this.cfg.queue.maxBytes,
       dropped_overflow: h.queue.dropped_overflow,
+      dropped_overflow_in_doubt: h.queue.dropped_overflow_in_doubt,
+      dropped_disk_full: h.queue.dropped_disk_full,
+      disk_full: h.queue.disk_error === undefined ? 0 : 1,
       dropped_rejected: h.queue.dropped_rejected,
       bad_frames: badTotal,
       ...bad,
@@ -263,7 +304,7 @@ export class Agent {
       epoch: this.state.epoch,
       connected: this.uplink.connected,
       clock: { synced: this.clock.synced(), now: this.clock.now() },
-      queue: { depth: this.queue.depth, bytes: this.queue.bytes, batches: [...this.queue.pending()].length, ...this.queue.counters },
+      queue: { depth: this.queue.depth, bytes: this.queue.bytes, batches: [...this.queue.pending()].length, ...this.queue.counters, ...(this.queue.diskError !== undefined ? { disk_error: this.queue.diskError } : {}) },
       readings_in: this.readingsIn,
       readings_acked: this.readingsAcked,
       readings_held: held,

@@ -22,6 +22,8 @@ export interface BatchInfo {
   clock: ClockState;
   /** Readings held while the clock was unsynced; `bootId` of their monotonic times. */
   heldBoot?: string;
+  /** Published at least once (since this start): if it is dropped now, it may have arrived all the same. */
+  sent?: boolean;
 }
 
 export interface QueueOptions {
@@ -33,9 +35,19 @@ export interface QueueOptions {
 }
 
 export interface QueueCounters {
+  /** Readings dropped by the overflow policy (`maxBytes`)… */
   dropped_overflow: number;
+  /** …of which this many were in batches already sent once, whose PUBACK never came: they may have arrived. */
+  dropped_overflow_in_doubt: number;
+  /** Readings not queued because the disk was full (or refused the write): lost, and counted here. */
+  dropped_disk_full: number;
   dropped_rejected: number;
   corrupt_records: number;
+}
+
+/** A write the file system refused: the disk is full (or over quota, or failing). */
+export class DiskFullError extends Error {
+  override readonly name = 'DiskFullError';
 }
 
 interface Segment {
@@ -63,7 +75,9 @@ function heldBootOf(line: string): { heldBoot?: string } {
 const segName = (no: number): string => `${String(no).padStart(10, '0')}.log`;
 
 export class DiskQueue {
-  readonly counters: QueueCounters = { dropped_overflow: 0, dropped_rejected: 0, corrupt_records: 0 };
+  readonly counters: QueueCounters = { dropped_overflow: 0, dropped_overflow_in_doubt: 0, dropped_disk_full: 0, dropped_rejected: 0, corrupt_records: 0 };
+  /** The last write the disk refused, until one succeeds again (for health and logs). */
+  diskError: string | undefined;
   private readonly segments: Segment[] = [];
   private readonly batches = new Map<number, BatchInfo>();
   private fd = -1;
@@ -114,22 +128,40 @@ export class DiskQueue {
 
   /**
    * Appends readings to the open batch. `heldBoot` marks readings held for clock correction (their
-   * JSON carries `mono`). Returns false when the queue is full and the policy is drop-newest.
+   * JSON carries `mono`). Returns false when the queue is full and the policy is drop-newest, or
+   * when the disk refused the write (the readings are counted as `dropped_disk_full`, the segment
+   * is left as it was).
    */
   append(lines: string[], heldBoot?: string): boolean {
     if (lines.length === 0) return true;
     const data = Buffer.from(lines.join('\n') + '\n');
     if (!this.makeRoom(data.length, lines.length)) return false;
     const seg = this.tail;
-    if (!this.open) this.open = { start: seg.size, n: 0, bytes: 0, ...(heldBoot ? { heldBoot } : {}) };
-    this.write(data);
+    const start = seg.size;
+    try {
+      this.write(data);
+      if (this.opts.fsync === 'always') fsyncSync(this.fd);
+    } catch (err) {
+      if (!(err instanceof DiskFullError)) throw err;
+      this.counters.dropped_disk_full += lines.length;
+      return false;
+    }
+    if (!this.open) this.open = { start, n: 0, bytes: 0, ...(heldBoot ? { heldBoot } : {}) };
     this.open.n += lines.length;
     this.open.bytes += data.length;
-    if (this.opts.fsync === 'always') fsyncSync(this.fd);
     return true;
   }
 
-  /** Closes the open batch under `seq`; written (and fsynced unless `never`) before anyone sends it. */
+  /** Marks a batch published (it may arrive even if it is dropped before its PUBACK). */
+  markSent(seq: number): void {
+    const info = this.batches.get(seq);
+    if (info) info.sent = true;
+  }
+
+  /**
+   * Closes the open batch under `seq`; written (and fsynced unless `never`) before anyone sends it.
+   * Throws {@link DiskFullError} (the batch stays open, the file as it was) when the disk refuses the marker.
+   */
   close(seq: number, clock: ClockState): BatchInfo | undefined {
     const open = this.open;
     if (!open) return undefined;
@@ -168,7 +200,13 @@ export class DiskQueue {
     if (!info) return false;
     this.batches.delete(seq);
     this.liveReadings -= info.n;
-    this.write(Buffer.from(reason ? `D ${seq} ${reason}\n` : `A ${seq}\n`));
+    try {
+      this.write(Buffer.from(reason ? `D ${seq} ${reason}\n` : `A ${seq}\n`));
+    } catch (err) {
+      // A full disk cannot record the ack: after a restart the batch is sent again, a duplicate
+      // the gateway and processor drop. Its segment is freed below all the same.
+      if (!(err instanceof DiskFullError)) throw err;
+    }
     if (reason === 'rejected') this.counters.dropped_rejected += info.n;
     if (reason === 'corrupt') this.counters.corrupt_records += info.n;
     const seg = this.segments.find((s) => s.no === info.seg);
@@ -190,9 +228,23 @@ export class DiskQueue {
     return this.segments[this.segments.length - 1]!;
   }
 
+  /** Writes a whole record or nothing: a refused (partial) write is cut back off, and thrown as {@link DiskFullError}. */
   private write(data: Buffer): void {
     let off = 0;
-    while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
+    try {
+      while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
+    } catch (err) {
+      if (off > 0) {
+        try {
+          ftruncateSync(this.fd, this.tail.size);
+        } catch {
+          // the torn record is cut off at the next recovery
+        }
+      }
+      this.diskError = `${(err as NodeJS.ErrnoException).code ?? 'write failed'}: ${(err as Error).message}`;
+      throw new DiskFullError(this.diskError, { cause: err });
+    }
+    this.diskError = undefined;
     this.tail.size += data.length;
     this.totalBytes += data.length;
   }
@@ -216,6 +268,7 @@ export class DiskQueue {
       this.batches.delete(info.seq);
       this.liveReadings -= info.n;
       this.counters.dropped_overflow += info.n;
+      if (info.sent) this.counters.dropped_overflow_in_doubt += info.n;
     }
     this.totalBytes -= head.size;
     unlinkSync(join(this.opts.dir, segName(head.no)));
@@ -230,10 +283,16 @@ export class DiskQueue {
   }
 
   private rollover(): void {
+    const no = this.tail.no + 1;
+    let fd: number;
+    try {
+      fd = openSync(join(this.opts.dir, segName(no)), 'a');
+    } catch {
+      return; // no room for a new file: the current segment goes on (rolled over at the next batch)
+    }
     if (this.opts.fsync !== 'never') fsyncSync(this.fd);
     closeSync(this.fd);
-    const no = this.tail.no + 1;
-    this.fd = openSync(join(this.opts.dir, segName(no)), 'a');
+    this.fd = fd;
     this.segments.push({ no, size: 0, live: 0 });
   }
 

@@ -80,19 +80,24 @@ export class EdgeState {
     if (seq > this.seq) this.seq = seq;
   }
 
-  /** The next seq; reserves (and fsyncs) a new block first when the current one is used up. */
+  /**
+   * The next seq; reserves (and fsyncs) a new block first when the current one is used up. When
+   * the reservation cannot be written (a full disk) it throws {@link EdgeStateError} and hands out
+   * nothing: a seq beyond what is on disk could be handed out again after a crash.
+   */
   nextSeq(): number {
+    if (this.seq + 1 > this.reserved) this.persist(this.seq + 1);
     this.seq += 1;
-    if (this.seq > this.reserved) this.persist();
     return this.seq;
   }
 
-  private persist(): void {
-    this.reserved = this.seq + SEQ_BLOCK;
+  private persist(from = this.seq): void {
+    const reserved = from + SEQ_BLOCK;
     try {
-      writeFileAtomic(this.file, JSON.stringify({ epoch: this.epoch, seqReserved: this.reserved }));
+      writeFileAtomic(this.file, JSON.stringify({ epoch: this.epoch, seqReserved: reserved }));
     } catch (err) {
       throw new EdgeStateError(`cannot write ${this.file}: ${(err as Error).message}`, { cause: err });
     }
+    this.reserved = reserved;
   }
 }

@@ -1,8 +1,10 @@
-import { appendFileSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupAll, tempDir } from '@fieldline/harness';
 import { DiskQueue, type QueueOptions } from '../src/index.js';
+import { DiskFullError } from '../src/queue.js';
 
 afterAll(() => cleanupAll());
 
@@ -79,5 +81,47 @@ describe('disk queue', () => {
     expect(accepted + q.counters.dropped_overflow).toBe(3000);
     expect(q.depth).toBe(accepted);
     expect(q.read([...q.pending()][0]!)[0]).toBe(line(0));
+  });
+
+  it('a full disk (a 64 KiB tmpfs): append refuses and counts, close keeps its batch open, nothing on disk is torn; room again, it goes on', () => {
+    if (process.getuid?.() !== 0) throw new Error('needs root to mount a small tmpfs (CI runs as root)');
+    const dir = tempDir('queue-full');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
+    try {
+      const o = opts({ dir: join(dir, 'q'), maxBytes: 1 << 20, segmentBytes: 4096 });
+      const q = new DiskQueue(o);
+      let seq = 0;
+      let accepted = 0;
+      let refused = 0;
+      for (let i = 0; i < 4000; i += 10) {
+        const lines = Array.from({ length: 10 }, (_, k) => line(i + k));
+        if (q.append(lines)) accepted += 10;
+        else refused += 10;
+        try {
+          q.close(seq + 1, clock);
+          seq += 1;
+        } catch (err) {
+          expect(err).toBeInstanceOf(DiskFullError);
+        }
+      }
+      expect(refused).toBeGreaterThan(0);
+      expect(q.counters.dropped_disk_full).toBe(refused);
+      expect(q.diskError).toMatch(/ENOSPC/);
+      expect(accepted + refused).toBe(4000);
+      expect(q.depth).toBe(accepted);
+      // What the queue holds is exactly what it accepted, whole, after a crash too.
+      const r = new DiskQueue(o);
+      expect(r.counters.corrupt_records).toBe(0);
+      expect(r.depth).toBe(accepted);
+      const all = [...r.pending()].flatMap((b) => r.read(b));
+      expect(all.length + (r.openBatch?.n ?? 0)).toBe(accepted);
+      // Acks free whole segments: the disk has room again, and the queue goes on.
+      for (const b of [...q.pending()]) q.remove(b.seq);
+      expect(q.append([line(9999)])).toBe(true);
+      expect(q.diskError).toBeUndefined();
+      expect(q.close(seq + 1, clock)?.n).toBe((q.depth));
+    } finally {
+      execFileSync('umount', ['-l', dir]);
+    }
   });
 });
