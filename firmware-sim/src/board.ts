@@ -52,6 +52,7 @@ export class SerialBoard {
   private held: [Buffer, SentReading[] | undefined][] = [];
   private replugging = false;
   private closed = false;
+  private halted = false;
   private lastDataAt = 0;
   private readonly unplugWindows: [number, number][];
   readonly stats: BoardStats;
@@ -153,6 +154,7 @@ export class SerialBoard {
   }
 
   private write(bytes: Buffer, sent?: SentReading[]): boolean {
+    if (this.halted) return false;
     const port = this.port;
     if (!port || this.replugging) {
       if (this.held.length >= MAX_HELD_FRAMES) {
@@ -224,10 +226,16 @@ export class SerialBoard {
     if (frame !== null) this.write(this.faults.applyToLine(frame, k, this.plan.board.maxFrameBytes), this.record ? this.sentReadings(k) : undefined);
   }
 
+  /** Writes nothing more (ports stay open); Modbus boards stop answering. */
+  halt(): void {
+    this.halted = true;
+    this.held = [];
+  }
+
   /** Fast mode: writes ticks as fast as the port drains, up to `until`. Modbus boards just answer. */
   async runFast(until: number): Promise<void> {
     if (this.slave) return;
-    while (!this.closed && this.k < this.plan.tickCount) {
+    while (!this.closed && !this.halted && this.k < this.plan.tickCount) {
       const at = this.plan.scheduleAt(this.k);
       if (at >= until) return;
       if (this.unpluggedAt(at) !== !this.pair.connected) await this.followCable(at);

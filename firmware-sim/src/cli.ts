@@ -13,7 +13,8 @@ const USAGE = `fieldline-sim: simulated serial sensor boards on real ttys, and M
                     [--speed X] [--fast] [--start now|ISO|ms] [--duration 10m] [--record sent.jsonl]
       Starts every board on its own pty and prints the tty path the edge opens (serial "path").
       --record appends {device, sensor, ts, value} of every reading written (a ledger's input).
-      --paused opens the ports and writes nothing until the process gets SIGUSR1.
+      --paused opens the ports and writes nothing until the process gets SIGUSR1. SIGUSR2 stops
+      writing for good and keeps the ports open until SIGTERM (readers get every byte written).
   fieldline-sim list
       Lists the built-in scenarios (firmware-sim/scenarios/).
   fieldline-sim samples <scenario> [--seed N] [--duration 10m]
@@ -91,8 +92,16 @@ async function run(args: string[]): Promise<void> {
     process.once('SIGUSR1', () => sim.resume());
     process.stdout.write(`paused\tsend SIGUSR1 (kill -USR1 ${process.pid}) to start\n`);
   }
+  // SIGUSR2: stop writing but keep the ports open until SIGTERM, so the readers get every byte
+  // written (closing the ptys at once could cut the last frames in flight).
+  let halted = false;
+  process.once('SIGUSR2', () => {
+    halted = true;
+    sim.halt();
+    process.stdout.write('halted\n');
+  });
   await sim.done;
-  stop('scenario done');
+  if (!halted) stop('scenario done');
 }
 
 async function samples(args: string[]): Promise<void> {

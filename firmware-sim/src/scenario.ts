@@ -109,7 +109,7 @@ const clockSchema = z
     bootAt1970: z.object({ syncAfter: duration }).strict().optional(),
     /** The board clock jumps back by `by` at `at` and is corrected `correctedAfter` later. */
     jumpBack: z.object({ at: duration, by: duration, correctedAfter: duration }).strict().optional(),
-    /** The board clock jumps ahead by `by` (e.g. "76y" is not a duration: use ms) at `at` and is corrected `correctedAfter` later. */
+    /** The board clock jumps ahead by `by` (e.g. `27700d`, about 76 years) at `at` and is corrected `correctedAfter` later. */
     jumpAhead: z.object({ at: duration, by: duration, correctedAfter: duration }).strict().optional(),
   })
   .strict();

@@ -57,6 +57,8 @@ export interface Simulation {
   /** Resolves when every board has reached `until` (never, for an open-ended realtime run). */
   done: Promise<void>;
   resume(): void;
+  /** Stops writing for good but keeps the ports open, so a reader gets every byte already written. */
+  halt(): void;
   stats(): BoardStats[];
   /** Pulls / re-plugs a board's USB cable by hand (tests of the edge's reconnect). */
   unplug(device: string, board: string): Promise<void>;
@@ -105,6 +107,7 @@ export async function startSimulation(scenarioIn: Scenario, opts: SimulationOpti
   }
 
   let closed = false;
+  let halted = false;
   let timer: NodeJS.Timeout | undefined;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -113,7 +116,7 @@ export async function startSimulation(scenarioIn: Scenario, opts: SimulationOpti
 
   // One timer for all boards: boards sharing a rate tick together, so 100 boards at 10 Hz wake it 10 times a second.
   const tick = (): void => {
-    if (closed) return;
+    if (closed || halted) return;
     const now = virtualNow();
     let active = false;
     let next = Infinity;
@@ -161,6 +164,12 @@ export async function startSimulation(scenarioIn: Scenario, opts: SimulationOpti
     groundTruthPath,
     done,
     resume,
+    halt: () => {
+      halted = true;
+      clearTimeout(timer);
+      for (const b of boards) b.halt();
+      resolveDone();
+    },
     stats: () => boards.map((b) => structuredClone(b.stats)),
     unplug: (device, board) => find(device, board).pair.unplug(),
     replug: (device, board) => find(device, board).pair.replug().then(() => find(device, board).open()),

@@ -54,4 +54,25 @@ describe('firmware-sim record', () => {
     // The jsonl board has no timestamps: the tick's event time.
     expect(sent.filter((r) => r.sensor === 'co2').map((r) => r.ts - scenario.start).slice(0, 3)).toEqual([0, 200, 400]);
   });
+
+  it('halt: nothing more is written or recorded, the ports stay open and what was written reaches the reader', async () => {
+    const scenario = loadScenario(yaml.replace('duration: 5s', 'duration: 10m'));
+    const record = join(tempDir('rec'), 'sent.jsonl');
+    const sim = await startSimulation(scenario, { seed: 3, realtime: true, speed: 1, paused: true, record });
+    const readers = await Promise.all(sim.boards.map((b) => openReader(b.path)));
+    sim.resume();
+    await new Promise((r) => setTimeout(r, 800));
+    sim.halt();
+    await sim.done;
+    const recorded = readFileSync(record, 'utf8').trim().split('\n').length;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(readFileSync(record, 'utf8').trim().split('\n').length).toBe(recorded);
+    expect(recorded).toBeGreaterThan(5);
+    await settle(readers);
+    const lines = readers.map((r) => r.bytes().toString('latin1').split(/\r?\n/).filter((l) => l.trim()).length);
+    await Promise.all(readers.map((r) => r.close()));
+    await sim.close();
+    // kv frames carry 2 readings, jsonl frames 1: every recorded reading was read.
+    expect(lines[0]! * 2 + lines[1]!).toBe(recorded);
+  });
 });
