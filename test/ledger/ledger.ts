@@ -70,7 +70,7 @@ export interface LedgerReport {
   duplicated: number;
   /** Stored with another value or marking than sent, or stored and never sent. */
   altered: number;
-  /** A reading stored after a newer one of its sensor, or a batch after a later batch of its device (stream order). */
+  /** A reading in TELEMETRY after one of its sensor that was sent later, or a batch after a later batch of its device. */
   outOfOrder: number;
   alerts: { expected: number; missing: number; unexpected: number; duplicated: number };
   problems: string[];
@@ -161,6 +161,9 @@ export function checkLedger(
   let duplicated = 0;
   let outOfOrder = 0;
   const seen = new Set<string>();
+  // Order is the order sent (a board clock that jumps back sends older times later, in order).
+  const order = new Map<string, number>();
+  sent.forEach((r, i) => order.set(key(r.device, r.sensor, us(r.ts)), i));
   const newest = new Map<string, number>();
   const lastBatch = new Map<string, number>();
   for (const m of input.telemetry) {
@@ -184,11 +187,13 @@ export function checkLedger(
       }
       seen.add(k);
       const sk = `${env.device}\u0000${r.sensor}`;
-      const n = newest.get(sk) ?? -Infinity;
-      if (us(r.ts) <= n) {
+      const at = order.get(k);
+      if (at === undefined) continue;
+      const n = newest.get(sk) ?? -1;
+      if (at <= n) {
         outOfOrder++;
-        note(`out of order: ${env.device}/${r.sensor} at ${iso(r.ts)} after ${iso(n / 1000)} (in ${m.msgId})`);
-      } else newest.set(sk, us(r.ts));
+        note(`out of order: ${env.device}/${r.sensor} at ${iso(r.ts)} stored after a reading sent later (in ${m.msgId})`);
+      } else newest.set(sk, at);
     }
   }
 

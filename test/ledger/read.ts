@@ -1,7 +1,7 @@
 /** Reads back what the pipeline kept, for the ledger: InfluxDB readings and the JetStream streams. */
 import { readFileSync } from 'node:fs';
 import { parseAlert, parseEnvelope, parseSession, STREAMS, type AlertEvent, type SessionSummary } from '@fieldline/contract';
-import { DeliverPolicy, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import type { SentReading, StoredReading, TelemetryMessage } from './ledger.js';
 
 /** firmware-sim's `--record` file. */
@@ -58,7 +58,7 @@ export async function readStream(nc: NatsConnection, stream: string): Promise<{ 
   const jsm = await nc.jetstreamManager();
   const info = await jsm.streams.info(stream).catch(() => null);
   if (!info || info.state.messages === 0) return [];
-  const c = await nc.jetstream().consumers.get(stream, { deliver_policy: DeliverPolicy.All });
+  const c = await nc.jetstream().consumers.get(stream);
   const out: { seq: number; subject: string; msgId: string; data: Uint8Array }[] = [];
   const last = info.state.last_seq;
   while (out.length === 0 || out[out.length - 1]!.seq < last) {
