@@ -3,7 +3,7 @@
  * (defaults applied, unknown keys rejected), with one error format naming each key:
  * `invalid gateway config (gw.yaml): mqtt.port: expected number, got string; ports[0].id: is required`.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -20,6 +20,29 @@ export class ConfigError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/** The most a config file may hold (1 MiB): a path to /dev/zero or a huge file is an error, not a hang. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+/** The most a secret file may hold (64 KiB). */
+export const MAX_SECRET_BYTES = 64 * 1024;
+
+/** A file's text, read up to `max` bytes; more than that (or an endless device) throws. */
+export function readBoundedFile(path: string, max: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(max + 1);
+    let got = 0;
+    for (;;) {
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
+      if (got > max) throw new Error(`larger than ${max} bytes`);
+    }
+    return buf.subarray(0, got).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -46,9 +69,17 @@ function wording(message: string): string {
 export function formatIssues(err: z.ZodError, prefix: readonly (string | number)[] = []): string[] {
   return err.issues.flatMap((i) => {
     const path = [...prefix, ...i.path];
-    if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${keyPath([...path, k])}: unknown key`);
-    return [`${keyPath(path)}: ${wording(i.message)}`];
+    if (i.code === 'unrecognized_keys') return i.keys.map((k) => boundIssue(`${keyPath([...path, k])}: unknown key`));
+    return [boundIssue(`${keyPath(path)}: ${wording(i.message)}`)];
   });
+}
+
+/** The most one issue may say: a hostile key or value (100 KB of it) is cut, never echoed whole. */
+export const MAX_ISSUE_CHARS = 300;
+
+/** An issue text cut to {@link MAX_ISSUE_CHARS}, saying how much was left off. */
+export function boundIssue(text: string): string {
+  return text.length <= MAX_ISSUE_CHARS ? text : `${text.slice(0, MAX_ISSUE_CHARS)}… (${text.length - MAX_ISSUE_CHARS} more characters)`;
 }
 
 /** Where a config came from, for checks that need it (relative paths resolve against `baseDir`). */
@@ -88,7 +119,7 @@ export function loadConfig<S extends z.ZodTypeAny>(source: ConfigSource, schema:
       file = source;
       baseDir = dirname(resolve(source));
       try {
-        text = readFileSync(source, 'utf8');
+        text = readBoundedFile(source, MAX_CONFIG_BYTES);
       } catch (err) {
         throw new Err(`cannot read ${opts.what} ${source}: ${(err as Error).message}`, [], { cause: err });
       }
@@ -110,14 +141,17 @@ export function loadConfig<S extends z.ZodTypeAny>(source: ConfigSource, schema:
   }
   const issues: string[] = [];
   opts.check?.(result.data, { ...(file ? { file } : {}), baseDir, issues, resolvePath: (p) => (isAbsolute(p) ? p : resolve(baseDir, p)) });
-  if (issues.length) throw new Err(`invalid ${opts.what}${where}: ${issues.join('; ')}`, issues);
+  if (issues.length) {
+    const bounded = issues.map(boundIssue);
+    throw new Err(`invalid ${opts.what}${where}: ${bounded.join('; ')}`, bounded);
+  }
   return result.data;
 }
 
 /** A secret file's text, trimmed; the error names the config key, never the content. */
 export function readSecretFile(path: string, key: string): string {
   try {
-    return readFileSync(path, 'utf8').trim();
+    return readBoundedFile(path, MAX_SECRET_BYTES).trim();
   } catch (err) {
     throw new ConfigError(`${key}: cannot read ${path}: ${(err as Error).message}`, [`${key}: cannot read ${path}`], { cause: err });
   }

@@ -63,4 +63,17 @@ describe('loadConfig', () => {
     expect(readSecret(undefined, undefined, 'x.passwordFile')).toBeUndefined();
     expect(refusal(() => readSecret(undefined, '/nonexistent', 'x.passwordFile')).message).toMatch(/^x\.passwordFile: cannot read \/nonexistent/);
   });
+
+  it('hostile files and values: /dev/zero and a huge file are refused, not read forever; a 100 KB key or value is cut in the error', () => {
+    expect(refusal(() => loadConfig('/dev/zero', schema, { what: 'test config' })).message).toBe('cannot read test config /dev/zero: larger than 1048576 bytes');
+    expect(refusal(() => readSecret(undefined, '/dev/zero', 'x.passwordFile')).message).toBe('x.passwordFile: cannot read /dev/zero: larger than 65536 bytes');
+    const huge = 'k'.repeat(100_000);
+    const err = refusal(() => loadConfig({ [huge]: 1, ports: [{ id: huge, baud: huge }] }, schema, { what: 'test config' }));
+    expect(err.message.length).toBeLessThan(1000);
+    expect(err.issues[0]).toMatch(/^ports\[0\]\.baud: expected number, got string$/);
+    expect(err.issues[1]).toMatch(/^k{300}… \(\d+ more characters\)$/);
+    const checked = refusal(() => loadConfig({ file: huge }, schema, { what: 'test config', check: (c, ctx) => void ctx.issues.push(`file: no such file ${c.file}`) }));
+    expect(checked.issues[0]!.length).toBeLessThan(400);
+  });
 });
+
