@@ -136,17 +136,15 @@ export class DiskQueue {
     if (lines.length === 0) return true;
     const data = Buffer.from(lines.join('\n') + '\n');
     if (!this.makeRoom(data.length, lines.length)) return false;
-    const seg = this.tail;
-    const start = seg.size;
     try {
-      this.write(data);
+      this.writeOrCompact(data);
       if (this.opts.fsync === 'always') fsyncSync(this.fd);
     } catch (err) {
       if (!(err instanceof DiskFullError)) throw err;
       this.counters.dropped_disk_full += lines.length;
       return false;
     }
-    if (!this.open) this.open = { start, n: 0, bytes: 0, ...(heldBoot ? { heldBoot } : {}) };
+    if (!this.open) this.open = { start: this.tail.size - data.length, n: 0, bytes: 0, ...(heldBoot ? { heldBoot } : {}) };
     this.open.n += lines.length;
     this.open.bytes += data.length;
     return true;
@@ -165,11 +163,13 @@ export class DiskQueue {
   close(seq: number, clock: ClockState): BatchInfo | undefined {
     const open = this.open;
     if (!open) return undefined;
-    const seg = this.tail;
-    const info: BatchInfo = { seq, seg: seg.no, start: open.start, end: seg.size, n: open.n, clock, ...(open.heldBoot ? { heldBoot: open.heldBoot } : {}) };
     const held = open.heldBoot ? ` H ${open.heldBoot}` : '';
-    this.write(Buffer.from(`B ${seq} ${open.n} ${clock.synced ? 1 : 0} ${clock.now}${held}\n`));
+    const end = this.tail.size;
+    // Written before the batch is taken as closed; a compaction may move the open batch first.
+    const moved = this.writeOrCompact(Buffer.from(`B ${seq} ${open.n} ${clock.synced ? 1 : 0} ${clock.now}${held}\n`));
     if (this.opts.fsync !== 'never') fsyncSync(this.fd);
+    const seg = this.tail;
+    const info: BatchInfo = { seq, seg: seg.no, start: open.start, end: end - moved, n: open.n, clock, ...(open.heldBoot ? { heldBoot: open.heldBoot } : {}) };
     this.open = undefined;
     this.batches.set(seq, info);
     seg.live += 1;
@@ -212,7 +212,51 @@ export class DiskQueue {
     const seg = this.segments.find((s) => s.no === info.seg);
     if (seg) seg.live -= 1;
     this.trimHead();
+    // On a full disk the tail segment is never rolled over, so acks alone would never free it.
+    if (this.diskError !== undefined) this.compactTail();
     return true;
+  }
+
+  /** Writes; when the disk is full, compacts the tail and tries once more. Returns the bytes the compaction cut off the front. */
+  private writeOrCompact(data: Buffer): number {
+    try {
+      this.write(data);
+      return 0;
+    } catch (err) {
+      if (!(err instanceof DiskFullError)) throw err;
+      const cut = this.compactTail();
+      if (cut === 0) throw err;
+      this.write(data);
+      return cut;
+    }
+  }
+
+  /**
+   * The tail segment holds only finished batches (and the open one): cuts them off, so that a full
+   * disk gets room back once everything sent is acked. The open batch's readings are written
+   * again at the front (they were not fsynced yet either way: no weaker than before). Returns the
+   * bytes cut (0 when there was nothing to cut).
+   */
+  private compactTail(): number {
+    const seg = this.tail;
+    const keepFrom = this.open?.start ?? seg.size;
+    if (seg.live > 0 || keepFrom === 0) return 0;
+    let keep = Buffer.alloc(0);
+    if (seg.size > keepFrom) {
+      keep = Buffer.allocUnsafe(seg.size - keepFrom);
+      const fd = openSync(join(this.opts.dir, segName(seg.no)), 'r');
+      try {
+        readSync(fd, keep, 0, keep.length, keepFrom);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    ftruncateSync(this.fd, 0);
+    this.totalBytes -= seg.size;
+    seg.size = 0;
+    if (this.open) this.open.start = 0;
+    if (keep.length) this.write(keep);
+    return keepFrom;
   }
 
   /** Closes the file; the queue is reopened by constructing a new one on the same dir. */

@@ -124,4 +124,37 @@ describe('disk queue', () => {
       execFileSync('umount', ['-l', dir]);
     }
   });
+
+  it('a full disk and one big segment (it never rolls over): once everything sent is acked, the tail is compacted and queueing goes on, the open batch kept', () => {
+    if (process.getuid?.() !== 0) throw new Error('needs root to mount a small tmpfs (CI runs as root)');
+    const dir = tempDir('queue-full1');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
+    try {
+      const o = opts({ dir: join(dir, 'q'), maxBytes: 1 << 20, segmentBytes: 1 << 20 });
+      const q = new DiskQueue(o);
+      let seq = 0;
+      let i = 0;
+      while (q.diskError === undefined) {
+        q.append([line(i++), line(i++)]);
+        if (q.diskError === undefined) q.close(++seq, clock);
+      }
+      expect(q.counters.dropped_disk_full).toBeGreaterThan(0);
+      // An open batch the disk refused to close, and every closed batch acked: room comes back.
+      const openBefore = q.openBatch?.n ?? 0;
+      for (let s = 1; s <= seq; s++) q.remove(s);
+      expect(q.append([line(200_000)])).toBe(true);
+      expect(q.diskError).toBeUndefined();
+      const b = q.close(++seq, clock)!;
+      expect(b.n).toBe(openBefore + 1);
+      expect(q.read(b).at(-1)).toBe(line(200_000));
+      expect(q.depth).toBe(openBefore + 1);
+      // And it survives a crash as it is.
+      const r = new DiskQueue(o);
+      expect([...r.pending()].map((x) => x.seq)).toEqual([seq]);
+      expect(r.read(r.get(seq)!)).toEqual(q.read(b));
+    } finally {
+      execFileSync('umount', ['-l', dir]);
+    }
+  });
 });
+
