@@ -85,7 +85,7 @@ beforeAll(async () => {
   gateway = await startGateway(cfg, { logger: pino({ level: 'silent' }) });
   nc = await connect({ servers: nats.url });
   good = new GoodDevice(`mqtt://127.0.0.1:${gateway.mqttPort}`);
-  await once(good.client, 'connect');
+  await new Promise<void>((r) => good.client.once('connect', () => r()));
   good.start();
 });
 
