@@ -3,34 +3,10 @@ import { cleanupAll } from '@fieldline/harness';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, envelope, PASSWORD, startRig, type Rig } from './helpers.js';
+import { connectPacket, publishPacket, varint } from './mqtt-packets.js';
 
-const str = (s: string): Buffer => {
-  const b = Buffer.from(s, 'utf8');
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
-};
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return Buffer.from(out);
-}
-
-const packet = (first: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([first]), varint(body.length), body]);
-
-/** MQTT 3.1.1 CONNECT, clean session, keep-alive 60, username + password. */
-function connectBytes(clientId: string, username = clientId, password = PASSWORD): Buffer {
-  const body = Buffer.concat([str('MQTT'), Buffer.from([4, 0xc2, 0, 60]), str(clientId), str(username), str(password)]);
-  return packet(0x10, body);
-}
-
-/** PUBLISH QoS 1, packet id 1. */
-const publishBytes = (topic: string, payload: string, first = 0x32): Buffer =>
-  packet(first, Buffer.concat([str(topic), Buffer.from([0, 1]), Buffer.from(payload)]));
+const connectBytes = (clientId: string, username = clientId, password = PASSWORD): Buffer => connectPacket(clientId, username, password);
+const publishBytes = (topic: string, payload: string, first = 0x32): Buffer => publishPacket(topic, payload, { first });
 
 /**
  * Opens a raw socket, sends `bytes[0]`, the rest once the first reply (CONNACK) arrived, and

@@ -13,7 +13,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectPacket, PINGREQ, publishPacket, subscribePacket, varint } from './mqtt-packets.js';
+import { connectPacket, PINGREQ, publishPacket, subscribePacket, varint } from '../../gateway/test/mqtt-packets.js';
 import { fcParams, TEST_TIMEOUT } from './profile.js';
 
 const PASSWORD = 'fuzz-password-0123';
@@ -131,7 +131,7 @@ const sessions: [string, Buffer[]][] = [
   ['CONNECT as another device', [connectPacket('other', 'evil', PASSWORD), PINGREQ]],
   ['PUBLISH own telemetry', [evilConnect, publishPacket('fl/v1/evil/telemetry', envelope('evil', 'evilepoch1', 1))]],
   ['PUBLISH as another device', [evilConnect, publishPacket('fl/v1/other/telemetry', envelope('other', 'otherepoch', 1))]],
-  ['PUBLISH retained foreign status', [evilConnect, publishPacket('fl/v1/other/status', '{"v":1,"device":"other","state":"online"}', 3, true)]],
+  ['PUBLISH retained foreign status', [evilConnect, publishPacket('fl/v1/other/status', '{"v":1,"device":"other","state":"online"}', { id: 3, retain: true })]],
   ['SUBSCRIBE', [evilConnect, subscribePacket('fl/v1/evil/commands/#')]],
   ['SUBSCRIBE foreign', [evilConnect, subscribePacket('fl/v1/+/commands/#')]],
 ];
