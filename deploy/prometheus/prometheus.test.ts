@@ -68,7 +68,7 @@ describe('every service /metrics', () => {
 
   it('a heartbeat from an edge agent shows up as fieldline_edge_* on the gateway', async () => {
     const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${gateway.mqttPort}`, { clientId: 'dev-1', username: 'dev-1', password: 'pw-0123456789', reconnectPeriod: 0 });
-    const health = { queue_depth: 120, queue_bytes: 40960, queue_max_bytes: 67108864, dropped_overflow: 3, dropped_rejected: 0, ports_open: 2, clock_synced: 1 };
+    const health = { queue_depth: 120, queue_bytes: 40960, queue_max_bytes: 67108864, dropped_overflow: 3, dropped_disk_full: 5, disk_full: 1, dropped_rejected: 0, ports_open: 2, clock_synced: 1 };
     const now = Date.now();
     await c.publishAsync('fl/v1/dev-1/telemetry', JSON.stringify({ v: 1, device: 'dev-1', epoch: 'promtest1', seq: 1, clock: { synced: true, now }, readings: [], health }), { qos: 1 });
     await c.endAsync();
@@ -79,6 +79,8 @@ describe('every service /metrics', () => {
     expect(text).toContain('fieldline_edge_queue_bytes{device="dev-1"} 40960');
     expect(text).toContain('fieldline_edge_queue_max_bytes{device="dev-1"} 67108864');
     expect(text).toContain('fieldline_edge_queue_dropped_readings_total{device="dev-1",why="overflow"} 3');
+    expect(text).toContain('fieldline_edge_queue_dropped_readings_total{device="dev-1",why="disk_full"} 5');
+    expect(text).toContain('fieldline_edge_disk_full{device="dev-1"} 1');
     const at = Number(/fieldline_edge_last_heartbeat_timestamp_seconds\{device="dev-1"\} ([\d.e+]+)/.exec(text)?.[1]);
     expect(Math.abs(at - now / 1000)).toBeLessThan(30);
   });

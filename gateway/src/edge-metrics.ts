@@ -30,6 +30,7 @@ export class EdgeMetrics {
     gauge('fieldline_edge_queue_max_bytes', 'Bound of the edge agent disk queue (queue.maxBytes), from its last heartbeat', 'queue_max_bytes');
     gauge('fieldline_edge_ports_open', 'Serial ports the edge agent has open, from its last heartbeat', 'ports_open');
     gauge('fieldline_edge_clock_synced', '1 when the edge agent clock is synced, from its last heartbeat', 'clock_synced');
+    gauge('fieldline_edge_disk_full', '1 while the edge agent disk refuses writes (new readings dropped and counted), from its last heartbeat', 'disk_full');
     new Gauge({
       name: 'fieldline_edge_last_heartbeat_timestamp_seconds',
       help: 'Gateway wall clock when the device last sent a heartbeat (time() minus this is its age)',
@@ -44,13 +45,14 @@ export class EdgeMetrics {
     // restart with a fresh state dir starts again at 0, which Prometheus treats as a counter reset.
     new Counter({
       name: 'fieldline_edge_queue_dropped_readings_total',
-      help: 'Readings the edge agent dropped: queue full (overflow) or refused by the gateway (rejected), as of its last heartbeat',
+      help: 'Readings the edge agent dropped: queue full (overflow), disk full (disk_full) or refused by the gateway (rejected), as of its last heartbeat',
       labelNames: ['device', 'why'],
       registers: [registry],
       collect() {
         this.reset();
         for (const [device, { h }] of edge) {
           this.inc({ device, why: 'overflow' }, h.dropped_overflow ?? 0);
+          this.inc({ device, why: 'disk_full' }, h.dropped_disk_full ?? 0);
           this.inc({ device, why: 'rejected' }, h.dropped_rejected ?? 0);
         }
       },
