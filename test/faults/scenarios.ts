@@ -188,6 +188,10 @@ const clocks: Scenario = {
   title: '7. clock trouble: a board at 1970, a clock stepped back an hour, one jumping to 2102',
   fast: true,
   spec: {
+    // A finite raw retention (default 30d) makes InfluxDB refuse the 1970 readings as "beyond
+    // retention policy": the processor dead-letters them (counted, not lost), but the ledger reads
+    // InfluxDB. This scenario is about clocks, so the raw tier keeps everything.
+    processor: { tiers: { raw: { retention: 'inf' } } },
     scenario: loadScenario({
       boards: `  - id: fc
     boards:

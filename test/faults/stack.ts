@@ -135,10 +135,13 @@ export class Stack {
     await Promise.all([...this.edges.values()].map((e) => e.start()));
     await this.sim.start();
     this.groundTruthFile = (JSON.parse(readFileSync(boardsFile, 'utf8')) as { groundTruthPath: string }).groundTruthPath;
-    for (const [d, e] of this.edges) {
-      const ports = this.boards.filter((b) => b.device === d).length;
-      await waitFor(() => e.log.split('serial port open').length - 1 >= ports, { timeoutMs: 20_000, what: `edge ${d} to open its ports` });
-    }
+    // Open and still open: an agent that opened a tty before the board side was up loses it and
+    // reopens after a backoff; frames written in that gap have no reader (seen on a loaded machine).
+    const ready = (): boolean =>
+      [...this.edges].every(([d, e]) => e.log.split('serial port open').length - 1 >= this.boards.filter((b) => b.device === d).length && e.log.lastIndexOf('serial port open') > e.log.lastIndexOf('serial port lost'));
+    await waitFor(ready, { timeoutMs: 20_000, what: 'every edge agent to open its ports' });
+    await sleep(1000);
+    await waitFor(ready, { timeoutMs: 20_000, what: 'every edge agent to keep its ports open' });
     process.kill(this.sim.pid!, 'SIGUSR1');
   }
 
