@@ -82,7 +82,7 @@ describe('processor while InfluxDB is down', () => {
     expect(unhealthyAfter).toBeLessThan(6_000);
     const h = await healthz();
     expect(h.code).toBe(503);
-    expect(String((h.body.checks.partitions!.detail as { error: string }).error)).toMatch(/^effects not durable for [\d.]+ s \(acks held, retrying\): /);
+    expect(String((h.body.checks.partitions!.detail as { error: string }).error)).toMatch(/^partition \d+: effects not durable for [\d.]+ s \(commit held, retrying\): /);
     const held = sent - 8;
     expect(await pending()).toBe(held);
     // The gauge is refreshed once a second from the consumers: the held backlog, not "undelivered" (0).
