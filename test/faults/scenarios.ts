@@ -86,19 +86,19 @@ const influxDown: Scenario = {
   },
 };
 
-/** 4. A processor paused past its ack wait (SIGSTOP), then resumed: redelivery, no duplicates in the outputs. */
+/** 4. A processor paused past its lease (SIGSTOP; issue 12 replaced the ack wait by leases and commits), then resumed: no duplicates in the outputs. */
 const processorPaused: Scenario = {
   name: 'processor-sigstop',
-  title: '4. processor paused (SIGSTOP) past its ack wait, then resumed: redelivered, no duplicate outputs',
+  title: '4. processor paused (SIGSTOP) past its lease, then resumed: nothing lost, no duplicate outputs',
   fast: true,
-  spec: { processor: { consumer: { ackWaitMs: 2000 } } },
+  spec: { processor: { coordination: { leaseMs: 2000, renewMs: 500 } } },
   warmupMs: { fast: 4000, full: 8000 },
   async run(stack, ctx) {
     const pid = stack.processor.pid!;
     process.kill(pid, 'SIGSTOP');
     await sleep(byProfile(ctx, { fast: 6000, full: 15_000 }));
     process.kill(pid, 'SIGCONT');
-    return { clearedAt: Date.now(), notes: ['ack wait 2 s'] };
+    return { clearedAt: Date.now(), notes: ['lease 2 s'] };
   },
 };
 

@@ -9,6 +9,8 @@ import { join, resolve } from 'node:path';
 import { InfluxServer, ManagedProcess, NatsServer, freePort, sleep, tempDir, waitFor } from '@fieldline/harness';
 import { loadScenario as loadSimScenario, type SimulatedBoard } from '@fieldline/firmware-sim';
 import { addDevice } from '@fieldline/gateway';
+import { DEFAULT_PARTITIONS } from '@fieldline/contract';
+import { partitionProgress } from '../../cloud/src/processor/index.js';
 import { connect, type NatsConnection } from 'nats';
 import { stringify } from 'yaml';
 import { FaultProxy } from './proxy.js';
@@ -189,15 +191,14 @@ export class Stack {
   }
 
   /**
-   * What still holds data back: '' once every TELEMETRY message is acked and every edge queue is
+   * What still holds data back: '' once every TELEMETRY message is committed and every edge queue is
    * empty. Under steady load (`steady`) a queue is never quite empty (the open batch fills for
-   * `batching.maxDelayMs`): then up to `steady` readings queued and a few messages in flight count as drained.
+   * `batching.maxDelayMs`): then up to `steady` readings queued and one partition a flush behind count as drained.
    */
   async backlog(steady = 0, since = 0): Promise<string> {
-    const jsm = await this.nc.jetstreamManager();
-    for (const c of await jsm.consumers.list('TELEMETRY').next()) {
-      if (c.config.durable_name && c.num_pending + c.num_ack_pending > (steady ? 4 : 0)) return `consumer ${c.name}: ${c.num_pending} pending, ${c.num_ack_pending} unacked`;
-    }
+    // The processor's commit records (issue 12: leases and commits, no durable consumers).
+    const behind = (await partitionProgress(this.nc, { partitions: DEFAULT_PARTITIONS })).filter((x) => x.last > x.committed);
+    if (behind.length > (steady ? 1 : 0)) return `partition ${behind[0]!.partition}: stored up to ${behind[0]!.last}, committed ${behind[0]!.committed}`;
     for (const d of this.devices) {
       const h = await this.lastHealth(d);
       if (!h) return `edge ${d}: no heartbeat yet`;
