@@ -1,7 +1,7 @@
 /**
  * The fault scenarios of issue 11 (numbers as there). Scenario 8 (a processor restarted several
- * times with idle partitions: no alert or session published twice) is issue 12's: it plugs in
- * here as one more entry.
+ * times with idle partitions: no alert or session published twice) is issue 12's defect, wired in
+ * here once both had landed.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -227,6 +227,34 @@ const clocks: Scenario = {
   },
 };
 
+/**
+ * 8. A processor restarted several times, cleanly and by kill -9, with idle partitions (the load's
+ * devices use a few of the 8): no alert or session is published twice (issue 12's defect; its own
+ * test is cloud/test/processor/republish.test.ts).
+ */
+const processorRestarts: Scenario = {
+  name: 'processor-restarts',
+  title: '8. a processor restarted several times (clean and kill -9) with idle partitions: no alert or session published twice',
+  fast: false,
+  warmupMs: { fast: 4000, full: 8000 },
+  async run(stack, ctx) {
+    const rounds = byProfile(ctx, { fast: 2, full: 4 });
+    const notes: string[] = [];
+    for (let i = 0; i < rounds; i++) {
+      await randomMoment(ctx, 3000, 8000);
+      if (i % 2 === 0) {
+        await stack.processor.stop();
+        await stack.processor.start();
+        notes.push('clean restart');
+      } else {
+        await stack.kill9AndRestart('processor');
+        notes.push('kill -9');
+      }
+    }
+    return { clearedAt: Date.now(), notes };
+  },
+};
+
 /** 9. Network trouble between edge and gateway: a proxy that stalls, drops and half-opens connections. */
 const network: Scenario = {
   name: 'network',
@@ -254,5 +282,5 @@ const network: Scenario = {
   },
 };
 
-export const SCENARIOS: Scenario[] = [kill9, edgeOffline, influxDown, processorPaused, queueFull, diskFull(), clocks, network];
+export const SCENARIOS: Scenario[] = [kill9, edgeOffline, influxDown, processorPaused, queueFull, diskFull(), clocks, processorRestarts, network];
 export type { Stack, Outcome };
