@@ -3,6 +3,7 @@
 // exits 1 when any scenario lost, duplicated, altered or reordered anything it did not state.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { cleanupAll } from '@fieldline/harness';
 import { SCENARIOS } from './scenarios.js';
@@ -40,7 +41,7 @@ try {
 const minutes = (performance.now() - t0) / 60_000;
 console.log(`\n${textTable(rows)}\n${rows.filter((r) => r.pass).length}/${rows.length} passed in ${minutes.toFixed(1)} min (profile ${profile}, seed ${values.seed})`);
 if (values.report) {
-  writeFileSync(values.out!, markdownTable(rows, { profile, seed: Number(values.seed), minutes }));
+  writeFileSync(values.out!, markdownTable(rows, { profile, seed: Number(values.seed), minutes, load: loadavg()[0]!, cores: cpus().length }));
   console.log(`report written to ${values.out}`);
 }
 process.exit(rows.every((r) => r.pass) ? 0 : 1);

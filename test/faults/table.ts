@@ -25,14 +25,14 @@ export function textTable(rows: readonly Row[]): string {
   return all.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
 }
 
-export function markdownTable(rows: readonly Row[], meta: { profile: string; seed: number; minutes: number }): string {
+export function markdownTable(rows: readonly Row[], meta: { profile: string; seed: number; minutes: number; load: number; cores: number }): string {
   const head = `| ${COLUMNS.join(' | ')} |\n| --- | ${COLUMNS.slice(1).map(() => '---:').join(' | ')} |`;
   const body = rows.map((r) => `| ${cells(r).join(' | ')} |`).join('\n');
   const what = rows.map((r) => `- \`${r.scenario}\`: ${r.title}${r.notes.length ? ` (${r.notes.join('; ')})` : ''}`).join('\n');
   return `# Fault suite report
 
 Written by \`npm run test:faults -- --report\` (profile ${meta.profile}, seed ${meta.seed}, ${meta.minutes.toFixed(1)} min on
-this machine; figures from a shared, loaded 2-core machine unless said otherwise). Every scenario runs
+a ${meta.cores}-core machine whose 1-minute load average was ${meta.load.toFixed(1)} at the end). Every scenario runs
 the pipeline as separate processes (firmware-sim, edge agents, gateway, processor, nats-server,
 influxd) under steady load, and the ledger (\`test/ledger/\`) compares what firmware-sim wrote with
 InfluxDB and the TELEMETRY, ALERTS and SESSIONS streams. "Counted / unread" are readings missing
