@@ -18,7 +18,10 @@ import { ProcessorProcess } from '../test/processor/child.js';
 import { KEEP_FOREVER } from '../test/processor/helpers.js';
 
 const DEVICES = Number(process.env.FL_BENCH_DEVICES ?? 64);
-const ENVELOPES = Number(process.env.FL_BENCH_ENVELOPES ?? 100);
+// 400 envelopes a device (1.28 M readings, ~15 s a run): at 100 (5 s a run) each extra process's
+// start-up and JIT CPU showed as a 43 % rise per reading at 3 processors; at 400 it is flat
+// (max/min 1.10; quiet 2-core machine, 2026-12-01).
+const ENVELOPES = Number(process.env.FL_BENCH_ENVELOPES ?? 400);
 const SENSORS = 5;
 const PER_SENSOR = 10;
 const P = 8;
