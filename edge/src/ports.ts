@@ -37,5 +37,8 @@ export function openPort(p: PortConfig, counters: PortCounters, log: Logger, eve
       counters.open = open;
       if (!open) counters.reopens += 1;
     },
+    silent: () => {
+      counters.silent += 1;
+    },
   });
 }

@@ -31,6 +31,8 @@ export interface PollContext {
   bad(reason: FrameErrorReason, message: string): void;
   /** The port state changed (open, closed, reopening). */
   status(open: boolean): void;
+  /** The slave stopped answering and the port is being reopened (the silent-port watchdog fired). */
+  silent(): void;
 }
 
 export interface PollDriver {

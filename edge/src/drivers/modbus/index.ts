@@ -29,8 +29,10 @@ export const modbusOptions = z
     pollMs: z.number().int().min(10).default(1000),
     /** Answer timeout per request. @default 500 */
     timeoutMs: z.number().int().min(10).default(500),
-    /** Consecutive failed polls after which the port is closed and reopened (silent-port watchdog). @default 3 */
+    /** Polls in a row without one answer after which the port is closed and reopened (silent-port watchdog). @default 3 */
     failuresBeforeReopen: z.number().int().min(1).default(3),
+    /** Quiet time after a failed request before the next one; whatever arrives meanwhile (a late or overlong answer) is discarded. @default 50 */
+    settleMs: z.number().int().min(0).max(10_000).default(50),
     registers: z.array(register).min(1),
   })
   .strict();
@@ -46,12 +48,54 @@ function decode(buf: Buffer, type: 'float32' | 'int16', divisor: number): number
   return type === 'float32' ? buf.readFloatBE(0) : buf.readInt16BE(0) / divisor;
 }
 
-/** Modbus RTU master polling a slave with the maintained `modbus-serial` library. */
+/** The request went unanswered: modbus-serial's TransactionTimedOutError, or our own deadline. */
+const isTimeout = (err: unknown): boolean => (err as { name?: string } | null)?.name === 'TransactionTimedOutError';
+
+class DeadlineError extends Error {
+  override readonly name = 'TransactionTimedOutError';
+}
+
+/** `p`, or a {@link DeadlineError} after `ms`: no library promise can stall the poll loop. */
+function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineError(`${what}: no result after ${ms} ms`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * modbus-serial's RTU buffered port keeps every byte it has not framed in `_buffer` (up to 256),
+ * across requests. A slave only speaks when asked, so whatever sits there when a request goes out
+ * is stale (the rest of a garbage answer, a late answer to a timed-out request): kept, it would be
+ * framed together with, or instead of, the next answer. Pinned by modbus-serial's version in
+ * package-lock and by edge/src/drivers/modbus/hostile.test.ts.
+ */
+interface BufferedPort {
+  _buffer?: Buffer;
+}
+const discardStale = (client: ModbusClient): void => {
+  const port = (client as unknown as { _port?: BufferedPort })._port;
+  if (port && Buffer.isBuffer(port._buffer)) port._buffer = Buffer.alloc(0);
+};
+
+const REOPEN_BACKOFF = { baseMs: 250, maxMs: 10_000 };
+
+/**
+ * Modbus RTU master polling a slave with the maintained `modbus-serial` library.
+ *
+ * No byte sequence stops it for good: a bad answer (CRC, length, unit, exception) is counted and
+ * the next poll comes at the poll period; before each request stale bytes are discarded, and after
+ * a failed one it waits `settleMs` first, so a late or overlong answer is never read as the next
+ * one. Only a silent slave (every request of `failuresBeforeReopen` polls in a row unanswered) or
+ * a vanished port reopens the port, with backoff capped at 10 s that restarts at the first answer:
+ * once the slave answers correctly again, it is read within 10 s plus a poll.
+ */
 class ModbusPoller {
   private client: ModbusClient | undefined;
   private closed = false;
+  /** Reopens since the last answer (or open failures in a row): the backoff exponent. */
   private attempt = 0;
-  private failures = 0;
+  /** Polls in a row in which no request got any answer. */
+  private silentPolls = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -63,7 +107,15 @@ class ModbusPoller {
 
   private schedule(ms: number, fn: () => Promise<void>): void {
     if (this.closed) return;
-    this.timer = setTimeout(() => void fn().catch((err) => this.ctx.log.error({ err }, 'modbus loop failed')), ms);
+    this.timer = setTimeout(() => void fn().catch((err) => this.recover(err)), ms);
+  }
+
+  /** Anything unexpected in the loop: drop the port and reopen it, never stop. */
+  private recover(err: unknown): void {
+    this.ctx.log.error({ err }, 'modbus loop failed: reopening');
+    void this.drop()
+      .catch(() => undefined)
+      .then(() => this.schedule(backoffDelay(this.attempt++, REOPEN_BACKOFF), () => this.connect()));
   }
 
   private async connect(): Promise<void> {
@@ -72,18 +124,19 @@ class ModbusPoller {
     // events on itself: without a listener, Node turns each into an uncaught exception.
     client.on('error', (err) => this.portError(client, err));
     try {
-      await client.connectRTUBuffered(this.ctx.path, { baudRate: this.ctx.baudRate });
+      await deadline(client.connectRTUBuffered(this.ctx.path, { baudRate: this.ctx.baudRate }), 10_000, 'port open');
     } catch (err) {
-      const wait = backoffDelay(this.attempt++, { baseMs: 250, maxMs: 10_000 });
+      if (client.isOpen) client.close(() => undefined);
+      const wait = backoffDelay(this.attempt++, REOPEN_BACKOFF);
       this.ctx.log.warn({ err, retryInMs: wait }, 'modbus port open failed');
       this.schedule(wait, () => this.connect());
       return;
     }
-    if (this.closed) return void client.close();
+    if (this.closed) return void client.close(() => undefined);
     client.setID(this.opts.unitId);
     client.setTimeout(this.opts.timeoutMs);
     this.client = client;
-    this.failures = 0;
+    this.silentPolls = 0;
     this.ctx.status(true);
     this.schedule(0, () => this.poll());
   }
@@ -93,31 +146,45 @@ class ModbusPoller {
     if (!client) return;
     const started = Date.now();
     const frame: Frame = { values: [] };
-    let ok = false;
+    let answered = false;
+    let failed = false;
     for (const r of this.opts.registers) {
-      if (!client.isOpen) break;
+      if (!client.isOpen || this.closed) break;
+      if (failed) await new Promise((res) => setTimeout(res, this.opts.settleMs));
+      discardStale(client);
       const len = r.type === 'float32' ? 2 : 1;
       try {
-        const res = r.fc === 4 ? await client.readInputRegisters(r.address, len) : await client.readHoldingRegisters(r.address, len);
+        const read = r.fc === 4 ? client.readInputRegisters(r.address, len) : client.readHoldingRegisters(r.address, len);
+        const res = await deadline(read, this.opts.timeoutMs + 1000, 'request');
         frame.values.push([r.channel, decode(res.buffer, r.type, r.divisor)]);
-        ok = true;
+        answered = true;
+        failed = false;
       } catch (err) {
+        failed = true;
+        if (!isTimeout(err)) answered = true;
         this.ctx.bad('modbus_error', `${r.channel} (fc ${r.fc} @${r.address}): ${(err as Error).message}`);
       }
     }
     if (frame.values.length) this.ctx.frame(frame);
-    this.failures = ok ? 0 : this.failures + 1;
-    if (ok) this.attempt = 0;
-    if (!client.isOpen || this.failures >= this.opts.failuresBeforeReopen) {
-      this.ctx.log.warn({ failures: this.failures }, 'modbus slave silent or port gone: reopening');
+    if (answered) {
+      this.silentPolls = 0;
+      this.attempt = 0;
+    } else this.silentPolls += 1;
+    if (this.closed) return;
+    if (!client.isOpen || this.silentPolls >= this.opts.failuresBeforeReopen) {
+      const wait = backoffDelay(this.attempt++, REOPEN_BACKOFF);
+      if (client.isOpen) this.ctx.silent();
+      this.ctx.log.warn({ silentPolls: this.silentPolls, open: client.isOpen, retryInMs: wait }, 'modbus slave silent or port gone: reopening');
       await this.drop();
-      this.schedule(backoffDelay(this.attempt++, { baseMs: 250, maxMs: 10_000 }), () => this.connect());
+      this.schedule(wait, () => this.connect());
       return;
     }
-    this.schedule(Math.max(0, this.opts.pollMs - (Date.now() - started)), () => this.poll());
+    // After a failed request the next poll also starts with a settle pause.
+    const next = Math.max(failed ? this.opts.settleMs : 0, this.opts.pollMs - (Date.now() - started));
+    this.schedule(next, () => this.poll());
   }
 
-  /** A port error: logged; the next poll sees the closed port (or the failures) and reopens it. */
+  /** A port error: logged; the next poll sees the closed port (or the silence) and reopens it. */
   private portError(client: ModbusClient, err: unknown): void {
     this.ctx.log.warn({ err, current: this.client === client }, 'modbus port error');
   }
@@ -126,7 +193,7 @@ class ModbusPoller {
     const client = this.client;
     this.client = undefined;
     this.ctx.status(false);
-    if (client?.isOpen) await new Promise<void>((r) => client.close(() => r()));
+    if (client?.isOpen) await deadline(new Promise<void>((r) => client.close(() => r())), 5000, 'port close').catch(() => undefined);
   }
 
   async close(): Promise<void> {
