@@ -1,19 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nmeaChecksum } from '../src/drivers/nmea/index.js';
 import { driverIds, FrameError, getDriver, LineFramer, type LineDriverSpec } from '../src/index.js';
+import { LINE_SAMPLES } from './line-samples.js';
 
-const validFrame: Record<string, string> = {
-  'text-kv': 'temp=1.5\r\n',
-  csv: '1.5,2\r\n',
-  jsonl: '{"temp":1.5}\n',
-  nmea: `$WIXDR,C,1.5,C,temp*${nmeaChecksum('WIXDR,C,1.5,C,temp')}\r\n`,
-};
-const options: Record<string, unknown> = { csv: { columns: ['temp', 'hum'] } };
+const validFrame: Record<string, string> = Object.fromEntries(Object.entries(LINE_SAMPLES).map(([id, s]) => [id, s.line(1.5)]));
 
 /** Feeds bytes (in the given chunks) through the framer and the driver exactly as a port does. */
 function run(spec: LineDriverSpec, chunks: Uint8Array[]): { frames: number; bad: number } {
-  const parse = spec.create(spec.options.parse(options[spec.id] ?? {}));
+  const parse = spec.create(spec.options.parse(LINE_SAMPLES[spec.id]?.options ?? {}));
   const out = { frames: 0, bad: 0 };
   const framer = new LineFramer(
     64,
