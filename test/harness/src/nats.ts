@@ -38,6 +38,18 @@ export class NatsServer extends ManagedProcess {
   }
 
   static async start(opts: NatsOptions = {}): Promise<NatsServer> {
+    // A free port can be taken by another process before nats-server binds it (other test files
+    // and helpers run at the same time): with ports of our own choosing, pick new ones and retry.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await NatsServer.startOnce(opts);
+      } catch (err) {
+        if (opts.port !== undefined || attempt >= 3 || !/address already in use/.test(String(err))) throw err;
+      }
+    }
+  }
+
+  private static async startOnce(opts: NatsOptions): Promise<NatsServer> {
     const dir = tempDir('nats');
     const port = opts.port ?? (await freePort());
     const monitorPort = await freePort();
