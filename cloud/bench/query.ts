@@ -5,7 +5,8 @@
  *   readings, beside the same InfluxQL sent straight to influxd (the API's own overhead) and the
  *   raw 86,400-point read a client would do without downsampling;
  * - 30 d and 1 y, read from the rollups (the API picks the tier), beside the raw-query time of the
- *   same ranges in the same run.
+ *   same ranges in the same run, and beside the same API sending each read as one query
+ *   (`limits.seriesParallel: 1`; by default a long read goes out as two slices at once).
  * "From raw readings" is the same API with no rollup tiers configured, so it reads every reading.
  * Targets: API p95 < 250 ms for 24 h from raw; p95 <= 100 ms for 30 d and 1 y with rollups.
  * Smoke run: FL_BENCH_DAYS=7 BENCH_RUNS=10 (a week of data, its own cache).
@@ -56,10 +57,10 @@ try {
     seedInfo = `${(s.raw / 1e6).toFixed(1)} M readings + ${s.rollups} rollup points in ${s.seconds.toFixed(0)} s`;
   }
   // A raw year is a long query for InfluxDB 1.6: the timeout leaves it room.
-  const start = (tiers: Record<string, unknown>) =>
-    startApi(loadApiConfig({ port: 0, ops: null, influx: { url: influx.url, api: 'v1', database: SEED.db, timeoutMs: 300_000 }, tiers, auth: { tokens: [TOKEN] } }), { logger: pino({ level: 'silent' }) });
-  const [api, rawApi] = await Promise.all([start(KEEP_FOREVER), start({ raw: { retention: 'inf' }, rollups: [] })]);
-  apis = [api, rawApi];
+  const start = (tiers: Record<string, unknown>, limits: Record<string, unknown> = {}) =>
+    startApi(loadApiConfig({ port: 0, ops: null, influx: { url: influx.url, api: 'v1', database: SEED.db, timeoutMs: 300_000 }, tiers, limits, auth: { tokens: [TOKEN] } }), { logger: pino({ level: 'silent' }) });
+  const [api, rawApi, oneQueryApi] = await Promise.all([start(KEEP_FOREVER), start({ raw: { retention: 'inf' }, rollups: [] }), start(KEEP_FOREVER, { seriesParallel: 1 })]);
+  apis = [api, rawApi, oneQueryApi];
   let sensorTurn = 0;
   const series = (a: ApiHandle, spanMs: number, only?: string) => () => {
     // Round-robin over the sensors; the range ends where the data ends.
@@ -81,6 +82,8 @@ try {
   for (const [name, span] of spans) {
     const got = await answer(api, span);
     const raw = await answer(rawApi, span);
+    // Slices sent at once answer exactly as one query does.
+    if (JSON.stringify(await answer(oneQueryApi, span)) !== JSON.stringify(got)) throw new Error(`${name}: the sliced read differs from one query`);
     tiers[name] = got.tier;
     if (got.points === 0 || got.points > TARGET_POINTS) throw new Error(`bad result for ${name}: ${got.points} points`);
     // The band stays true: max of maxes equals the raw max.
@@ -89,7 +92,7 @@ try {
   if (tiers['24h'] !== '1m' || tiers['30d'] !== '1m' || tiers['1y'] !== (SEED.days >= 365 ? '1h' : '1m')) throw new Error(`unexpected tiers ${JSON.stringify(tiers)}`);
   for (let i = 0; i < 3; i++) for (const [, span] of spans) await timed(series(api, span));
 
-  const ms: Record<string, number[]> = { api24: [], api24raw: [], direct24: [], raw24: [], devices: [], api30: [], api1y: [], raw30: [], raw1y: [] };
+  const ms: Record<string, number[]> = { api24: [], api24raw: [], direct24: [], raw24: [], devices: [], api30: [], api1y: [], api30one: [], api1yone: [], raw30: [], raw1y: [] };
   let apiBytes = 0;
   let rawBytes = 0;
   const viaDevices = () => fetch(`${api.url}/api/v1/devices`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -102,6 +105,8 @@ try {
     ms.direct24!.push((await timed(direct(downsampleQ))).ms);
     ms.api30!.push((await timed(series(api, spans[1][1]))).ms);
     ms.api1y!.push((await timed(series(api, spans[2][1]))).ms);
+    ms.api30one!.push((await timed(series(oneQueryApi, spans[1][1]))).ms);
+    ms.api1yone!.push((await timed(series(oneQueryApi, spans[2][1]))).ms);
     if (i % Math.floor(RUNS / RAW_RUNS) === 0) {
       ms.devices!.push((await timed(viaDevices)).ms);
       const r = await timed(direct(rawQ));
@@ -118,8 +123,10 @@ try {
     ['baseline: same InfluxQL straight to influxd', ms.direct24!, 0],
     ['baseline: raw 86,400 pts straight to influxd', ms.raw24!, rawBytes],
     [`query API /series 30 d (${tiers['30d']} rollups)`, ms.api30!, 0],
+    ['  beside: 30 d, one query (seriesParallel 1)', ms.api30one!, 0],
     ['  beside: 30 d from raw readings (same API)', ms.raw30!, 0],
     [`query API /series 1 y (${tiers['1y']} rollups)`, ms.api1y!, 0],
+    ['  beside: 1 y, one query (seriesParallel 1)', ms.api1yone!, 0],
     ['  beside: 1 y from raw readings (same API)', ms.raw1y!, 0],
     ['(info) query API /devices, last reading', ms.devices!, 0],
   ];
@@ -153,11 +160,15 @@ try {
       api_30d_tier: tiers['30d'],
       api_30d_p50_ms: r1(pct(ms.api30!, 50)),
       api_30d_p95_ms: r1(p95_30),
+      api_30d_one_query_p50_ms: r1(pct(ms.api30one!, 50)),
+      api_30d_one_query_p95_ms: r1(pct(ms.api30one!, 95)),
       raw_30d_p50_ms: r1(pct(ms.raw30!, 50)),
       raw_30d_p95_ms: r1(pct(ms.raw30!, 95)),
       api_1y_tier: tiers['1y'],
       api_1y_p50_ms: r1(pct(ms.api1y!, 50)),
       api_1y_p95_ms: r1(p95_1y),
+      api_1y_one_query_p50_ms: r1(pct(ms.api1yone!, 50)),
+      api_1y_one_query_p95_ms: r1(pct(ms.api1yone!, 95)),
       raw_1y_p50_ms: r1(pct(ms.raw1y!, 50)),
       raw_1y_p95_ms: r1(pct(ms.raw1y!, 95)),
       api_response_kib: r1(apiBytes / 1024),

@@ -45,8 +45,15 @@ export const apiLimitsSchema = z
     maxRows: z.number().int().positive().max(100_000).default(1000),
     /** How far before `from` an alert may have fired and still be open in the range. @default 7 */
     alertLookbackDays: z.number().nonnegative().max(366).default(7),
-    /** InfluxDB queries run at once. @default 8 */
+    /** Reads that run at once (a `/series` read sends up to `seriesParallel` + 1 queries in its slot). @default 8 */
     influxConcurrency: z.number().int().positive().default(8),
+    /**
+     * InfluxDB 1.x runs a query on one core: a `/series` read of many buckets (at least 100 per
+     * slice) is sent as up to this many queries at once, slices of its range at bucket boundaries
+     * (with a rollup tier, its raw tail beside them), all in the read's one slot. 1 turns it off.
+     * @default 2
+     */
+    seriesParallel: z.number().int().min(1).max(16).default(2),
     /** Queries waiting for a slot; more get 503. @default 64 */
     influxQueue: z.number().int().nonnegative().default(64),
     /** Concurrent SSE clients; more get 503. @default 100 */

@@ -75,6 +75,42 @@ function split(q: SeriesQuery, rollup: RollupRead): { rollup?: SeriesQuery; raw?
 
 const totalsOf = (r: Row, time: number): Totals => ({ time, sum: num(r.sum), count: num(r.count), min: num(r.min), max: num(r.max) });
 
+/** A slice of a read has at least this many buckets: below it, a second request costs more than it saves. */
+export const MIN_SLICE_BUCKETS = 100;
+
+/**
+ * Splits a read at bucket boundaries (the `GROUP BY time(bucketMs, offsetMs)` grid) into at most
+ * `n` slices of about as many buckets each, at least {@link MIN_SLICE_BUCKETS}: every bucket lies
+ * wholly in one slice, so the slices' rows, in order, are the rows of the whole read.
+ */
+export function sliceSeries(q: SeriesQuery, n: number): SeriesQuery[] {
+  const b = q.bucketMs;
+  const gridStart = q.from - ((((q.from - q.offsetMs) % b) + b) % b);
+  const buckets = Math.ceil((q.to - gridStart) / b);
+  const k = Math.max(1, Math.min(n, Math.floor(buckets / MIN_SLICE_BUCKETS)));
+  const out: SeriesQuery[] = [];
+  let from = q.from;
+  for (let i = 1; i < k; i++) {
+    const cut = gridStart + Math.round((i * buckets) / k) * b;
+    if (cut <= from || cut >= q.to) continue;
+    out.push({ ...q, from, to: cut });
+    from = cut;
+  }
+  out.push({ ...q, from });
+  return out;
+}
+
+/** How the store reads. */
+export interface StoreOptions {
+  /**
+   * InfluxDB 1.x runs one query on one core, reading each aggregated field in turn: a `/series`
+   * read of many buckets goes out as up to this many queries at once (slices of its time range at
+   * bucket boundaries, {@link sliceSeries}), and a rollup read's raw tail beside them. 1: one query.
+   * @default 2
+   */
+  seriesParallel?: number;
+}
+
 export type SessionRow = Omit<SessionSummary, 'v'>;
 /** One stored transition of an alert (the measurement holds firing and resolved rows). */
 export type AlertRow = Omit<AlertEvent, 'v'>;
@@ -137,8 +173,21 @@ const rowsOf = (series: InfluxSeries[]): Row[] => series.flatMap((s) => seriesRo
 class InfluxqlStore implements Store {
   readonly api: InfluxApi;
 
-  constructor(private readonly q: InfluxQuery) {
+  private readonly parallel: number;
+
+  constructor(
+    private readonly q: InfluxQuery,
+    opts: StoreOptions,
+  ) {
     this.api = q.api;
+    // 3.x plans and parallelises a query itself: slicing is for 1.x.
+    this.parallel = q.api === 'v1' ? (opts.seriesParallel ?? 2) : 1;
+  }
+
+  /** The slices of a read, each one statement, sent at once (1.x: one POST each; 3.x: one GET each, as always). */
+  private async sliced(q: SeriesQuery, text: (s: SeriesQuery) => string): Promise<InfluxSeries[]> {
+    const parts = await Promise.all(sliceSeries(q, this.parallel).map((s) => this.run([text(s)])));
+    return parts.flatMap(([series = []]) => series);
   }
 
   private run(statements: string | string[]): Promise<InfluxSeries[][]> {
@@ -172,11 +221,17 @@ class InfluxqlStore implements Store {
         ]);
         results = [...tier, ...raw];
       } else {
-        results = await this.run([parts.rollup && influxql.rollupTotals(parts.rollup, rollup), parts.raw && influxql.rawTotals(parts.raw)].filter((s): s is string => !!s));
+        // The tier's slices and the raw tail at once: one statement per POST, as 1.x runs the
+        // statements of one POST one after the other.
+        const [tier, raw] = await Promise.all([
+          parts.rollup ? this.sliced(parts.rollup, (s) => influxql.rollupTotals(s, rollup)) : [],
+          parts.raw ? this.sliced(parts.raw, influxql.rawTotals) : [],
+        ]);
+        results = [tier, raw];
       }
       return mergeTotals(rowsOf(results.flat()).map((r) => totalsOf(r, num(r.time))));
     }
-    const [series = []] = await this.run(influxql.series(q));
+    const series = await this.sliced(q, influxql.series);
     const out: SeriesData = { time: [], mean: [], min: [], max: [] };
     for (const r of rowsOf(series)) {
       out.time.push(num(r.time));
@@ -253,8 +308,8 @@ class FluxStore implements Store {
 }
 
 /** Picks the query language from the connection's API (`auto` asks `/ping` once: 1.x and 3.x InfluxQL, 2.x Flux). */
-export async function openStore(cfg: InfluxConfig): Promise<Store> {
+export async function openStore(cfg: InfluxConfig, opts: StoreOptions = {}): Promise<Store> {
   const conn = await connectInflux(cfg);
   const q = createInfluxQuery(conn);
-  return conn.api === 'v2' ? new FluxStore(q, conn.config) : new InfluxqlStore(q);
+  return conn.api === 'v2' ? new FluxStore(q, conn.config) : new InfluxqlStore(q, opts);
 }
