@@ -134,8 +134,16 @@ export function seriesTags(s: ReadingSeries): string {
  * point. `mean` is `sum / count`, as InfluxDB's mean() computes it.
  */
 export function rollupText(measurement: string, tags: string, start: number, v: RollupValues): string {
-  const f = (x: number, k: string) => encodeFieldValue(x, k);
-  return `${measurement},${tags} mean=${f(v.sum / v.count, 'mean')},min=${f(v.min, 'min')},max=${f(v.max, 'max')},count=${v.count}i,first=${f(v.first, 'first')},last=${f(v.last, 'last')},sum=${f(v.sum, 'sum')} ${msToNs(start)}`;
+  // Formatting a float is the dearest step of a line, and a window's six figures often coincide
+  // (all six for a window of one reading, the common case for a sensor slower than the tier):
+  // each distinct value is formatted once.
+  const min = encodeFieldValue(v.min, 'min');
+  const max = v.max === v.min ? min : encodeFieldValue(v.max, 'max');
+  const first = v.first === v.min ? min : v.first === v.max ? max : encodeFieldValue(v.first, 'first');
+  const last = v.last === v.first ? first : v.last === v.min ? min : v.last === v.max ? max : encodeFieldValue(v.last, 'last');
+  const sum = v.count === 1 ? first : encodeFieldValue(v.sum, 'sum');
+  const mean = v.count === 1 ? first : encodeFieldValue(v.sum / v.count, 'mean');
+  return `${measurement},${tags} mean=${mean},min=${min},max=${max},count=${v.count}i,first=${first},last=${last},sum=${sum} ${msToNs(start)}`;
 }
 
 /** A rollup window to recompute from the raw points (a reading came for a window already final). */

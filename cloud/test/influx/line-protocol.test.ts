@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodePoint, escapeKey, escapeMeasurement, encodeStringField, LineProtocolError, msToNs, readTag } from '../../src/influx/line-protocol.js';
+import { encodePoint, escapeKey, formatFloat, escapeMeasurement, encodeStringField, LineProtocolError, msToNs, readTag } from '../../src/influx/line-protocol.js';
 import { influxConfigSchema } from '../../src/influx/config.js';
 import { credentials } from '../../src/influx/connection.js';
 import { apiForVersion } from '../../src/influx/connection.js';
@@ -45,6 +46,24 @@ describe('line protocol encoding', () => {
 
   it('sorts tags (InfluxDB canonical order) and omits empty tag values', () => {
     expect(point({ z: '1', a: '2', e: '' })).toBe('m,a=2,z=1 value=1 1000000');
+  });
+
+  it('formats floats exactly as String does, on the fast path and off it', () => {
+    const same = (x: number): void => {
+      expect(formatFloat(x)).toBe(String(x));
+    };
+    // The fast path: decimals of up to three places, at every magnitude it takes, and around its bounds.
+    fc.assert(fc.property(fc.integer({ min: -2147483647, max: 2147483647 }), fc.constantFrom(1, 10, 100, 1000), (k, d) => same(k / d)), { numRuns: 20_000 });
+    for (const x of [0, -0, 0.001, -0.001, 0.01, 0.05, 0.1, 0.5, 1, -1, 20.5, 21.37, -3.005, 0.045, 1.2, 1.02, 1.002, 2147483.647, -2147483.647, 2147483.648, 2147483.6475, 1e-7, 123456789.5]) same(x);
+    // Off it: any double (sums, means, scores' kin), and near-decimals one ulp away.
+    fc.assert(fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (x) => same(x)), { numRuns: 20_000 });
+    fc.assert(fc.property(fc.integer({ min: -2147483647, max: 2147483647 }), fc.boolean(), (k, up) => {
+      const x = k / 1000;
+      same(up ? x + Number.EPSILON * Math.max(1, Math.abs(x)) : x - Number.EPSILON * Math.max(1, Math.abs(x)));
+    }), { numRuns: 20_000 });
+    // Sums of decimals drift off the grid (0.1 + 0.2): the slow path, still the same text.
+    same(0.1 + 0.2);
+    same(21.37 + 21.38 + 21.39);
   });
 
   it('writes event time in ns, exact down to 1 µs', () => {
