@@ -270,7 +270,7 @@ export class PartitionPipeline {
       closedBy,
     };
     fx.sessions.push(summary);
-    fx.points.session(summary);
+    fx.points.session(summary, s.series);
     if (closedBy === 'dropout' && s.silencedAt !== s.maxTs) this.silent(d, s, session.end + this.gapOf(s), fx);
   }
 

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodePoint, escapeKey, formatFloat, escapeMeasurement, encodeStringField, LineProtocolError, msToNs, readTag } from '../../src/influx/line-protocol.js';
 import { influxConfigSchema } from '../../src/influx/config.js';
+import { readingSeries, rollupText, seriesTags, sessionLine } from '../../src/influx/points.js';
 import { credentials } from '../../src/influx/connection.js';
 import { apiForVersion } from '../../src/influx/connection.js';
 
@@ -64,6 +65,35 @@ describe('line protocol encoding', () => {
     // Sums of decimals drift off the grid (0.1 + 0.2): the slow path, still the same text.
     same(0.1 + 0.2);
     same(21.37 + 21.38 + 21.39);
+  });
+
+  it('writes session and rollup lines byte for byte as the generic encoder does', () => {
+    const id = fc.stringMatching(/^[A-Za-z0-9_.:\- =,]{1,12}$/).filter((x) => !/\\/.test(x));
+    const num = fc.oneof(fc.integer({ min: -100_000, max: 100_000 }).map((k) => k / 100), fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e9, max: 1e9 }));
+    const ts = fc.integer({ min: 0, max: 9_000_000_000_000 });
+    fc.assert(
+      fc.property(id, id, ts, ts, fc.nat(1e6), num, num, num, num, fc.nat(1000), fc.constantFrom('gap', 'max_length', 'dropout', 'shutdown'), (device, sensor, start, end, count, min, max, mean, stddev, anomalies, closedBy) => {
+        const s = { v: 1 as const, device, sensor, start, end, count, min, max, mean, stddev, anomalies, closedBy: closedBy as never };
+        const generic = encodePoint({
+          measurement: 'sessions',
+          tags: { device, sensor },
+          fields: { end: BigInt(Math.round(end)), count: BigInt(count), min, max, mean, stddev, anomalies: BigInt(anomalies), closed_by: closedBy },
+          ts: start,
+        });
+        expect(sessionLine(s)).toBe(generic);
+        expect(sessionLine(s, seriesTags(readingSeries(device, sensor)))).toBe(generic);
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(id, id, ts, fc.integer({ min: 1, max: 100 }), num, num, num, num, (device, sensor, start, count, a, b, first, last) => {
+        const v = { count, sum: count === 1 ? first : a * count, min: count === 1 ? first : Math.min(a, b, first, last), max: count === 1 ? first : Math.max(a, b, first, last), first, last: count === 1 ? first : last };
+        const tags = seriesTags(readingSeries(device, sensor));
+        const generic = encodePoint({ measurement: 'readings_1m', tags: { device, sensor }, fields: { mean: v.sum / v.count, min: v.min, max: v.max, count: BigInt(v.count), first: v.first, last: v.last, sum: v.sum }, ts: start });
+        expect(rollupText('readings_1m', tags, start, v)).toBe(generic);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('writes event time in ns, exact down to 1 µs', () => {
