@@ -102,6 +102,11 @@ export class PartitionPipeline {
   /** Numbers the envelopes processed, only to tell "first reading of a sensor in this envelope". */
   private mark = 0;
 
+  // What `onClosed` closes for: set before each `collect` (one callback made once, not a closure
+  // per sensor and message).
+  private readonly closing: { d: DeviceState | undefined; s: SensorState | undefined; fx: Effects | undefined } = { d: undefined, s: undefined, fx: undefined };
+  private readonly onClosed = (session: Session, why: CloseReason): void => this.closed(this.closing.d!, this.closing.s!, session, why, this.closing.fx!);
+
   constructor(readonly cfg: PipelineConfig) {
     this.windows = new SessionWindows(cfg.windows);
     this.resolver = new DetectorResolver(cfg.detectors);
@@ -163,8 +168,11 @@ export class PartitionPipeline {
       }
       d.time = newest;
       const wm = this.windows.watermark(newest);
+      this.closing.d = d;
+      this.closing.fx = fx;
       for (const s of d.sensors.values()) {
-        this.windows.collect(s, newest, (session, why) => this.closed(d, s, session, why, fx));
+        this.closing.s = s;
+        this.windows.collect(s, newest, this.onClosed);
         this.outputs.advance(s, newest, fx);
         // A session cut at maxLengthMs closes as max_length, not dropout: if the sensor then
         // stays silent there is no session left to say so, so the silence is judged here.

@@ -2,6 +2,9 @@ import { mergeAggregates, WindowAggregate } from './aggregate.js';
 import type { EventTimeTrigger } from './event-time-trigger.js';
 import type { HoppingAssigner } from './hopping.js';
 
+/** Spare panes kept per window definition (see `TimeWindows.free`). */
+const FREE_PANES = 64;
+
 /** One pane's aggregate (a tumbling window of the hop). */
 export interface Pane {
   start: number;
@@ -32,6 +35,12 @@ export type WindowEmit = (start: number, end: number, agg: WindowAggregate, late
  */
 export class TimeWindows {
   private readonly scratch = new WindowAggregate();
+  /**
+   * Panes of final windows, for the next new pane of any key: a sensor slower than the window
+   * size (a 1 m rollup of a 5-minute sensor) opens and drops a pane per reading, and a pane made
+   * anew each time is garbage for the collector (and an old-to-new pointer in the key). Bounded.
+   */
+  private readonly free: Pane[] = [];
 
   constructor(
     readonly assigner: HoppingAssigner,
@@ -110,7 +119,10 @@ export class TimeWindows {
     // A pane is dropped once the last window holding it (the one starting at it) is final.
     let drop = 0;
     while (drop < panes.length && this.trigger.isFinal(panes[drop]!.start + a.size, deviceTime)) drop++;
-    if (drop > 0) panes.splice(0, drop);
+    if (drop > 0) {
+      for (let i = 0; i < drop && this.free.length < FREE_PANES; i++) this.free.push(panes[i]!);
+      panes.splice(0, drop);
+    }
     key.due = Infinity;
     for (const p of panes) this.dueFor(key, p);
   }
@@ -136,7 +148,12 @@ export class TimeWindows {
     let i = panes.length;
     while (i > 0 && panes[i - 1]!.start > start) i--;
     if (i > 0 && panes[i - 1]!.start === start) return panes[i - 1]!;
-    const p: Pane = { start, agg: new WindowAggregate() };
+    const spare = this.free.pop();
+    const p: Pane = spare ?? { start, agg: new WindowAggregate() };
+    if (spare) {
+      spare.start = start;
+      spare.agg.reset();
+    }
     // A literal for the first pane: an array grown by push or splice reserves 16 slots, and most
     // keys (every rollup tier) hold one pane at a time.
     if (panes.length === 0) key.panes = [p];
