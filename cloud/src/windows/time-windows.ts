@@ -103,6 +103,10 @@ export class TimeWindows {
     const panes = key.panes;
     // The common case, once per message and sensor: nothing due, nothing final.
     if (deviceTime < key.due && (panes.length === 0 || !this.trigger.isFinal(panes[0]!.start + a.size, deviceTime))) return;
+    if (a.span === 1) {
+      this.advanceTumbling(key, prev, deviceTime, emit);
+      return;
+    }
     // Due now: windows with prev < end <= deviceTime that hold at least one pane.
     const lastDue = deviceTime - a.size;
     const firstDue = prev === -Infinity ? -Infinity : a.paneOf(prev - a.size) + a.hop;
@@ -125,6 +129,30 @@ export class TimeWindows {
     }
     key.due = Infinity;
     for (const p of panes) this.dueFor(key, p);
+  }
+
+  /** `advance` for tumbling windows (every rollup tier): a window is its one pane. */
+  private advanceTumbling(key: TimeWindowsKey, prev: number, deviceTime: number, emit: WindowEmit): void {
+    const size = this.assigner.size;
+    const panes = key.panes;
+    let drop = 0;
+    let due = Infinity;
+    for (let i = 0; i < panes.length; i++) {
+      const p = panes[i]!;
+      const end = p.start + size;
+      if (end > deviceTime) {
+        // Sorted by start: the first pane not yet due is the next due.
+        if (end < due) due = end;
+        break;
+      }
+      if (end > prev) emit(p.start, end, p.agg, false);
+      if (drop === i && this.trigger.isFinal(end, deviceTime)) drop++;
+    }
+    if (drop > 0) {
+      for (let i = 0; i < drop && this.free.length < FREE_PANES; i++) this.free.push(panes[i]!);
+      panes.splice(0, drop);
+    }
+    key.due = due;
   }
 
   /** Lowers `key.due` to the next end, after `key.time`, of a window holding pane `p` (none once all of them were emitted). */
