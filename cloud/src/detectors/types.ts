@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { StateReader, StateWriter } from './state-codec.js';
 
-/** What a detector says about one reading. */
+/** What a detector says about one reading. A detector may reuse the object: it is valid until its next `update` or `onSilence`. */
 export interface DetectorResult {
   /**
    * Evidence that this reading is anomalous, in [0,1]: near 0 for ordinary readings, 0.5 where the

@@ -36,6 +36,8 @@ function create(p: Params): Detector<AnomalyState> {
   const init = (): AnomalyState => initState(o);
   // Version 1: the scalar fields, then the two typed arrays (their sizes follow from the options).
   const fields = plainState('anomaly', 1, init, ANOMALY_FIELDS);
+  // One result object, refilled per reading: the pipeline reads it before the next update.
+  const result = { score: 0, active: false };
   return {
     init,
     snapshot(s, w) {
@@ -50,8 +52,9 @@ function create(p: Params): Detector<AnomalyState> {
       return s;
     },
     update(s, ts, v) {
-      const score = updateState(s, o, ts, v);
-      return { score, active: s.active };
+      result.score = updateState(s, o, ts, v);
+      result.active = s.active;
+      return result;
     },
     describe(s, v) {
       if (!s.active) return `value ${v} back to usual for this sensor`;

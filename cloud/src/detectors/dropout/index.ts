@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { registerDetector } from '../registry.js';
 import { plainState } from '../state-codec.js';
-import type { Detector } from '../types.js';
+import type { Detector, DetectorResult } from '../types.js';
 
 /** The silence itself is defined by the session windows (`windows.gapMs`, `windows.deviceSilenceMs`). */
 export const dropoutParams = z.object({}).strict();
@@ -11,6 +11,10 @@ interface State {
   since: number;
 }
 
+// The pipeline only reads a result (before the next update), so the two answers are shared.
+const REPORTING: DetectorResult = { score: 0, active: false };
+const SILENT: DetectorResult = { score: 1, active: true };
+
 function create(): Detector<State> {
   const init = (): State => ({ since: NaN });
   return {
@@ -18,11 +22,11 @@ function create(): Detector<State> {
     init,
     update(s) {
       s.since = NaN;
-      return { score: 0, active: false };
+      return REPORTING;
     },
     onSilence(s, ts) {
       s.since = ts;
-      return { score: 1, active: true };
+      return SILENT;
     },
     describe: (s, v) => (Number.isNaN(s.since) ? `sensor reporting again (value ${v})` : `sensor silent since ${new Date(s.since).toISOString()}`),
   };

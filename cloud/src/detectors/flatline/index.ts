@@ -53,6 +53,8 @@ function create(p: Params): Detector<State> {
     return s;
   };
   const fields = plainState('flatline', 1, init, ['value', 'since', 'run', 'last', 'changes', 'active']);
+  // One result object, refilled per reading: the pipeline reads it before the next update.
+  const result = { score: 0, active: false };
   return {
     init,
     snapshot(s, w) {
@@ -78,7 +80,9 @@ function create(p: Params): Detector<State> {
       const stuck = s.changes >= p.minChanges && s.run >= p.minReadings && ts - s.since >= p.forMs && (s.active || tailOf(s.cal, 0, s.run - 1, cal) * p.rareRuns < 1);
       const onset = stuck && !s.active;
       s.active = stuck;
-      return { score: onset ? 1 : 0, active: stuck };
+      result.score = onset ? 1 : 0;
+      result.active = stuck;
+      return result;
     },
     describe: (s, v) => (s.active ? `value ${s.value} unchanged for ${s.run} readings (${s.last - s.since} ms), longer than this sensor holds still` : `value ${v} changing again`),
   };
