@@ -4,7 +4,7 @@ import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg 
 import type { Logger } from 'pino';
 import type { BatchingSink } from '../influx/batching.js';
 import { FencedError, type CheckpointRef, type Commits, type Snapshots } from './checkpoints.js';
-import type { RollupSink } from '../rollups/sink.js';
+import { settleAll, type RollupSink } from '../rollups/sink.js';
 import type { Metrics } from './metrics.js';
 import { LIVE_SUBJECTS, pendingOutputs, publishPending, type OutputSubjects, type PendingOutput } from './outputs.js';
 import { snapshotPipeline } from './pipeline-state.js';
@@ -401,15 +401,20 @@ export class PartitionWorker {
     await retry(
       async () => {
         this.fence();
-        if (!b.written) {
-          await this.o.sink.write(b.fx.points.lines);
-          // Rollup lines and repairs after the raw lines they are computed from.
-          await this.o.rollups?.write(b.fx.points);
+        // The InfluxDB writes (raw and rollup lines side by side, repairs after the raw lines they
+        // read back) and the publishes run at once; both settle before a retry, so no publish is
+        // sent twice at once. The alerts left when raised: their publishes settle first.
+        const durable = async (): Promise<void> => {
+          if (b.written) return;
+          const raw = (): Promise<void> => this.o.sink.write(b.fx.points.lines);
+          await (this.o.rollups ? this.o.rollups.write(b.fx.points, raw) : raw());
           b.written = true;
-        }
-        // The alerts left when raised: their publishes settle first, so none is sent twice at once.
-        await Promise.all(b.inFlight);
-        await publishPending(this.o.js, b.pending, () => this.fence());
+        };
+        const published = async (): Promise<void> => {
+          await Promise.all(b.inFlight);
+          await publishPending(this.o.js, b.pending, () => this.fence());
+        };
+        await settleAll([durable(), published()]);
         if (b.snapshot && !b.ref) {
           try {
             b.ref = await this.o.snapshots.put(this.o.partition, this.epoch, b.seq, b.snapshot);
