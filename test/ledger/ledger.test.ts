@@ -29,6 +29,12 @@ describe('ledger', () => {
     expect(checkLedger({ sent, stored, telemetry: log() }, { unobservable: [{ device: 'd1', from: T + 400, to: T + 900 }] }).lost).toBe(1);
   });
 
+  it('says which hop lost a reading: after TELEMETRY (which batch) or before it', () => {
+    const stored = storedOf(sent).filter((_, i) => i !== 7);
+    expect(checkLedger({ sent, stored, telemetry: log() }).problems).toContain(`lost: d1/a at ${new Date(T + 300).toISOString()} value 7: in TELEMETRY (stream seq ${n - 1}, batch d1:epoch0001:1), not stored`);
+    expect(checkLedger({ sent, stored, telemetry: [msg(sent.slice(10), 2)] }).problems).toContain(`lost: d1/a at ${new Date(T + 300).toISOString()} value 7: not in TELEMETRY`);
+  });
+
   it('counted drops: exactly the counted number may be missing (fewer only by those in doubt)', () => {
     const stored = storedOf(sent).slice(4);
     expect(checkLedger({ sent, stored, telemetry: log() }, { counted: [{ device: 'd1', dropped: 4, inDoubt: 0 }] })).toMatchObject({ lost: 0, tolerated: 4 });

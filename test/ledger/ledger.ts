@@ -135,6 +135,13 @@ export function checkLedger(
     if (!list) lostPerDevice.set(r.device, (list = []));
     list.push(r);
   }
+  // Where a lost reading got to: in TELEMETRY (lost after the gateway) or not (before it).
+  const logged = new Map<string, TelemetryMessage>();
+  if (lostPerDevice.size) for (const m of input.telemetry) for (const r of m.env.readings) logged.set(key(m.env.device, r.sensor, us(r.ts)), m);
+  const where = (r: SentReading): string => {
+    const m = logged.get(key(r.device, r.sensor, us(r.ts)));
+    return m ? `in TELEMETRY (stream seq ${m.seq}, batch ${m.msgId}), not stored` : 'not in TELEMETRY';
+  };
   let lost = 0;
   let tolerated = 0;
   for (const [device, list] of lostPerDevice) {
@@ -148,7 +155,8 @@ export function checkLedger(
     }
     if (counted) note(`${device}: ${left.length} readings missing, but the edge reported ${counted.dropped} dropped (${counted.inDoubt} of them sent before)`);
     lost += left.length;
-    for (const r of left.slice(0, 3)) note(`lost: ${r.device}/${r.sensor} at ${iso(r.ts)} value ${r.value}`);
+    if (left.length) note(`${device}: ${left.length} readings lost`);
+    for (const r of left.slice(0, 3)) note(`lost: ${r.device}/${r.sensor} at ${iso(r.ts)} value ${r.value}: ${where(r)}`);
   }
   for (const c of opts.counted ?? []) {
     if (!lostPerDevice.has(c.device) && c.dropped - c.inDoubt > 0) {
