@@ -65,7 +65,12 @@ async function probeModbus(path: string, baudRate: number, units: number[]): Pro
         let answered = false;
         for (let address = 0; address < 64; address += 2) {
           try {
-            const res = await read(address);
+            // A unit that has answered gets a second try: one slow answer (a busy board) must not end the scan.
+            const res = await read(address).catch(async (err: unknown) => {
+              if (!answered || (err as { modbusCode?: number }).modbusCode !== undefined) throw err;
+              await new Promise((r) => setTimeout(r, 100));
+              return read(address);
+            });
             registers.push({ address, value: res.buffer.readFloatBE(0) });
             answered = true;
           } catch (err) {
