@@ -91,6 +91,8 @@ export class PartitionWorker {
   /** Flushes run one after another: a commit must never overtake an earlier batch. */
   private chain: Promise<void> = Promise.resolve();
   private queued = 0;
+  /** Each queued batch's end, oldest first (the chain is serial: they end in this order). */
+  private readonly flushes: Promise<void>[] = [];
   private failed = false;
   private readonly stopping = new AbortController();
   /** Since when (performance.now) the flush in progress has been trying; undefined when none is. */
@@ -321,9 +323,13 @@ export class PartitionWorker {
     this.deadLetters.push(deadLetter({ reason, device, source: `processor/partition-${this.o.partition}`, error: err instanceof Error ? err : String(err), payload: m.data }));
   }
 
-  /** Backpressure: at most one batch waits behind the one being written. */
+  /**
+   * Backpressure: at most one batch waits behind the one being written. The loop waits for the
+   * batch being written, not for the whole chain, so a batch is always waiting while one is
+   * written and the messages keep coming meanwhile.
+   */
   private async cutBounded(): Promise<void> {
-    if (this.queued > 1) await this.chain;
+    while (this.queued > 1) await (this.flushes[0] ?? this.chain);
     void this.cut();
   }
 
@@ -377,8 +383,10 @@ export class PartitionWorker {
         } else this.o.logger.warn({ err }, 'closing with effects not durable; the next owner redoes them');
       } finally {
         this.queued--;
+        this.flushes.shift();
       }
     });
+    this.flushes.push(this.chain);
     return this.chain;
   }
 
