@@ -4,7 +4,7 @@ import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg 
 import type { Logger } from 'pino';
 import type { BatchingSink } from '../influx/batching.js';
 import { FencedError, type CheckpointRef, type Commits, type Snapshots } from './checkpoints.js';
-import { settleAll, type RollupSink } from '../rollups/sink.js';
+import type { RollupSink } from '../rollups/sink.js';
 import type { Metrics } from './metrics.js';
 import { LIVE_SUBJECTS, pendingOutputs, publishPending, type OutputSubjects, type PendingOutput } from './outputs.js';
 import { snapshotPipeline } from './pipeline-state.js';
@@ -91,8 +91,6 @@ export class PartitionWorker {
   /** Flushes run one after another: a commit must never overtake an earlier batch. */
   private chain: Promise<void> = Promise.resolve();
   private queued = 0;
-  /** Each queued batch's end, oldest first (the chain is serial: they end in this order). */
-  private readonly flushes: Promise<void>[] = [];
   private failed = false;
   private readonly stopping = new AbortController();
   /** Since when (performance.now) the flush in progress has been trying; undefined when none is. */
@@ -323,13 +321,9 @@ export class PartitionWorker {
     this.deadLetters.push(deadLetter({ reason, device, source: `processor/partition-${this.o.partition}`, error: err instanceof Error ? err : String(err), payload: m.data }));
   }
 
-  /**
-   * Backpressure: at most one batch waits behind the one being written. The loop waits for the
-   * batch being written, not for the whole chain, so a batch is always waiting while one is
-   * written and the messages keep coming meanwhile.
-   */
+  /** Backpressure: at most one batch waits behind the one being written. */
   private async cutBounded(): Promise<void> {
-    while (this.queued > 1) await (this.flushes[0] ?? this.chain);
+    if (this.queued > 1) await this.chain;
     void this.cut();
   }
 
@@ -383,10 +377,8 @@ export class PartitionWorker {
         } else this.o.logger.warn({ err }, 'closing with effects not durable; the next owner redoes them');
       } finally {
         this.queued--;
-        this.flushes.shift();
       }
     });
-    this.flushes.push(this.chain);
     return this.chain;
   }
 
@@ -409,20 +401,15 @@ export class PartitionWorker {
     await retry(
       async () => {
         this.fence();
-        // The InfluxDB writes (raw and rollup lines side by side, repairs after the raw lines they
-        // read back) and the publishes run at once; both settle before a retry, so no publish is
-        // sent twice at once. The alerts left when raised: their publishes settle first.
-        const durable = async (): Promise<void> => {
-          if (b.written) return;
-          const raw = (): Promise<void> => this.o.sink.write(b.fx.points.lines);
-          await (this.o.rollups ? this.o.rollups.write(b.fx.points, raw) : raw());
+        if (!b.written) {
+          await this.o.sink.write(b.fx.points.lines);
+          // Rollup lines and repairs after the raw lines they are computed from.
+          await this.o.rollups?.write(b.fx.points);
           b.written = true;
-        };
-        const published = async (): Promise<void> => {
-          await Promise.all(b.inFlight);
-          await publishPending(this.o.js, b.pending, () => this.fence());
-        };
-        await settleAll([durable(), published()]);
+        }
+        // The alerts left when raised: their publishes settle first, so none is sent twice at once.
+        await Promise.all(b.inFlight);
+        await publishPending(this.o.js, b.pending, () => this.fence());
         if (b.snapshot && !b.ref) {
           try {
             b.ref = await this.o.snapshots.put(this.o.partition, this.epoch, b.seq, b.snapshot);
