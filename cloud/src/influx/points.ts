@@ -47,11 +47,13 @@ export interface ReadingSeries {
   readonly sensor: string;
   /** `readings,device=…,sensor=… value=` */
   readonly prefix: string;
+  /** `device=…,sensor=…`, escaped (the tag part of every line of the sensor). */
+  readonly tags: string;
 }
 
 export function readingSeries(device: string, sensor: string): ReadingSeries {
   const tags = `device=${escapeKey(device, 'tags.device')},sensor=${escapeKey(sensor, 'tags.sensor')}`;
-  return { device, sensor, prefix: `${MEASUREMENTS.readings},${tags} value=` };
+  return { device, sensor, prefix: `${MEASUREMENTS.readings},${tags} value=`, tags };
 }
 
 /**
@@ -125,7 +127,7 @@ export interface RollupValues {
 
 /** The tag part of a sensor's lines (`device=…,sensor=…`), from its series. */
 export function seriesTags(s: ReadingSeries): string {
-  return s.prefix.slice(MEASUREMENTS.readings.length + 1, -7);
+  return s.tags;
 }
 
 /**
