@@ -15,6 +15,9 @@ import { connect, type NatsConnection } from 'nats';
 import { stringify } from 'yaml';
 import { FaultProxy } from './proxy.js';
 
+/** After the boards halt, how long the agents get to read their last frames before a heartbeat counts. */
+const HALT_SETTLE_MS = 500;
+
 export const ROOT = resolve(import.meta.dirname, '../..');
 const PASSWORD = 'fault-suite-password';
 
@@ -212,9 +215,13 @@ export class Stack {
   async finish(timeoutMs: number): Promise<void> {
     process.kill(this.sim.pid!, 'SIGUSR2');
     await waitFor(() => this.sim.log.includes('halted\n'), { timeoutMs: 10_000, what: 'firmware-sim to stop writing' });
+    // Only a heartbeat sent after the boards stopped (with time for the agent to read their last
+    // frames off the pty) says that nothing is queued: an older one says "0 queued" while the last
+    // frames are still on their way, and the read-back then counts them lost.
+    const since = Date.now() + HALT_SETTLE_MS;
     let why = '';
     // The edges send what they queued; the processor acks it.
-    await waitFor(async () => (why = await this.backlog()) === '', { timeoutMs, intervalMs: 500, what: 'the pipeline to drain' }).catch((err: Error) => {
+    await waitFor(async () => (why = await this.backlog(0, since)) === '', { timeoutMs, intervalMs: 500, what: 'the pipeline to drain' }).catch((err: Error) => {
       throw new Error(`${err.message}: ${why}`, { cause: err });
     });
   }
