@@ -52,17 +52,20 @@ function fleet(devices: number, sensors: number, stepMs: number, perMessage: num
 /** A fleet's messages, made a chunk at a time (so the bench's own data does not weigh on the pipeline's GC, as a live processor holds one batch). */
 interface Fleet {
   readonly messages: number;
+  /** Envelopes per message round (one per device). */
+  readonly devices: number;
   chunk(from: number, to: number): Envelope[];
 }
 const fleetOf = (devices: number, sensors: number, stepMs: number, perMessage: number, messages: number): Fleet => ({
   messages,
+  devices,
   chunk: (from, to) => fleet(devices, sensors, stepMs, perMessage, to, from),
 });
 
 /** µs per reading of `process` over the fleet's messages (best of ROUNDS runs, each on a fresh pipeline). */
 function usPerReading(f: Fleet, detectors: unknown[]): number {
   const cfg = loadProcessorConfig({ detectors: detectors as never });
-  const CHUNK = Math.max(1, Math.floor(1000 / Math.max(1, f.chunk(0, 1).length)));
+  const CHUNK = Math.max(1, Math.floor(1000 / f.devices)); // message rounds per chunk: about 1000 envelopes
   let best = Infinity;
   for (let r = 0; r < ROUNDS; r++) {
     const p = new PartitionPipeline(cfg);

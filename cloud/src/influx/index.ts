@@ -6,7 +6,7 @@ export { influxConfigSchema, type InfluxConfig } from './config.js';
 export { apiForVersion, connectInflux, credentials, detectInfluxApi, type InfluxApi, type InfluxConnection } from './connection.js';
 export { classifyStatus, InfluxQueryError, InfluxStorageError, InfluxWriteError, type WriteFailure } from './errors.js';
 export { encodeFieldValue, encodePoint, encodeStringField, escapeKey, escapeMeasurement, LineProtocolError, msToNs, readTag, type FieldValue, type Point } from './line-protocol.js';
-export { alertLine, Points, readingLine, readingSeries, rollupText, roundScore, seriesTags, sessionLine, type ReadingSeries, type RollupRepair, type RollupValues } from './points.js';
+export { alertLine, Points, readingLine, readingSeries, rollupText, roundScore, sessionLine, type ReadingSeries, type RollupRepair, type RollupValues } from './points.js';
 export { DEFAULT_ROLLUPS, resolveTiers, rollupTierSchema, tiersSchema, type RollupTier, type StorageTarget, type Tiers, type TiersConfig, type TiersConfigInput } from './tiers.js';
 export { ensureRetention, type RetentionReport } from './retention.js';
 export { createInfluxWriter, type LineWriter } from './writer.js';

@@ -77,19 +77,18 @@ export function readingLine(device: string, r: Reading, score: number | undefine
 
 /** Side output of readings older than the allowed lateness (they are in `readings` too). */
 function lateText(s: ReadingSeries, r: Reading, latenessMs: number): string {
-  return `late_readings,${seriesTags(s)} value=${encodeFieldValue(r.value)},lateness_ms=${Math.round(latenessMs)}i ${msToNs(r.ts)}`;
+  return `late_readings,${s.tags} value=${encodeFieldValue(r.value)},lateness_ms=${Math.round(latenessMs)}i ${msToNs(r.ts)}`;
 }
 
 /**
  * One `sessions` point: `sessions,device=…,sensor=… end=…i,count=…i,min=…,max=…,mean=…,stddev=…,anomalies=…i,closed_by="…"`
  * at the session's start. Written out rather than through `encodePoint` (a slow sensor closes a
  * session every `maxLengthMs`, and the generic encoder's sorting and BigInts cost ~4 µs a line);
- * the same bytes as `encodePoint` gives (points.test.ts). `tags`: the series' tag part, when known.
+ * the same bytes as `encodePoint` gives (line-protocol.test.ts). `tags`: the series' tag part.
  */
-export function sessionLine(s: SessionSummary, tags?: string): string {
-  const t = tags ?? `device=${escapeKey(s.device, 'tags.device')},sensor=${escapeKey(s.sensor, 'tags.sensor')}`;
+export function sessionLine(s: SessionSummary, tags = readingSeries(s.device, s.sensor).tags): string {
   const f = encodeFieldValue;
-  return `${MEASUREMENTS.sessions},${t} end=${intText(s.end)}i,count=${intText(s.count)}i,min=${f(s.min, 'fields.min')},max=${f(s.max, 'fields.max')},mean=${f(s.mean, 'fields.mean')},stddev=${f(s.stddev, 'fields.stddev')},anomalies=${intText(s.anomalies)}i,closed_by=${encodeStringField(s.closedBy, 'fields.closed_by')} ${msToNs(s.start)}`;
+  return `${MEASUREMENTS.sessions},${tags} end=${intText(s.end)}i,count=${intText(s.count)}i,min=${f(s.min, 'fields.min')},max=${f(s.max, 'fields.max')},mean=${f(s.mean, 'fields.mean')},stddev=${f(s.stddev, 'fields.stddev')},anomalies=${intText(s.anomalies)}i,closed_by=${encodeStringField(s.closedBy, 'fields.closed_by')} ${msToNs(s.start)}`;
 }
 
 /** An integer field's digits, as `BigInt(Math.round(x))` prints them (exact beyond 2^53 too). */
@@ -123,11 +122,6 @@ export interface RollupValues {
   readonly max: number;
   readonly first: number;
   readonly last: number;
-}
-
-/** The tag part of a sensor's lines (`device=…,sensor=…`), from its series. */
-export function seriesTags(s: ReadingSeries): string {
-  return s.tags;
 }
 
 /**
@@ -214,7 +208,7 @@ export class Points {
 
   /** `series`: the sensor's, for its tags (else they are escaped again). */
   session(s: SessionSummary, series?: ReadingSeries): void {
-    this.lines.push(sessionLine(s, series && seriesTags(series)));
+    this.lines.push(sessionLine(s, series?.tags));
   }
 
   alert(a: AlertEvent): void {

@@ -1,4 +1,4 @@
-import { Points, seriesTags, type ReadingSeries } from '../influx/points.js';
+import type { Points, ReadingSeries } from '../influx/points.js';
 import { resolveTiers, type TiersConfig } from '../influx/tiers.js';
 import type { WindowAggregate } from '../windows/aggregate.js';
 import type { StateIn, StateOut } from '../windows/window-state.js';
@@ -60,7 +60,7 @@ export class WindowedOutputs implements RollupOutput {
 
   window(tier: number, start: number, agg: WindowAggregate): void {
     // Tags only here, once per window: readings of a message alternate between sensors.
-    this.points!.rollup(tier, this.measurements[tier]!, seriesTags(this.key!.series), start, agg);
+    this.points!.rollup(tier, this.measurements[tier]!, this.key!.series.tags, start, agg);
   }
 
   repair(tier: number, start: number): void {

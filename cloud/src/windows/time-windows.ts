@@ -123,12 +123,16 @@ export class TimeWindows {
     // A pane is dropped once the last window holding it (the one starting at it) is final.
     let drop = 0;
     while (drop < panes.length && this.trigger.isFinal(panes[drop]!.start + a.size, deviceTime)) drop++;
-    if (drop > 0) {
-      for (let i = 0; i < drop && this.free.length < FREE_PANES; i++) this.free.push(panes[i]!);
-      panes.splice(0, drop);
-    }
+    this.dropFinal(panes, drop);
     key.due = Infinity;
     for (const p of panes) this.dueFor(key, p);
+  }
+
+  /** Drops the first `n` panes (final), keeping them as spares for new panes. */
+  private dropFinal(panes: Pane[], n: number): void {
+    if (n === 0) return;
+    for (let i = 0; i < n && this.free.length < FREE_PANES; i++) this.free.push(panes[i]!);
+    panes.splice(0, n);
   }
 
   /** `advance` for tumbling windows (every rollup tier): a window is its one pane. */
@@ -142,16 +146,13 @@ export class TimeWindows {
       const end = p.start + size;
       if (end > deviceTime) {
         // Sorted by start: the first pane not yet due is the next due.
-        if (end < due) due = end;
+        due = end;
         break;
       }
       if (end > prev) emit(p.start, end, p.agg, false);
       if (drop === i && this.trigger.isFinal(end, deviceTime)) drop++;
     }
-    if (drop > 0) {
-      for (let i = 0; i < drop && this.free.length < FREE_PANES; i++) this.free.push(panes[i]!);
-      panes.splice(0, drop);
-    }
+    this.dropFinal(panes, drop);
     key.due = due;
   }
 

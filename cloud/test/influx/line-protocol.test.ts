@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodePoint, escapeKey, formatFloat, escapeMeasurement, encodeStringField, LineProtocolError, msToNs, readTag } from '../../src/influx/line-protocol.js';
 import { influxConfigSchema } from '../../src/influx/config.js';
-import { readingSeries, rollupText, seriesTags, sessionLine } from '../../src/influx/points.js';
+import { readingSeries, rollupText, sessionLine } from '../../src/influx/points.js';
 import { credentials } from '../../src/influx/connection.js';
 import { apiForVersion } from '../../src/influx/connection.js';
 
@@ -81,14 +81,14 @@ describe('line protocol encoding', () => {
           ts: start,
         });
         expect(sessionLine(s)).toBe(generic);
-        expect(sessionLine(s, seriesTags(readingSeries(device, sensor)))).toBe(generic);
+        expect(sessionLine(s, readingSeries(device, sensor).tags)).toBe(generic);
       }),
       { numRuns: 2000 },
     );
     fc.assert(
       fc.property(id, id, ts, fc.integer({ min: 1, max: 100 }), num, num, num, num, (device, sensor, start, count, a, b, first, last) => {
         const v = { count, sum: count === 1 ? first : a * count, min: count === 1 ? first : Math.min(a, b, first, last), max: count === 1 ? first : Math.max(a, b, first, last), first, last: count === 1 ? first : last };
-        const tags = seriesTags(readingSeries(device, sensor));
+        const tags = readingSeries(device, sensor).tags;
         const generic = encodePoint({ measurement: 'readings_1m', tags: { device, sensor }, fields: { mean: v.sum / v.count, min: v.min, max: v.max, count: BigInt(v.count), first: v.first, last: v.last, sum: v.sum }, ts: start });
         expect(rollupText('readings_1m', tags, start, v)).toBe(generic);
       }),
