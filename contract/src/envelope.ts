@@ -1,80 +1,17 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { X_EXPECT, X_REASON } from './annotations.js';
+import type { Static } from '@sinclair/typebox';
 import { ContractError } from './errors.js';
-import { DeviceIdSchema, EpochSchema, SensorIdSchema } from './ids.js';
-import { defineMessage, literalUnion } from './schema.js';
+import { EnvelopeSchema, ReadingSchema } from './generated/json-schemas.js';
+import { validateEnvelope as envelopeValidator, validateReading } from './generated/validators.js';
+import { MAX_ENVELOPE_BYTES } from './limits.js';
+import { defineMessage } from './schema.js';
+import type * as TB from './schemas.js';
 
-export const ENVELOPE_VERSION = 1;
-/** Largest telemetry payload a gateway accepts (bytes). Also the broker's packet budget. */
-export const MAX_ENVELOPE_BYTES = 256 * 1024;
-/** Most readings in one batch envelope. */
-export const MAX_READINGS = 5000;
-/**
- * Latest event time accepted (ms): 2262-04-11T23:47:16.854Z, the last whole millisecond InfluxDB
- * can store (its timestamps are int64 nanoseconds, at most 2^63 - 2 ns). A later time could pass
- * the contract only to be refused by the sink, so the bound is the sink's.
- */
-export const MAX_TS_MS = 9_223_372_036_854;
-const MAX_UNIT_LENGTH = 32;
+export type Quality = Static<typeof TB.QualitySchema>;
+export type Reading = Static<typeof TB.ReadingSchema>;
+export type ClockState = Static<typeof TB.ClockStateSchema>;
+export type Envelope = Static<typeof TB.EnvelopeSchema>;
 
-/** Event time, epoch ms (fractions allowed down to 1 µs). */
-export const EventTimeSchema = Type.Number({ minimum: 0, maximum: MAX_TS_MS, [X_EXPECT]: `must be an event time in epoch ms between 0 and ${MAX_TS_MS}` });
-const finite = (description?: string) => Type.Number({ [X_EXPECT]: 'must be a finite number', ...(description ? { description } : {}) });
-
-/** `good` unless the edge knows better: `uncertain` (e.g. clock not synced), `bad` (sensor says so). */
-export const QualitySchema = literalUnion(['good', 'uncertain', 'bad'], { [X_EXPECT]: 'must be one of good, uncertain, bad' });
-export type Quality = Static<typeof QualitySchema>;
-
-export const ReadingSchema = Type.Object(
-  {
-    /** Sensor id, unique within its device. */
-    sensor: SensorIdSchema,
-    ts: EventTimeSchema,
-    value: finite(),
-    unit: Type.Optional(Type.String({ maxLength: MAX_UNIT_LENGTH, pattern: '^[^\\u0000-\\u001f\\u007f]*$', [X_EXPECT]: `must be a printable string of at most ${MAX_UNIT_LENGTH} characters` })),
-    quality: Type.Optional(QualitySchema),
-  },
-  { additionalProperties: false, [X_REASON]: 'bad_reading', description: 'One reading; an invalid one refuses its envelope as bad_reading.' },
-);
-export type Reading = Static<typeof ReadingSchema>;
-
-/** The edge's clock when the envelope was built: heartbeats advance event time with `now`. */
-export const ClockStateSchema = Type.Object(
-  {
-    /** True when the clock is known good (NTP synced or set from a trusted source). */
-    synced: Type.Boolean({ [X_EXPECT]: 'must be a boolean' }),
-    /** Device wall clock, epoch ms. */
-    now: EventTimeSchema,
-  },
-  { additionalProperties: false },
-);
-export type ClockState = Static<typeof ClockStateSchema>;
-
-/** One batch on `fl/v1/{device}/telemetry`. No readings = heartbeat. */
-export const EnvelopeSchema = Type.Object(
-  {
-    v: Type.Literal(ENVELOPE_VERSION),
-    device: DeviceIdSchema,
-    epoch: EpochSchema,
-    seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, [X_EXPECT]: 'must be a positive integer' }),
-    clock: ClockStateSchema,
-    readings: Type.Array(ReadingSchema, { maxItems: MAX_READINGS }),
-    /** Health figures (heartbeats): queue depth, drops, bad frames, uptime, memory… numbers only. */
-    health: Type.Optional(
-      // propertyNames + additionalProperties: one regex test per key (patternProperties would take two).
-      Type.Unsafe<Record<string, number>>({
-        type: 'object',
-        propertyNames: { pattern: '^[a-z][a-z0-9_]{0,62}$', [X_EXPECT]: 'key must match [a-z][a-z0-9_]{0,62}' },
-        additionalProperties: { type: 'number', [X_EXPECT]: 'must be a finite number' },
-        description: 'Keys match [a-z][a-z0-9_]{0,62}; values are finite numbers.',
-      }),
-    ),
-  },
-  { additionalProperties: false, description: 'A telemetry batch envelope (fl/v1/{device}/telemetry).' },
-);
-export type Envelope = Static<typeof EnvelopeSchema>;
-
-export const envelopeMessage = defineMessage({ name: 'envelope', schema: EnvelopeSchema, maxBytes: MAX_ENVELOPE_BYTES });
+export const envelopeMessage = defineMessage<Envelope>({ name: 'envelope', schema: EnvelopeSchema, validator: envelopeValidator, maxBytes: MAX_ENVELOPE_BYTES });
 
 function checkSender(env: Envelope, expectedDevice: string | undefined): Envelope {
   if (expectedDevice !== undefined && env.device !== expectedDevice) {
@@ -84,7 +21,7 @@ function checkSender(env: Envelope, expectedDevice: string | undefined): Envelop
 }
 
 /** Validates one reading; throws a {@link ContractError} with reason `bad_reading` and the key. */
-export const readingMessage = defineMessage({ name: 'reading', schema: ReadingSchema, maxBytes: 4096, reason: 'bad_reading' });
+export const readingMessage = defineMessage<Reading>({ name: 'reading', schema: ReadingSchema, validator: validateReading, maxBytes: 4096, reason: 'bad_reading' });
 
 /** Validates a parsed envelope object. `expectedDevice` is the id the sender authenticated as. */
 export function validateEnvelope(obj: unknown, expectedDevice?: string): Envelope {

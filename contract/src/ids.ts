@@ -1,6 +1,4 @@
-import { Type } from '@sinclair/typebox';
 import { ContractError } from './errors.js';
-import { X_EXPECT, X_ID, X_REASON } from './annotations.js';
 
 /**
  * Device and sensor ids become InfluxDB tag values, NATS subject tokens and MQTT topic levels,
@@ -47,12 +45,3 @@ export function assertEpoch(epoch: unknown, path = 'epoch'): asserts epoch is st
   if (typeof epoch === 'string' && EPOCH_PATTERN.test(epoch)) return;
   throw new ContractError('bad_schema', path, `epoch ${describe(epoch)} must match [a-z0-9]{8,32}`);
 }
-
-/** Schema of an id (`kind` names it in errors: `device id`, `sensor id`, `rule id`). */
-export const idSchema = (kind: string) =>
-  Type.String({ pattern: ID_PATTERN.source, maxLength: 63, [X_ID]: kind, [X_REASON]: 'bad_id', description: `${kind}: ${ID_PATTERN.source}` });
-
-export const DeviceIdSchema = idSchema('device id');
-export const SensorIdSchema = idSchema('sensor id');
-export const RuleIdSchema = idSchema('rule id');
-export const EpochSchema = Type.String({ pattern: EPOCH_PATTERN.source, [X_EXPECT]: 'must match [a-z0-9]{8,32}', description: 'edge epoch' });

@@ -1,52 +1,59 @@
 /**
- * One schema language for every wire message: TypeBox builds the schemas (plain JSON Schema, so
- * they also document the query API in OpenAPI) and their TypeScript types; ajv compiles each into
- * a validator on first use. A refusal is always a {@link ContractError} naming the key path and a
- * dead-letter reason, whatever the bytes.
+ * One schema language for every wire message: TypeBox builds the schemas (src/schemas.ts) and
+ * their TypeScript types; at build time (`npm run gen -w contract`) they become plain JSON Schema
+ * data (also in the query API's OpenAPI document) and ajv's standalone validators
+ * (src/generated/), so no service loads TypeBox or ajv's compiler. A refusal is always a
+ * {@link ContractError} naming the key path and a dead-letter reason, whatever the bytes.
  *
- * Hot path: a valid message costs JSON.parse plus the compiled validator, which allocates nothing
- * (ajv checks unknown keys with a for-in loop, not `Object.keys`). Only a refusal walks the schema
- * to build the message. `npm run bench:contract` compares it with the hand-written check it replaced.
+ * Hot path: a valid message costs JSON.parse plus the generated validator, which allocates
+ * nothing (ajv checks unknown keys with a for-in loop, not `Object.keys`). Only a refusal walks
+ * the schema to build the message. `npm run bench:contract` compares it with the hand-written
+ * check it replaced.
  */
-import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
-import { createRequire } from 'node:module';
-import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { X_EXPECT, X_ID, X_REASON } from './annotations.js';
 import { clip, ContractError, type RejectReason } from './errors.js';
 import { idProblem } from './ids.js';
 
-let ajv: AjvClass | undefined;
-
-/**
- * One ajv for all messages, loaded and created when the first message is validated: the edge
- * agent validates one kind, rarely, and should not carry the compiler (~1.5 MB of RSS) until
- * then. A plain require, so that a bundle (the edge's) leaves ajv in node_modules.
- */
-function compiler(): AjvClass {
-  if (!ajv) {
-    const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
-    ajv = new Ajv({ allErrors: false, verbose: true, strict: true, keywords: [X_REASON, X_EXPECT, X_ID], validateFormats: false });
-  }
-  return ajv;
+/** A JSON Schema node, as plain data (src/generated/json-schemas.ts). */
+export interface JsonSchema {
+  readonly [keyword: string]: unknown;
+  description?: string;
 }
 
-export interface MessageSpec<S extends TSchema> {
+/** A JSON Schema of an object with named properties. */
+export interface ObjectSchema extends JsonSchema {
+  type: 'object';
+  properties: Record<string, JsonSchema>;
+  required?: string[];
+}
+
+/** A generated validator (ajv's standalone code): true when valid, else its first error in `errors`. */
+export interface Validator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
+
+export interface MessageSpec<T> {
   /** Names the message where the whole value is wrong: `status: must be an object`. */
   name: string;
-  schema: S;
+  /** The plain JSON Schema (src/generated/json-schemas.ts), walked to word an error. */
+  schema: JsonSchema;
+  /** The validator generated from the same schema (src/generated/validators.ts). */
+  validator: Validator;
   /** Largest payload accepted, bytes (a bigger one is `too_large` before it is parsed). */
   maxBytes: number;
   /** Reason of an error no schema node names one for. @default 'bad_schema' */
   reason?: RejectReason;
   /** Rules across fields that a schema cannot state; throws {@link ContractError}. */
-  check?: (value: Static<S>) => void;
+  check?: (value: T) => void;
 }
 
 /** A wire message: its schema and its one parser. */
 export interface Message<T> {
   readonly name: string;
   /** The JSON Schema (also in the query API's OpenAPI document). */
-  readonly schema: TSchema;
+  readonly schema: JsonSchema;
   readonly maxBytes: number;
   /** Parses and validates a payload (bytes or text). Throws only {@link ContractError}, whatever the input. */
   parse(payload: Uint8Array | string): T;
@@ -96,7 +103,7 @@ const join = (path: string, key: string, name: string): string => {
 };
 
 /** The outermost `x-reason` on the schema path of an error (`#/properties/readings/items/...`). */
-function reasonOf(root: TSchema, schemaPath: string, fallback: RejectReason): RejectReason {
+function reasonOf(root: JsonSchema, schemaPath: string, fallback: RejectReason): RejectReason {
   let node: unknown = root;
   for (const seg of schemaPath.replace(/^#\/?/, '').split('/')) {
     if (typeof node !== 'object' || node === null) break;
@@ -107,7 +114,7 @@ function reasonOf(root: TSchema, schemaPath: string, fallback: RejectReason): Re
   return fallback;
 }
 
-function toContractError(spec: Pick<MessageSpec<TSchema>, "name" | "schema" | "reason">, e: ErrorObject): ContractError {
+function toContractError(spec: Pick<MessageSpec<unknown>, 'name' | 'schema' | 'reason'>, e: ErrorObject): ContractError {
   // A bad key (propertyNames) is reported at the key itself.
   const path = e.propertyName !== undefined ? join(keyPath(e.instancePath, spec.name), e.propertyName, spec.name) : keyPath(e.instancePath, spec.name);
   const node = (e.parentSchema ?? {}) as Record<string, unknown>;
@@ -133,19 +140,10 @@ function firstError(errors: ErrorObject[]): ErrorObject {
   return last.keyword === 'anyOf' ? last : errors[0]!;
 }
 
-
-/** A string that is one of `values` (an `enum`, so a refusal names them all). */
-export function literalUnion<T extends string>(values: readonly T[], options: Record<string, unknown> = {}): TUnsafe<T> {
-  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
-}
-
-/** Defines a wire message: schema, size bound, cross-field rules; the validator compiles on first use. */
-export function defineMessage<S extends TSchema>(spec: MessageSpec<S>): Message<Static<S>> {
-  type T = Static<S>;
-  let compiled: ValidateFunction | undefined;
-  const validator = (): ValidateFunction => (compiled ??= compiler().compile(spec.schema));
+/** Defines a wire message: schema and its generated validator, size bound, cross-field rules. */
+export function defineMessage<T>(spec: MessageSpec<T>): Message<T> {
+  const v = spec.validator;
   const validate = (value: unknown): T => {
-    const v = validator();
     if (!v(value)) throw toContractError(spec, firstError(v.errors!));
     spec.check?.(value as T);
     return value as T;
@@ -168,7 +166,7 @@ export function defineMessage<S extends TSchema>(spec: MessageSpec<S>): Message<
     },
     validate,
     is(value): value is T {
-      if (!validator()(value)) return false;
+      if (!v(value)) return false;
       try {
         spec.check?.(value as T);
         return true;
