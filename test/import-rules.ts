@@ -32,7 +32,7 @@ export const PACKAGES: PackageRule[] = [
   {
     dir: 'contract',
     name: '@fieldline/contract',
-    owns: 'every wire message: one TypeBox schema and one parser each (`ContractError(reason, path)`), ids, MQTT topics, NATS subjects, partitioning, the dead-letter builder and its closed reason set',
+    owns: 'every wire message: one TypeBox schema (compiled at build time into `src/generated/`: JSON Schema data and ajv standalone validators, so at run time only ajv\'s small helpers load) and one parser each (`ContractError(reason, path)`), ids, MQTT topics, NATS subjects, partitioning, the dead-letter builder and its closed reason set',
     fieldline: [],
     npm: ['@sinclair/typebox', 'ajv'],
   },

@@ -11,11 +11,11 @@ const edgeDir = join(new URL('.', import.meta.url).pathname, '../..');
 
 /**
  * Packages the bundle loads at run time from `node_modules` next to it: serialport's native
- * binding (node-gyp-build finds the prebuild relative to its package dir), modbus-serial, which
- * the Modbus driver requires lazily (src/drivers/modbus), and ajv, which the contract requires on
- * the first message it validates (a rejection notice, rarely).
+ * binding (node-gyp-build finds the prebuild relative to its package dir) and modbus-serial, which
+ * the Modbus driver requires lazily (src/drivers/modbus). The contract's validators are generated
+ * code (contract/src/generated/): only ajv's small run-time helpers are inlined, not its compiler.
  */
-export const RUNTIME_PACKAGES = ['@serialport/bindings-cpp', 'modbus-serial', 'ajv'];
+export const RUNTIME_PACKAGES = ['@serialport/bindings-cpp', 'modbus-serial'];
 
 /**
  * Writes the bundle of `src/cli.ts` to `outFile` (which must sit one level below package.json:
