@@ -8,7 +8,7 @@ import { FleetProcess, type FleetRunResult } from './fleet.js';
 import { ProcMeter, type ProcFigures } from './proc-meter.js';
 import { si, status } from './progress.js';
 import { sensorsFor } from './raw.js';
-import type { Pipeline } from './services.js';
+import type { FlushFigures, Pipeline } from './services.js';
 import { perS, round, type Percentiles } from './stats.js';
 
 export interface E2eRun {
@@ -28,6 +28,25 @@ export interface E2eRun {
   drain_after_load_s: number;
   max_backlog_messages: number;
   procs: Record<string, ProcFigures>;
+  /** The processor's flush during this run: mean ms and total s of each step, flushes, and the loops' waits on the chain, s. */
+  flush: FlushRun;
+}
+
+export interface FlushRun {
+  flushes: number;
+  stages: Record<string, { mean_ms: number; total_s: number }>;
+  loop_wait_s: number;
+}
+
+/** What the processor's flush figures moved by between two scrapes. */
+export function flushDelta(before: FlushFigures, after: FlushFigures): FlushRun {
+  const stages: FlushRun['stages'] = {};
+  for (const [k, a] of Object.entries(after.stages)) {
+    const b = before.stages[k] ?? { sum: 0, count: 0 };
+    const count = a.count - b.count;
+    if (count > 0) stages[k] = { mean_ms: round(((a.sum - b.sum) / count) * 1000, 1), total_s: round(a.sum - b.sum, 2) };
+  }
+  return { flushes: (after.stages.total?.count ?? 0) - (before.stages.total?.count ?? 0), stages, loop_wait_s: round(after.loop_wait_s - before.loop_wait_s, 2) };
 }
 
 export interface Watch {
@@ -61,6 +80,7 @@ export async function watchProcessor(p: Pipeline, base: number, target: () => nu
 export async function closedLoop(p: Pipeline, readings: number, o: { devices: number; seconds: number; maxInflight: number; bench: () => Record<string, number | undefined> }): Promise<E2eRun> {
   const prefix = `e2e${readings}`;
   const base = await p.processedReadings();
+  const flushBefore = await p.flushFigures();
   let fleetPid: number | undefined;
   const meter = new ProcMeter(() => ({ ...p.pids(), fleet: fleetPid, ...o.bench() }));
   const fleet = new FleetProcess(
@@ -74,6 +94,7 @@ export async function closedLoop(p: Pipeline, readings: number, o: { devices: nu
   const [r] = await fleet.done;
   const w = await watched;
   const procs = meter.stop();
+  const flush = flushDelta(flushBefore, await p.flushFigures());
   const counted = await p.countReadings(prefix, r!.calledAtMs);
   const endMs = w.reachedAtMs ?? Date.now();
   return {
@@ -90,5 +111,6 @@ export async function closedLoop(p: Pipeline, readings: number, o: { devices: nu
     drain_after_load_s: round(Math.max(0, endMs - (r!.publishingAtMs + r!.elapsedMs)) / 1000, 1),
     max_backlog_messages: w.maxBacklog,
     procs,
+    flush,
   };
 }

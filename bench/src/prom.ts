@@ -31,6 +31,13 @@ export function metricByLabel(text: string, name: string, label: string): Record
   return out;
 }
 
+/** A histogram's `_sum` and `_count` by the value of one label (`{stage="raw"}` -> `{ raw: { sum, count } }`). */
+export function histogramByLabel(text: string, name: string, label: string): Record<string, { sum: number; count: number }> {
+  const sums = metricByLabel(text, `${name}_sum`, label);
+  const counts = metricByLabel(text, `${name}_count`, label);
+  return Object.fromEntries(Object.keys(counts).map((k) => [k, { sum: sums[k] ?? 0, count: counts[k]! }]));
+}
+
 /** Index of the `}` that closes the label set at the start of `s` (label values may contain braces). */
 function closingBrace(s: string): number {
   let quoted = false;

@@ -40,6 +40,13 @@ export function tables(r: BenchResults): Table[] {
       ]),
       note: 'end-to-end = readings counted in InfluxDB / (first publish -> processor counter reaching the acked total)',
     });
+    const steps = ['queued', 'raw', 'rollups', 'publish', 'checkpoint', 'commit', 'total'];
+    out.push({
+      title: "Where the processor's flush time goes (its own metrics, closed-loop runs)",
+      head: ['readings/envelope', 'flushes', ...steps.map((k) => `${k} mean ms`), 'loops waiting on the chain s'],
+      rows: r.e2e.map((e) => [String(e.readings_per_envelope), n(e.flush?.flushes ?? 0), ...steps.map((k) => (e.flush?.stages[k] ? String(e.flush.stages[k]!.mean_ms) : '-')), String(e.flush?.loop_wait_s ?? '-')]),
+      note: 'per partition, summed over the partitions; queued = from the cut to the start of its flush (behind the batches ahead); total = the flush without the queue',
+    });
   }
   if (r.raw) {
     out.push({

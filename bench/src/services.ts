@@ -12,7 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { addDevice } from '@fieldline/gateway';
 import { freePort, InfluxServer, ManagedProcess, NatsServer, tempDir } from '@fieldline/harness';
-import { metricByLabel, metricSum, scrape } from './prom.js';
+import { histogramByLabel, metricByLabel, metricSum, scrape } from './prom.js';
+
+/** The processor's flush steps (seconds and count each) and its loops' waits on the flush chain, s. */
+export interface FlushFigures {
+  stages: Record<string, { sum: number; count: number }>;
+  loop_wait_s: number;
+}
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const GATEWAY_CLI = join(ROOT, 'gateway/src/cli.ts');
@@ -129,6 +135,15 @@ export class Pipeline {
   /** Connections, publishes and subscriptions the gateway refused so far, by why (connection_rate, bad_password, …). */
   async refusedByGateway(): Promise<Record<string, number>> {
     return metricByLabel(await scrape(this.gatewayOps), 'fieldline_gateway_refused_total', 'why');
+  }
+
+  /**
+   * Where the processor's flush time went so far (its own histogram, issue 16): seconds and count
+   * of each flush step, and the seconds its message loops stood still waiting on the flush chain.
+   */
+  async flushFigures(): Promise<FlushFigures> {
+    const text = await scrape(this.processorOps);
+    return { stages: histogramByLabel(text, 'fieldline_processor_flush_stage_seconds', 'stage'), loop_wait_s: metricSum(text, 'fieldline_processor_backpressure_seconds_total') };
   }
 
   /** TELEMETRY messages not yet delivered to the processor's consumers. */

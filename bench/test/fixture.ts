@@ -36,8 +36,8 @@ export function fixture(): BenchResults {
       influx: { lines_per_s: 400_000, batch_lines: 5000, concurrency: 8, batches: 320, procs },
     },
     e2e: [
-      { readings_per_envelope: 100, devices: 50, load_s: 12, readings_acked: 3_000_000, readings_in_influx: 3_000_000, lost: 0, publish_errors: 0, e2e_readings_per_s: 280_000, acked_readings_per_s: 290_000, puback_ms: lat(20, 80, 120), drain_after_load_s: 0.4, max_backlog_messages: 900, procs },
-      { readings_per_envelope: 1, devices: 50, load_s: 12, readings_acked: 400_000, readings_in_influx: 399_990, lost: 10, publish_errors: 0, e2e_readings_per_s: 33_000, acked_readings_per_s: 33_500, puback_ms: lat(5, 30, 50), drain_after_load_s: 0.1, max_backlog_messages: 50, procs },
+      { readings_per_envelope: 100, devices: 50, load_s: 12, readings_acked: 3_000_000, readings_in_influx: 3_000_000, lost: 0, publish_errors: 0, e2e_readings_per_s: 280_000, acked_readings_per_s: 290_000, puback_ms: lat(20, 80, 120), drain_after_load_s: 0.4, max_backlog_messages: 900, procs, flush: { flushes: 600, stages: { queued: { mean_ms: 40, total_s: 24 }, raw: { mean_ms: 30, total_s: 18 }, commit: { mean_ms: 2, total_s: 1.2 }, total: { mean_ms: 35, total_s: 21 } }, loop_wait_s: 3.5 } },
+      { readings_per_envelope: 1, devices: 50, load_s: 12, readings_acked: 400_000, readings_in_influx: 399_990, lost: 10, publish_errors: 0, e2e_readings_per_s: 33_000, acked_readings_per_s: 33_500, puback_ms: lat(5, 30, 50), drain_after_load_s: 0.1, max_backlog_messages: 50, procs, flush: { flushes: 0, stages: {}, loop_wait_s: 0 } },
     ],
     sweep: { max_readings_per_s: 200_000, readings_per_envelope: 100, step_s: 7, steps: [step(10, 20, 300), step(50, 40, 600), step(100, 90, 900), step(120, 2000, 4000)], lost: 0, drain_after_load_s: 3.2, probe_poll_ms: 20 },
     burst: { devices: 1000, backlog_min: 10, readings_expected: 2_400_000, readings_acked: 2_400_000, readings_in_influx: 2_400_000, lost: 0, publish_errors: 0, connect_retries: 700, refused_by_gateway: { connection_rate: 650 }, connected_s: 12, acked_s: 20, drain_s: 25, peak_rss_mb: { gateway: 600, processor: 1200 }, procs },

@@ -18,6 +18,9 @@ export function createMetrics() {
     lag: new Gauge({ name: 'fieldline_processor_lag_messages', help: 'TELEMETRY messages not yet delivered to this consumer', labelNames, registers: [registry] }),
     sinkRetries: new Counter({ name: 'fieldline_processor_sink_retries_total', help: 'Flush retries while InfluxDB or JetStream was unavailable (the ack is held meanwhile)', registers: [registry] }),
     sinkQuarantined: new Counter({ name: 'fieldline_processor_sink_quarantined_total', help: 'Points InfluxDB refused, sent to DEADLETTER', registers: [registry] }),
+    // Where a flush's time goes (issue 16): each step of the chain, and the message loop's waits on it.
+    flushStage: new Histogram({ name: 'fieldline_processor_flush_stage_seconds', help: 'Time of each step of a batch flush (raw, rollups, publish, checkpoint, commit) and of the whole flush (total), retries included', labelNames: ['stage'], buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
+    loopWait: new Counter({ name: 'fieldline_processor_backpressure_seconds_total', help: 'Time the message loop stood still waiting for the flush chain (backpressure: the batches ahead not yet committed)', labelNames, registers: [registry] }),
     sinkLines: new Counter({ name: 'fieldline_processor_sink_lines_total', help: 'Lines written to InfluxDB', registers: [registry] }),
     rollupLines: new Counter({ name: 'fieldline_processor_rollup_lines_total', help: 'Rollup points written (a window again after a late reading counts again)', registers: [registry] }),
     rollupRepairs: new Counter({ name: 'fieldline_processor_rollup_repairs_total', help: 'Rollup windows recomputed from the raw points (a reading came after its window was final)', registers: [registry] }),
