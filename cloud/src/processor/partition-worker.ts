@@ -4,6 +4,7 @@ import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg 
 import type { Logger } from 'pino';
 import type { BatchingSink } from '../influx/batching.js';
 import { FencedError, type CheckpointRef, type Commits, type Snapshots } from './checkpoints.js';
+import { FlushChain } from './flush-chain.js';
 import type { RollupSink } from '../rollups/sink.js';
 import type { Metrics } from './metrics.js';
 import { LIVE_SUBJECTS, pendingOutputs, publishPending, type OutputSubjects, type PendingOutput } from './outputs.js';
@@ -60,7 +61,14 @@ interface Batch {
   snapshot?: Uint8Array;
   ref?: CheckpointRef;
   closed: boolean;
+  /** performance.now() at the cut: the flush's wait behind the batches ahead is measured from it. */
+  cutAt: number;
+  /** performance.now() when its write started: how long its effects have been trying to become durable. */
+  startedAt?: number;
 }
+
+/** Batches cut and not committed yet, at most (one committing, one writing, one waiting): the loop waits beyond. */
+const MAX_PENDING_BATCHES = 3;
 
 const deviceOf = (m: JsMsg): string => m.subject.slice(m.subject.lastIndexOf('.') + 1);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -88,13 +96,21 @@ export class PartitionWorker {
   private loop: Promise<void> | undefined;
   private messages: ConsumerMessages | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Flushes run one after another: a commit must never overtake an earlier batch. */
-  private chain: Promise<void> = Promise.resolve();
-  private queued = 0;
-  private failed = false;
+  /** Writes and commits in stream order, a batch's commit only after its writes (flush-chain.ts). */
+  private readonly chain = new FlushChain<Batch>({
+    write: (b) => this.write(b),
+    commit: (b) => this.commit(b),
+    onFailed: (err) => {
+      if (err instanceof FencedError) {
+        // Already fenced: abort() stopped it (the lease is gone), the processor knows.
+        if (this.fenced) return;
+        this.fenced = true;
+        this.o.logger.warn({ err }, 'fenced: another owner took the partition; stopping');
+        this.o.onFenced(err);
+      } else this.o.logger.warn({ err }, 'closing with effects not durable; the next owner redoes them');
+    },
+  });
   private readonly stopping = new AbortController();
-  /** Since when (performance.now) the flush in progress has been trying; undefined when none is. */
-  private flushingSince: number | undefined;
   /** The consume loop itself failed (it retries); reported at once. */
   private loopFailed = false;
   private lagTimer: NodeJS.Timeout | undefined;
@@ -121,8 +137,9 @@ export class PartitionWorker {
    */
   get problem(): Error | undefined {
     if (this.loopFailed) return this.lastError;
-    if (this.flushingSince === undefined) return undefined;
-    const ms = performance.now() - this.flushingSince;
+    const since = this.chain.oldest?.startedAt;
+    if (since === undefined) return undefined;
+    const ms = performance.now() - since;
     if (ms < this.o.unhealthyAfterMs) return undefined;
     const why = this.lastError ? this.lastError.message : 'the write has not answered';
     return new Error(`effects not durable for ${(ms / 1000).toFixed(1)} s (commit held, retrying): ${why}`, { cause: this.lastError });
@@ -187,7 +204,7 @@ export class PartitionWorker {
 
   /** Stops cleanly: what was processed is flushed and committed with a checkpoint, marked `closed`. */
   async close(): Promise<void> {
-    if (this.closing) return this.chain;
+    if (this.closing) return this.chain.settled();
     this.closing = true;
     clearInterval(this.timer);
     clearInterval(this.lagTimer);
@@ -195,7 +212,7 @@ export class PartitionWorker {
     await this.loop;
     this.stopping.abort();
     if (!this.fenced && this.live) await this.cut({ checkpoint: true, closed: true });
-    await this.chain;
+    await this.chain.settled();
   }
 
   /** Stops at once (the lease is gone): nothing more is written or committed. */
@@ -321,9 +338,16 @@ export class PartitionWorker {
     this.deadLetters.push(deadLetter({ reason, device, source: `processor/partition-${this.o.partition}`, error: err instanceof Error ? err : String(err), payload: m.data }));
   }
 
-  /** Backpressure: at most one batch waits behind the one being written. */
+  /**
+   * Backpressure: at most MAX_PENDING_BATCHES batches cut and not committed. The loop waits for
+   * the oldest to commit, not for all of them, so a batch is being written while one commits.
+   */
   private async cutBounded(): Promise<void> {
-    if (this.queued > 1) await this.chain;
+    if (this.chain.pending >= MAX_PENDING_BATCHES) {
+      const t0 = performance.now();
+      while (this.chain.pending >= MAX_PENDING_BATCHES) await this.chain.oldestSettled();
+      this.o.metrics.loopWait.inc({ partition: String(this.o.partition) }, (performance.now() - t0) / 1000);
+    }
     void this.cut();
   }
 
@@ -331,7 +355,7 @@ export class PartitionWorker {
   private tickFlush(): void {
     if (this.closing || !this.live) return;
     if (this.last) void this.cut();
-    else if (this.queued === 0 && this.committed > (this.checkpoint?.seq ?? 0) && this.checkpointDue()) void this.cut({ checkpoint: true });
+    else if (this.chain.pending === 0 && this.committed > (this.checkpoint?.seq ?? 0) && this.checkpointDue()) void this.cut({ checkpoint: true });
   }
 
   private checkpointDue(): boolean {
@@ -341,7 +365,7 @@ export class PartitionWorker {
   /** Hands the pending effects to the flush chain; resolves when they (and all before) are durable and committed. */
   private cut(o: { checkpoint?: boolean; closed?: boolean } = {}): Promise<void> {
     const last = this.last;
-    if (!last && !o.checkpoint && !o.closed) return this.chain;
+    if (!last && !o.checkpoint && !o.closed) return this.chain.settled();
     const fx = this.fx;
     const seq = last?.seq ?? this.lastCommittedOrQueued();
     const points = fx.points;
@@ -350,7 +374,7 @@ export class PartitionWorker {
     if (lines > 1 && lines <= this.o.batchLines) points.lines = [points.lines.join('\n')];
     const out = pendingOutputs({ alerts: [], alertSeqs: [], sessions: fx.sessions, sessionSeqs: this.sessionSeqs, dead: this.deadLetters }, this.o.subjects ?? LIVE_SUBJECTS, { partition: this.o.partition, epoch: this.epoch }, this.published);
     if (out.skipped) this.o.metrics.republishSkipped.inc(out.skipped);
-    const batch: Batch = { fx, seq, lines, pending: [...this.alertsOut, ...out.pending], inFlight: this.alertsInFlight, written: lines === 0 && points.rollupCount === 0 && points.repairs.length === 0, closed: !!o.closed };
+    const batch: Batch = { fx, seq, lines, pending: [...this.alertsOut, ...out.pending], inFlight: this.alertsInFlight, written: lines === 0 && points.rollupCount === 0 && points.repairs.length === 0, closed: !!o.closed, cutAt: performance.now() };
     // Taken now, between two messages, so the state is exactly that after `seq`.
     if ((o.checkpoint || this.checkpointDue()) && seq > (this.checkpoint?.seq ?? 0)) {
       batch.snapshot = snapshotPipeline(this.pipeline, { partition: this.o.partition, partitions: this.o.partitions, seq });
@@ -363,23 +387,9 @@ export class PartitionWorker {
     this.sessionSeqs = [];
     this.last = undefined;
     this.queuedSeq = seq;
-    this.queued++;
-    this.chain = this.chain.then(async () => {
-      try {
-        if (!this.failed && !this.fenced) await this.flush(batch);
-      } catch (err) {
-        // Nothing after this batch may be committed either.
-        this.failed = true;
-        if (err instanceof FencedError) {
-          this.fenced = true;
-          this.o.logger.warn({ err }, 'fenced: another owner took the partition; stopping');
-          this.o.onFenced(err);
-        } else this.o.logger.warn({ err }, 'closing with effects not durable; the next owner redoes them');
-      } finally {
-        this.queued--;
-      }
-    });
-    return this.chain;
+    // A fenced worker hands nothing in; a failed chain drops what it is given.
+    if (!this.fenced) void this.chain.push(batch);
+    return this.chain.settled();
   }
 
   private lastCommittedOrQueued(): number {
@@ -390,53 +400,70 @@ export class PartitionWorker {
     if (this.fenced || !this.o.leaseValid()) throw new FencedError(`partition ${this.o.partition}: lease of epoch ${this.epoch} no longer valid`);
   }
 
+  /** The worker's one retry loop: a step retries what is not done yet, with backoff, until it works, the worker closes, or the lease is gone. */
+  private retrying(b: Batch, step: () => Promise<void>): Promise<void> {
+    b.startedAt ??= performance.now();
+    return retry(step, {
+      baseMs: this.o.retryBaseMs,
+      maxMs: this.o.retryMaxMs,
+      jitter: false,
+      signal: this.stopping.signal,
+      shouldRetry: (err) => !(err instanceof FencedError),
+      onRetry: (err, attempt, delayMs) => {
+        this.lastError = err as Error;
+        this.o.metrics.sinkRetries.inc();
+        this.o.logger.error({ err, attempt, delayMs }, 'effects not durable yet; holding the commit and retrying');
+      },
+    });
+  }
+
+  private stage<T>(name: string, step: () => Promise<T>): Promise<T> {
+    const end = this.o.metrics.flushStage.startTimer({ stage: name });
+    return step().finally(() => end());
+  }
+
   /**
-   * Makes the effects durable, then commits. The one retry loop of the processor's writes: a
-   * failure (InfluxDB or JetStream unavailable) retries what is not done yet with backoff until it
-   * works, the worker closes, or the lease is gone.
+   * The batch's InfluxDB writes: raw and rollup lines side by side, then the repairs (they read
+   * the raw points back). The chain runs one batch's write at a time, in stream order.
    */
-  private async flush(b: Batch): Promise<void> {
+  private async write(b: Batch): Promise<void> {
+    this.o.metrics.flushStage.observe({ stage: 'queued' }, (performance.now() - b.cutAt) / 1000);
+    await this.retrying(b, async () => {
+      this.fence();
+      if (b.written) return;
+      const raw = (): Promise<void> => this.stage('raw', () => this.o.sink.write(b.fx.points.lines));
+      await (this.o.rollups ? this.stage('rollups', () => this.o.rollups!.write(b.fx.points, raw)) : raw());
+      b.written = true;
+    });
+  }
+
+  /**
+   * After the batch's writes succeeded: its publishes (the alerts left when raised: they settle
+   * first, so none is sent twice at once), its checkpoint, then the commit, which is the ack.
+   */
+  private async commit(b: Batch): Promise<void> {
     const label = { partition: String(this.o.partition) };
-    this.flushingSince ??= performance.now();
-    await retry(
-      async () => {
-        this.fence();
-        if (!b.written) {
-          await this.o.sink.write(b.fx.points.lines);
-          // Rollup lines and repairs after the raw lines they are computed from.
-          await this.o.rollups?.write(b.fx.points);
-          b.written = true;
-        }
-        // The alerts left when raised: their publishes settle first, so none is sent twice at once.
+    await this.retrying(b, async () => {
+      this.fence();
+      await this.stage('publish', async () => {
         await Promise.all(b.inFlight);
         await publishPending(this.o.js, b.pending, () => this.fence());
-        if (b.snapshot && !b.ref) {
-          try {
-            b.ref = await this.o.snapshots.put(this.o.partition, this.epoch, b.seq, b.snapshot);
-          } catch (err) {
-            // A checkpoint is an optimisation of the restart: its failure never holds the partition.
-            this.o.metrics.checkpoints.inc({ result: 'failed' });
-            this.o.logger.warn({ err }, 'checkpoint not stored; the next one will be');
-            b.snapshot = undefined;
-          }
+      });
+      if (b.snapshot && !b.ref) {
+        try {
+          b.ref = await this.stage('checkpoint', () => this.o.snapshots.put(this.o.partition, this.epoch, b.seq, b.snapshot!));
+        } catch (err) {
+          // A checkpoint is an optimisation of the restart: its failure never holds the partition.
+          this.o.metrics.checkpoints.inc({ result: 'failed' });
+          this.o.logger.warn({ err }, 'checkpoint not stored; the next one will be');
+          b.snapshot = undefined;
         }
-        this.fence();
-        const checkpoint = b.ref ?? this.checkpoint;
-        this.commitRev = await this.o.commits.commit({ v: 1, partition: this.o.partition, epoch: this.epoch, owner: this.o.owner, from: this.committed + 1, seq: b.seq, checkpoint, closed: b.closed }, this.commitRev);
-      },
-      {
-        baseMs: this.o.retryBaseMs,
-        maxMs: this.o.retryMaxMs,
-        jitter: false,
-        signal: this.stopping.signal,
-        shouldRetry: (err) => !(err instanceof FencedError),
-        onRetry: (err, attempt, delayMs) => {
-          this.lastError = err as Error;
-          this.o.metrics.sinkRetries.inc();
-          this.o.logger.error({ err, attempt, delayMs }, 'effects not durable yet; holding the commit and retrying');
-        },
-      },
-    );
+      }
+      this.fence();
+      const checkpoint = b.ref ?? this.checkpoint;
+      this.commitRev = await this.stage('commit', () => this.o.commits.commit({ v: 1, partition: this.o.partition, epoch: this.epoch, owner: this.o.owner, from: this.committed + 1, seq: b.seq, checkpoint, closed: b.closed }, this.commitRev));
+    });
+    this.o.metrics.flushStage.observe({ stage: 'total' }, (performance.now() - b.startedAt!) / 1000);
     this.committed = b.seq;
     if (b.ref) {
       const old = this.checkpoint;
@@ -446,7 +473,6 @@ export class PartitionWorker {
       if (old && old.name !== b.ref.name) void this.o.snapshots.delete(old.name);
     }
     this.lastError = undefined;
-    this.flushingSince = undefined;
     while (this.uncommitted.length && this.uncommitted[0]! <= b.seq) this.uncommitted.shift();
     this.setLag();
     const fx = b.fx;

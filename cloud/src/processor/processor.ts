@@ -64,7 +64,14 @@ interface Owner {
  * Starts one processor of its group: it takes the partitions the leases give it (leases.ts),
  * rebuilds each from its checkpoint (takeover.ts) and runs a worker per partition.
  */
-export async function startProcessor(config: ProcessorConfig | ProcessorConfigInput, opts: { logger?: Logger } = {}): Promise<Processor> {
+export async function startProcessor(
+  config: ProcessorConfig | ProcessorConfigInput,
+  opts: {
+    logger?: Logger;
+    /** Tests: wraps the InfluxDB writer (to slow or fail writes, and see which succeeded). */
+    wrapWriter?: (w: LineWriter) => LineWriter;
+  } = {},
+): Promise<Processor> {
   const cfg = loadProcessorConfig(config);
   const c = cfg.coordination;
   const id = `${c.instance ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${process.pid}`}-${randomBytes(3).toString('hex')}`;
@@ -114,7 +121,8 @@ export async function startProcessor(config: ProcessorConfig | ProcessorConfigIn
     const os = await js.views.os(c.checkpointBucket, { replicas: n.replicas, storage: StorageType.File });
     const commits = new Commits(kv, c.group);
     const snapshots = new Snapshots(os, c.group);
-    const writer = (influx = await createInfluxWriter(conn, { logger }));
+    influx = await createInfluxWriter(conn, { logger });
+    const writer = opts.wrapWriter ? opts.wrapWriter(influx) : influx;
     const sink = new BatchingSink(writer, {
       batchLines: cfg.sink.batchLines,
       logger,

@@ -109,8 +109,8 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     const pipelines = new Map<number, PartitionPipeline>();
     let fx = new Effects();
     const flush = async (): Promise<void> => {
-      await sink.write(fx.points.lines);
-      await rollups?.write(fx.points);
+      const raw = (): Promise<void> => sink.write(fx.points.lines);
+      await (rollups ? rollups.write(fx.points, raw) : raw());
       const out = pendingOutputs({ alerts: fx.alerts, alertSeqs: [], sessions: fx.sessions, sessionSeqs: [], dead: [] }, to, undefined, undefined);
       await publishPending(js, out.pending);
       r.readings += fx.readings;
