@@ -58,7 +58,7 @@ async function run(o: BenchOptions, startedAt: Date, stamp: string): Promise<Ben
   if (wants('raw') || wants('e2e') || wants('sweep') || wants('burst')) {
     say('starting nats-server, influxd, fieldline-gateway, fieldline-cloud processor and api (each its own process) …');
     const fleetIds = [...o.sizes.flatMap((k) => ids(`e2e${k}`)), ...ids('sweep')];
-    pipeline = await phase('start', () => Pipeline.start([PROBE_DEVICE, ...fleetIds, ...burstIds(o.burstDevices)], { ...(profileDir ? { profileDir } : {}) }));
+    pipeline = await phase('start', () => Pipeline.start([PROBE_DEVICE, ...fleetIds, ...burstIds(o.burstDevices)], { ...(profileDir ? { profileDir } : {}), processors: o.processors }));
     if (pipeline) {
       const p = pipeline;
       await phase('warm-up', async () => {

@@ -45,6 +45,8 @@ export interface BenchOptions {
   out: string;
   /** CPU profiles of the gateway, processor and API (whole run), summarized in the report. */
   profile: boolean;
+  /** Processor processes sharing the partitions (one group, leases). @default 1 */
+  processors: number;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -59,6 +61,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --skip a,b              leave out phases: ${PHASES.join(', ')}
   --out DIR               results directory (default bench/results)
   --profile               CPU-profile the gateway, processor and API; top functions in the report
+  --processors N          processor processes sharing the partitions (default 1)
   --help`;
 
 const list = (v: string, what: string): number[] => {
@@ -89,6 +92,7 @@ export function parseOptions(argv: string[], defaultOut: string): BenchOptions |
       skip: { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'boolean' },
+      processors: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -121,5 +125,6 @@ export function parseOptions(argv: string[], defaultOut: string): BenchOptions |
     skip,
     out: values.out ?? defaultOut,
     profile: values.profile === true,
+    processors: Math.round(positive(values.processors, 'processors') ?? 1),
   };
 }

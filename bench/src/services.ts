@@ -32,6 +32,8 @@ export const DATABASE = 'fieldline';
 export interface PipelineOptions {
   /** Write a CPU profile of the gateway, processor and API into this dir when they stop. */
   profileDir?: string;
+  /** Processor processes of one group, sharing the partitions by leases (the design's way to scale out). @default 1 */
+  processors?: number;
 }
 
 /** `node … cli.ts <args>` as a managed child, ready when its ops server answers /readyz. */
@@ -62,11 +64,11 @@ export class Pipeline {
     readonly nats: NatsServer,
     readonly influx: InfluxServer,
     readonly gateway: ManagedProcess,
-    readonly processor: ManagedProcess,
+    readonly processors: ManagedProcess[],
     readonly api: ManagedProcess,
     readonly mqttUrl: string,
     readonly gatewayOps: string,
-    readonly processorOps: string,
+    readonly processorOps: string[],
     readonly registryFile: string,
     /** Every bench device shares this password (the registry keeps a scrypt hash of it). */
     readonly password: string,
@@ -78,7 +80,8 @@ export class Pipeline {
     const password = randomBytes(12).toString('base64url');
     const registryFile = join(dir, 'devices.json');
     await registerDevices(registryFile, password, devices);
-    const [mqttPort, gwOps, procOps, apiPort, apiOps] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [mqttPort, gwOps, apiPort, apiOps] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const procOps = await Promise.all(Array.from({ length: opts.processors ?? 1 }, () => freePort()));
     const gatewayConfig = yamlFile(dir, 'gateway.yaml', {
       mqtt: { host: '127.0.0.1', port: mqttPort },
       auth: { registryFile },
@@ -86,10 +89,10 @@ export class Pipeline {
       http: { host: '127.0.0.1', port: gwOps },
       log: { level: 'warn' },
     });
-    const processorConfig = yamlFile(dir, 'processor.yaml', {
+    const processorConfig = (i: number): string => yamlFile(dir, `processor-${i + 1}.yaml`, {
       nats: { servers: [nats.url] },
       influx: { url: influx.url, api: 'v1', database: DATABASE },
-      http: { host: '127.0.0.1', port: procOps },
+      http: { host: '127.0.0.1', port: procOps[i] },
       log: { level: 'warn' },
       // The defaults (what a processor runs when its config lists none), and the probe's limit.
       detectors: [
@@ -110,21 +113,27 @@ export class Pipeline {
     });
     // The gateway creates TELEMETRY, the processor its output streams: one after the other.
     const gateway = await nodeService('gateway', GATEWAY_CLI, ['run', '--config', gatewayConfig], gwOps, opts.profileDir);
-    const [processor, api] = await Promise.all([
-      nodeService('processor', CLOUD_CLI, ['processor', '--config', processorConfig], procOps, opts.profileDir),
-      nodeService('api', CLOUD_CLI, ['api', '--config', apiConfig], apiOps, opts.profileDir),
-    ]);
-    return new Pipeline(nats, influx, gateway, processor, api, `mqtt://127.0.0.1:${mqttPort}`, `http://127.0.0.1:${gwOps}`, `http://127.0.0.1:${procOps}`, registryFile, password);
+    const processorService = (i: number): Promise<ManagedProcess> => nodeService(i === 0 ? 'processor' : `processor-${i + 1}`, CLOUD_CLI, ['processor', '--config', processorConfig(i)], procOps[i]!, opts.profileDir);
+    const [first, api] = await Promise.all([processorService(0), nodeService('api', CLOUD_CLI, ['api', '--config', apiConfig], apiOps, opts.profileDir)]);
+    // More processors join the group once the first has made the streams and buckets; the leases share the partitions out.
+    const others = await Promise.all(procOps.slice(1).map((_, i) => processorService(i + 1)));
+    return new Pipeline(nats, influx, gateway, [first, ...others], api, `mqtt://127.0.0.1:${mqttPort}`, `http://127.0.0.1:${gwOps}`, procOps.map((port) => `http://127.0.0.1:${port}`), registryFile, password);
   }
 
   /** Process ids by name, for CPU and RSS. */
   pids(): Record<string, number | undefined> {
-    return { gateway: this.gateway.pid, processor: this.processor.pid, api: this.api.pid, 'nats-server': this.nats.pid, influxd: this.influx.pid };
+    const processors = Object.fromEntries(this.processors.map((p, i) => [i === 0 ? 'processor' : `processor-${i + 1}`, p.pid]));
+    return { gateway: this.gateway.pid, ...processors, api: this.api.pid, 'nats-server': this.nats.pid, influxd: this.influx.pid };
+  }
+
+  /** Every processor's `/metrics`, one after the other (each sample line stays whole, so sums add up across them). */
+  private async scrapeProcessors(): Promise<string> {
+    return (await Promise.all(this.processorOps.map((u) => scrape(u)))).join('\n');
   }
 
   /** Readings the processor has written to InfluxDB (its counter moves only after InfluxDB accepted them). */
   async processedReadings(): Promise<number> {
-    return metricSum(await scrape(this.processorOps), 'fieldline_processor_readings_total');
+    return metricSum(await this.scrapeProcessors(), 'fieldline_processor_readings_total');
   }
 
   /** Readings the gateway stored in JetStream (its counter moves after the JetStream ack). */
@@ -142,13 +151,13 @@ export class Pipeline {
    * of each flush step, and the seconds its message loops stood still waiting on the flush chain.
    */
   async flushFigures(): Promise<FlushFigures> {
-    const text = await scrape(this.processorOps);
+    const text = await this.scrapeProcessors();
     return { stages: histogramByLabel(text, 'fieldline_processor_flush_stage_seconds', 'stage'), loop_wait_s: metricSum(text, 'fieldline_processor_backpressure_seconds_total') };
   }
 
   /** TELEMETRY messages not yet delivered to the processor's consumers. */
   async backlogMessages(): Promise<number> {
-    return metricSum(await scrape(this.processorOps), 'fieldline_processor_lag_messages');
+    return metricSum(await this.scrapeProcessors(), 'fieldline_processor_lag_messages');
   }
 
   /**
@@ -163,7 +172,7 @@ export class Pipeline {
   async stopServices(): Promise<void> {
     await this.gateway.stop('SIGTERM', 30_000);
     await this.api.stop('SIGTERM', 30_000);
-    await this.processor.stop('SIGTERM', 30_000);
+    for (const p of this.processors) await p.stop('SIGTERM', 30_000);
     await this.nats.stop();
   }
 }
