@@ -1,5 +1,12 @@
+import { promisify } from 'node:util';
+import { deflate, inflate } from 'node:zlib';
 import { isWrongLastSequence } from '@fieldline/runtime/nats';
 import type { KV, ObjectStore } from 'nats';
+
+const deflateAsync = promisify(deflate);
+const inflateAsync = promisify(inflate);
+/** A zlib stream's first byte (deflate, 32 KiB window); a stored state starts with "FLPS" (0x46) instead. */
+const ZLIB_CMF = 0x78;
 
 /**
  * Where a partition stands (docs/architecture.md, "Partitions, leases and checkpoints"): the KV
@@ -18,6 +25,7 @@ export interface CheckpointRef {
   name: string;
   /** Stream sequence the state includes. */
   seq: number;
+  /** Stored size (compressed). */
   bytes: number;
 }
 
@@ -110,6 +118,14 @@ export class Commits {
   }
 }
 
+/**
+ * Checkpoints in the Object Store, zlib-compressed (level 1) on libuv's thread pool. The Object
+ * Store digests every byte with nats.js's SHA-256 in JavaScript on the event loop: a partition of
+ * 600 bench sensors is a 3.7 MB state, 330 ms of hashing (8 partitions every 10 s: a quarter of
+ * a core on the loaded machine, a tenth in the quiet profile). Compressed it is 0.49 MB (33 ms of
+ * deflate, off the event loop) and 43 ms of hashing. A checkpoint stored uncompressed by an
+ * earlier version is read as it is.
+ */
 export class Snapshots {
   constructor(
     private readonly os: ObjectStore,
@@ -122,13 +138,19 @@ export class Snapshots {
 
   async put(p: number, epoch: number, seq: number, bytes: Uint8Array): Promise<CheckpointRef> {
     const name = this.name(p, epoch, seq);
-    await this.os.putBlob({ name }, bytes);
-    return { name, seq, bytes: bytes.length };
+    const stored = await deflateAsync(bytes, { level: 1 });
+    await this.os.putBlob({ name }, stored);
+    return { name, seq, bytes: stored.length };
   }
 
-  /** The checkpoint's bytes, or null when it is gone. The Object Store checks its SHA-256 digest on the way. */
+  /**
+   * The checkpoint's state, or null when it is gone. The Object Store checks its SHA-256 digest
+   * on the way, zlib its Adler-32, the state its own CRC (pipeline-state.ts); damaged bytes throw.
+   */
   async get(ref: CheckpointRef): Promise<Uint8Array | null> {
-    return this.os.getBlob(ref.name);
+    const stored = await this.os.getBlob(ref.name);
+    if (!stored || stored[0] !== ZLIB_CMF) return stored;
+    return new Uint8Array(await inflateAsync(stored));
   }
 
   async delete(name: string): Promise<void> {

@@ -33,7 +33,7 @@ export function createMetrics() {
     takeoverSeconds: new Histogram({ name: 'fieldline_processor_takeover_seconds', help: 'From lease acquired to live processing (state restored, replayed up to the last commit)', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers: [registry] }),
     committedSeq: new Gauge({ name: 'fieldline_processor_committed_seq', help: 'TELEMETRY stream sequence up to which the partition\'s effects are durable and committed', labelNames, registers: [registry] }),
     checkpoints: new Counter({ name: 'fieldline_processor_checkpoints_total', help: 'Checkpoints written, by result', labelNames: ['result'], registers: [registry] }),
-    checkpointBytes: new Gauge({ name: 'fieldline_processor_checkpoint_bytes', help: 'Size of the partition\'s latest checkpoint', labelNames, registers: [registry] }),
+    checkpointBytes: new Gauge({ name: 'fieldline_processor_checkpoint_bytes', help: 'Stored (compressed) size of the partition\'s latest checkpoint', labelNames, registers: [registry] }),
     checkpointsRefused: new Counter({ name: 'fieldline_processor_checkpoints_refused_total', help: 'Checkpoints that could not be restored (corrupt, unknown version, other config); the state was replayed instead', registers: [registry] }),
     republishSkipped: new Counter({ name: 'fieldline_processor_republish_skipped_total', help: 'Alerts and sessions found already published by a previous owner after a takeover, not published again', registers: [registry] }),
   };
