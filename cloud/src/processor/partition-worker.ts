@@ -59,6 +59,8 @@ interface Batch {
   inFlight: Promise<void>[];
   written: boolean;
   snapshot?: Uint8Array;
+  /** Store the snapshot before the commit (closing, or an idle partition's), not beside later batches. */
+  inline: boolean;
   ref?: CheckpointRef;
   closed: boolean;
   /** performance.now() at the cut: the flush's wait behind the batches ahead is measured from it. */
@@ -122,6 +124,10 @@ export class PartitionWorker {
   private committed: number;
   private commitRev: number;
   private checkpoint: CheckpointRef | null;
+  /** A checkpoint being stored beside the batches (see `commit`). */
+  private storing: Promise<void> | undefined;
+  /** A checkpoint stored and not yet named by a commit: the next commit names it. */
+  private stored: CheckpointRef | undefined;
   private lastCheckpointAt = performance.now();
   private published: Set<string> | undefined;
   private live = false;
@@ -211,6 +217,8 @@ export class PartitionWorker {
     this.messages?.stop();
     await this.loop;
     this.stopping.abort();
+    // A checkpoint still being stored beside the batches: the closing one supersedes it (and deletes it once committed).
+    await this.storing;
     if (!this.fenced && this.live) await this.cut({ checkpoint: true, closed: true });
     await this.chain.settled();
   }
@@ -374,9 +382,9 @@ export class PartitionWorker {
     if (lines > 1 && lines <= this.o.batchLines) points.lines = [points.lines.join('\n')];
     const out = pendingOutputs({ alerts: [], alertSeqs: [], sessions: fx.sessions, sessionSeqs: this.sessionSeqs, dead: this.deadLetters }, this.o.subjects ?? LIVE_SUBJECTS, { partition: this.o.partition, epoch: this.epoch }, this.published);
     if (out.skipped) this.o.metrics.republishSkipped.inc(out.skipped);
-    const batch: Batch = { fx, seq, lines, pending: [...this.alertsOut, ...out.pending], inFlight: this.alertsInFlight, written: lines === 0 && points.rollupCount === 0 && points.repairs.length === 0, closed: !!o.closed, cutAt: performance.now() };
+    const batch: Batch = { fx, seq, lines, pending: [...this.alertsOut, ...out.pending], inFlight: this.alertsInFlight, written: lines === 0 && points.rollupCount === 0 && points.repairs.length === 0, closed: !!o.closed, inline: !!o.checkpoint, cutAt: performance.now() };
     // Taken now, between two messages, so the state is exactly that after `seq`.
-    if ((o.checkpoint || this.checkpointDue()) && seq > (this.checkpoint?.seq ?? 0)) {
+    if ((o.checkpoint || (this.checkpointDue() && !this.storing)) && seq > ((this.stored ?? this.checkpoint)?.seq ?? 0)) {
       batch.snapshot = snapshotPipeline(this.pipeline, { partition: this.o.partition, partitions: this.o.partitions, seq });
       this.lastCheckpointAt = performance.now();
     }
@@ -417,6 +425,28 @@ export class PartitionWorker {
     });
   }
 
+  /** Stores a checkpoint; undefined when it failed (a checkpoint only speeds a restart up: its failure never holds the partition). */
+  private async storeCheckpoint(seq: number, snapshot: Uint8Array): Promise<CheckpointRef | undefined> {
+    try {
+      return await this.stage('checkpoint', () => this.o.snapshots.put(this.o.partition, this.epoch, seq, snapshot));
+    } catch (err) {
+      this.o.metrics.checkpoints.inc({ result: 'failed' });
+      this.o.logger.warn({ err }, 'checkpoint not stored; the next one will be');
+      return undefined;
+    }
+  }
+
+  /** A checkpoint stored beside the batches: the next commit names it, unless a newer one was committed meanwhile. */
+  private keepStored(ref: CheckpointRef | undefined): void {
+    if (!ref) return;
+    if (this.fenced || (this.checkpoint && this.checkpoint.seq >= ref.seq)) {
+      void this.o.snapshots.delete(ref.name);
+      return;
+    }
+    if (this.stored) void this.o.snapshots.delete(this.stored.name);
+    this.stored = ref;
+  }
+
   private stage<T>(name: string, step: () => Promise<T>): Promise<T> {
     const end = this.o.metrics.flushStage.startTimer({ stage: name });
     return step().finally(() => end());
@@ -443,6 +473,8 @@ export class PartitionWorker {
    */
   private async commit(b: Batch): Promise<void> {
     const label = { partition: String(this.o.partition) };
+    /** The checkpoint the commit names. */
+    let named: CheckpointRef | null = null;
     await this.retrying(b, async () => {
       this.fence();
       await this.stage('publish', async () => {
@@ -450,27 +482,36 @@ export class PartitionWorker {
         await publishPending(this.o.js, b.pending, () => this.fence());
       });
       if (b.snapshot && !b.ref) {
-        try {
-          b.ref = await this.stage('checkpoint', () => this.o.snapshots.put(this.o.partition, this.epoch, b.seq, b.snapshot!));
-        } catch (err) {
-          // A checkpoint is an optimisation of the restart: its failure never holds the partition.
-          this.o.metrics.checkpoints.inc({ result: 'failed' });
-          this.o.logger.warn({ err }, 'checkpoint not stored; the next one will be');
-          b.snapshot = undefined;
-        }
+        const snapshot = b.snapshot;
+        b.snapshot = undefined;
+        // Under load the checkpoint is stored beside the next batches and named by the first
+        // commit after it is stored: a 3.7 MB state takes longer to store than a batch to commit.
+        // Closing (the hand-over restores from it) and idle, the commit waits for it.
+        if (b.inline || b.closed) b.ref = await this.storeCheckpoint(b.seq, snapshot);
+        else this.storing = this.storeCheckpoint(b.seq, snapshot).then((ref) => {
+          this.storing = undefined;
+          this.keepStored(ref);
+        });
       }
       this.fence();
-      const checkpoint = b.ref ?? this.checkpoint;
+      const checkpoint = (named = b.ref ?? this.stored ?? this.checkpoint);
       this.commitRev = await this.stage('commit', () => this.o.commits.commit({ v: 1, partition: this.o.partition, epoch: this.epoch, owner: this.o.owner, from: this.committed + 1, seq: b.seq, checkpoint, closed: b.closed }, this.commitRev));
     });
     this.o.metrics.flushStage.observe({ stage: 'total' }, (performance.now() - b.startedAt!) / 1000);
     this.committed = b.seq;
-    if (b.ref) {
+    const ref = named as CheckpointRef | null;
+    if (ref && ref.name !== this.checkpoint?.name) {
       const old = this.checkpoint;
-      this.checkpoint = b.ref;
+      this.checkpoint = ref;
       this.o.metrics.checkpoints.inc({ result: 'ok' });
-      this.o.metrics.checkpointBytes.set(label, b.ref.bytes);
-      if (old && old.name !== b.ref.name) void this.o.snapshots.delete(old.name);
+      this.o.metrics.checkpointBytes.set(label, ref.bytes);
+      if (old) void this.o.snapshots.delete(old.name);
+    }
+    // Named now; or overtaken by this commit's own (closing): not needed any more. One stored
+    // during the commit and newer waits for the next commit.
+    if (this.stored && this.stored.seq <= (this.checkpoint?.seq ?? 0)) {
+      if (this.stored.name !== this.checkpoint?.name) void this.o.snapshots.delete(this.stored.name);
+      this.stored = undefined;
     }
     this.lastError = undefined;
     while (this.uncommitted.length && this.uncommitted[0]! <= b.seq) this.uncommitted.shift();

@@ -100,7 +100,7 @@ describe('flush guarantee: a commit only after every write of the messages it co
   const bySeq = new Map<number, { partition: number; keys: string[] }>();
   const violations: string[] = [];
   let commitsSeen = 0;
-  const cfg = () => baseConfig(s!, { coordination: { group: GROUP, checkpointMs: 500 }, sink: { flushIntervalMs: 100, batchLines: 300, retryBaseMs: 5, retryMaxMs: 40 }, windows: { gapMs: 30_000, allowedLatenessMs: 15_000 } });
+  const cfg = () => baseConfig(s!, { coordination: { group: GROUP, checkpointMs: 100 }, sink: { flushIntervalMs: 100, batchLines: 300, retryBaseMs: 5, retryMaxMs: 40 }, windows: { gapMs: 30_000, allowedLatenessMs: 15_000 } });
   const start = () => startProcessor(cfg(), { logger: silentLogger, wrapWriter: (w) => faulty(w, seen, stats) });
 
   async function publishAll(list: Envelope[]): Promise<void> {
@@ -163,5 +163,18 @@ describe('flush guarantee: a commit only after every write of the messages it co
     const raw = await queryRows(s!.influx, `SELECT count(value) AS count FROM readings WHERE time >= ${T0 - 3_600_000}ms AND time < ${T0 + 2 * 3_600_000}ms GROUP BY time(1m), "device", "sensor" fill(none)`);
     const key = (r: Record<string, unknown>) => `${r.device}/${r.sensor}/${r.time}`;
     expect(new Map(rollup.map((r) => [key(r), r.count]))).toEqual(new Map(raw.map((r) => [key(r), r.count])));
+  });
+
+  it('checkpoints stored beside the batches were named by a commit or deleted: closed, each partition keeps exactly the one its commit names', async () => {
+    await p!.close();
+    p = undefined;
+    const kv = await s!.js.views.kv('fl_processor');
+    const os = await s!.js.views.os('fl_checkpoints');
+    const live = (await os.list()).filter((o) => !o.deleted).map((o) => o.name);
+    for (let part = 0; part < PARTITIONS; part++) {
+      const c = (await kv.get(`${GROUP}.commit.${part}`))!.json<{ checkpoint: { name: string } | null; closed: boolean }>();
+      expect(c.closed).toBe(true);
+      expect(live.filter((n) => n.startsWith(`${GROUP}.${part}.`))).toEqual([c.checkpoint!.name]);
+    }
   });
 });
