@@ -74,7 +74,9 @@ describe('processor restarts never republish (scenario 8)', () => {
     expect(audit.takeovers).toBeGreaterThanOrEqual(6 * PARTITIONS);
     await writeLines(s!.influx, 'reference', ref.points.lines);
     expect(await influxDump(s!.influx, 'fieldline')).toEqual(await influxDump(s!.influx, 'reference'));
-  });
+    // Seven processor processes started, three leases left to expire: 25 s alone, past the default
+    // 60 s twice inside a whole loaded `npm test` (its own waits allow more than that).
+  }, 180_000);
 
   it('outputs a crashed owner published past its last commit are found on takeover and not published again', async () => {
     // A clean run leaves every partition committed and closed; the commit records are then set
