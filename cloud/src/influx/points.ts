@@ -88,7 +88,18 @@ function lateText(s: ReadingSeries, r: Reading, latenessMs: number): string {
  */
 export function sessionLine(s: SessionSummary, tags = readingSeries(s.device, s.sensor).tags): string {
   const f = encodeFieldValue;
-  return `${MEASUREMENTS.sessions},${tags} end=${intText(s.end)}i,count=${intText(s.count)}i,min=${f(s.min, 'fields.min')},max=${f(s.max, 'fields.max')},mean=${f(s.mean, 'fields.mean')},stddev=${f(s.stddev, 'fields.stddev')},anomalies=${intText(s.anomalies)}i,closed_by=${encodeStringField(s.closedBy, 'fields.closed_by')} ${msToNs(s.start)}`;
+  return `${MEASUREMENTS.sessions},${tags} end=${intText(s.end)}i,count=${intText(s.count)}i,min=${f(s.min, 'fields.min')},max=${f(s.max, 'fields.max')},mean=${f(s.mean, 'fields.mean')},stddev=${f(s.stddev, 'fields.stddev')},anomalies=${intText(s.anomalies)}i,closed_by=${closedByField(s.closedBy)} ${msToNs(s.start)}`;
+}
+
+/** `closed_by`'s field text per reason (a closed set: escaped once, not once per session). */
+const closedByFields = new Map<string, string>();
+function closedByField(reason: string): string {
+  let text = closedByFields.get(reason);
+  if (text === undefined) {
+    text = encodeStringField(reason, 'fields.closed_by');
+    if (closedByFields.size < 8) closedByFields.set(reason, text);
+  }
+  return text;
 }
 
 /** An integer field's digits, as `BigInt(Math.round(x))` prints them (exact beyond 2^53 too). */
@@ -134,6 +145,8 @@ export function rollupText(measurement: string, tags: string, start: number, v: 
   // (all six for a window of one reading, the common case for a sensor slower than the tier):
   // each distinct value is formatted once.
   const min = encodeFieldValue(v.min, 'min');
+  // A window of one reading (every window of a sensor slower than the tier): one figure, six times.
+  if (v.count === 1) return `${measurement},${tags} mean=${min},min=${min},max=${min},count=1i,first=${min},last=${min},sum=${min} ${msToNs(start)}`;
   const max = v.max === v.min ? min : encodeFieldValue(v.max, 'max');
   const first = v.first === v.min ? min : v.first === v.max ? max : encodeFieldValue(v.first, 'first');
   const last = v.last === v.first ? first : v.last === v.min ? min : v.last === v.max ? max : encodeFieldValue(v.last, 'last');

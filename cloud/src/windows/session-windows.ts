@@ -69,7 +69,9 @@ export class SessionWindows {
       if (reason) emit(s, reason);
       else all[kept++] = s;
     }
-    all.length = kept;
+    // Setting an array's length is a call into the runtime even when nothing changes (once per
+    // sensor and message).
+    if (kept !== all.length) all.length = kept;
   }
 
   /** The whole device went silent: every open session ends as a dropout. */

@@ -132,7 +132,10 @@ export class TimeWindows {
   private dropFinal(panes: Pane[], n: number): void {
     if (n === 0) return;
     for (let i = 0; i < n && this.free.length < FREE_PANES; i++) this.free.push(panes[i]!);
-    panes.splice(0, n);
+    // All of them, the common case (a tumbling key holds one pane): no splice, which costs as
+    // much as the rest of a rollup window's bookkeeping.
+    if (n === panes.length) panes.length = 0;
+    else panes.splice(0, n);
   }
 
   /** `advance` for tumbling windows (every rollup tier): a window is its one pane. */
@@ -186,6 +189,7 @@ export class TimeWindows {
     // A literal for the first pane: an array grown by push or splice reserves 16 slots, and most
     // keys (every rollup tier) hold one pane at a time.
     if (panes.length === 0) key.panes = [p];
+    else if (i === panes.length) panes.push(p);
     else panes.splice(i, 0, p);
     this.dueFor(key, p);
     return p;
