@@ -18,9 +18,17 @@ export function valueTexts(json: string, readings: number): (string | undefined)
   let n = 0;
   let at = 0;
   for (;;) {
-    at = json.indexOf('"value"', at);
-    if (at < 0) break;
-    let i = at + 7;
+    // `value"`, then the quote before it: V8 searches with a 7-character pattern such as `"value"`
+    // by building a Boyer–Moore–Horspool table per call, ~4× the cost of the plain scan a
+    // 6-character one gets (measured on a one-reading message: 244 vs 65 ns for two searches).
+    // `at` is where a `"value"` may begin, so its `value"` is searched from one on.
+    const k = json.indexOf('value"', at + 1);
+    if (k < 0) break;
+    if (json.charCodeAt(k - 1) !== 34) {
+      at = k + 1;
+      continue;
+    }
+    let i = k + 6;
     at = i;
     while (isSpace(json.charCodeAt(i))) i++;
     // Only a key is followed by ':' (a string value "value" is not).
