@@ -1,8 +1,25 @@
-/** A JSON number without exponent (line protocol reads it as a float), not too long to be plausible. */
-const PLAIN = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
 const MAX_TEXT = 24;
 
 const isSpace = (c: number): boolean => c === 32 || c === 10 || c === 13 || c === 9;
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/**
+ * `json[from, to)` is a JSON number without exponent, `-?(0|[1-9]\d*)(\.\d+)?` (line protocol reads
+ * it as a float). By hand: the regex cost more than the rest of a value's scan. `json[to]` is never
+ * a digit (the value ends before a delimiter or at the end), so reading it is safe.
+ */
+function plain(json: string, from: number, to: number): boolean {
+  let i = from;
+  if (json.charCodeAt(i) === 45) i++;
+  const lead = json.charCodeAt(i);
+  if (lead === 48) i++;
+  else if (lead >= 49 && lead <= 57) while (++i < to && isDigit(json.charCodeAt(i)));
+  else return false;
+  if (i === to) return true;
+  if (json.charCodeAt(i) !== 46 || !isDigit(json.charCodeAt(++i))) return false;
+  while (++i < to && isDigit(json.charCodeAt(i)));
+  return i === to;
+}
 
 /**
  * The source text of each reading's `value` in a TELEMETRY payload, in reading order, so its line
@@ -38,8 +55,7 @@ export function valueTexts(json: string, readings: number): (string | undefined)
     let end = i;
     for (let c = json.charCodeAt(end); end < json.length && c !== 44 && c !== 125 && c !== 93 && !isSpace(c); c = json.charCodeAt(++end));
     if (n === readings) return undefined;
-    const text = json.slice(i, end);
-    out[n++] = text.length <= MAX_TEXT && PLAIN.test(text) ? text : undefined;
+    out[n++] = end - i <= MAX_TEXT && plain(json, i, end) ? json.slice(i, end) : undefined;
   }
   return n === readings ? out : undefined;
 }

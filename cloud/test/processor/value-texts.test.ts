@@ -4,11 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { readingText } from '../../src/influx/points.js';
 import { valueTexts } from '../../src/processor/value-texts.js';
 
-/** The scan as first written (a search for the whole `"value"` key): the fast one must agree with it on any text. */
-function reference(json: string, readings: number): (string | undefined)[] | undefined {
-  const out: (string | undefined)[] = new Array<string | undefined>(readings);
+/** Every `"value"` key's text, as the scan was first written (a search for the whole key, a regex for the number): the fast scan must agree with it on any text. */
+function reference(json: string): (string | undefined)[] {
+  const out: (string | undefined)[] = [];
   const space = (c: number): boolean => c === 32 || c === 10 || c === 13 || c === 9;
-  let n = 0;
   for (let at = json.indexOf('"value"'); at >= 0; at = json.indexOf('"value"', at)) {
     let i = (at += 7);
     while (space(json.charCodeAt(i))) i++;
@@ -17,11 +16,10 @@ function reference(json: string, readings: number): (string | undefined)[] | und
     while (space(json.charCodeAt(i))) i++;
     let end = i;
     for (let c = json.charCodeAt(end); end < json.length && c !== 44 && c !== 125 && c !== 93 && !space(c); c = json.charCodeAt(++end));
-    if (n === readings) return undefined;
     const text = json.slice(i, end);
-    out[n++] = text.length <= 24 && /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/.test(text) ? text : undefined;
+    out.push(text.length <= 24 && /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/.test(text) ? text : undefined);
   }
-  return n === readings ? out : undefined;
+  return out;
 }
 
 const envelope = (values: number[], extra: Partial<Envelope> = {}): string =>
@@ -56,18 +54,26 @@ describe('value texts (JSON source text of each reading value)', () => {
   });
 
   it('finds exactly what a search for the whole "value" key finds, in any text (property)', () => {
-    // Texts built from the pieces that matter: quotes, the key's letters, colons, spaces, numbers.
-    const piece = fc.constantFrom('"', 'value', 'v', 'alue', '"value"', 'value"', '"value', ':', ' ', ',', '}', ']', '1', '-2.5', 'x', '\\');
+    // Texts made of the pieces that matter: quotes, the key and parts of it, colons, spaces,
+    // delimiters, and number-like texts plain and not.
+    const number = fc.constantFrom('1', '-2.5', '0', '01', '-', '.', '1.', '.5', '-0.25', '-0', '00.1', '1.2.3', '12345678901234567890123', '1e3', 'x');
+    const piece = fc.oneof(
+      fc.constantFrom('"', 'value', 'v', 'alue', '"value"', 'value"', '"value', ':', ' ', ',', '}', ']', '\\'),
+      number,
+      number.map((n) => `"value":${n},`),
+    );
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 40 }).map((p) => p.join('')), fc.integer({ min: 0, max: 4 }), (json, readings) => {
-        expect(valueTexts(json, readings)).toEqual(reference(json, readings));
+      fc.property(fc.array(piece, { maxLength: 40 }).map((p) => p.join('')), (json) => {
+        const all = reference(json);
+        expect(valueTexts(json, all.length)).toEqual(all);
+        expect(valueTexts(json, all.length + 1)).toBeUndefined();
       }),
       { numRuns: 5000 },
     );
     fc.assert(
       fc.property(fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { minLength: 1, maxLength: 10 }), (values) => {
         const json = envelope(values, { health: { note: 'value"value' } as never });
-        expect(valueTexts(json, values.length)).toEqual(reference(json, values.length));
+        expect(valueTexts(json, values.length)).toEqual(reference(json));
       }),
     );
   });

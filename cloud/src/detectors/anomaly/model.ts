@@ -63,6 +63,8 @@ const DAY_BINS = 96; // 15 minutes
 const WEEK_BINS = 168; // 1 hour
 const BIN = 3; // mean, mean absolute deviation, periods seen
 const RING = 64;
+/** RING is a power of two: an index into the ring is masked, not divided (the same for the non-negative indices used). */
+const RING_MASK = RING - 1;
 // Predictors: last value, level (EWMA), last value + the seasonal profile's step; day bin, week bin,
 // slow level (long-memory EWMA, with a long-memory spread).
 const P_LAST = 0;
@@ -368,9 +370,9 @@ export function updateState(s: AnomalyState, o: AnomalyModelOptions, ts: number,
         if (k > 1) {
           if (fresh) {
             let sum = entry;
-            for (let i = 1; i < k; i++) sum += f[ring + ((at - i + RING) % RING)]!;
+            for (let i = 1; i < k; i++) sum += f[ring + ((at - i + RING) & RING_MASK)]!;
             f[si] = sum;
-          } else f[si] = f[si]! + entry - f[ring + ((at - k + RING) % RING)]!;
+          } else f[si] = f[si]! + entry - f[ring + ((at - k + RING) & RING_MASK)]!;
         }
         if (k > s.n) continue;
         const x = k === 1 ? u : slow ? Math.abs(f[si]!) / Math.sqrt(k) : f[si]!;
