@@ -41,6 +41,18 @@ function nsOf(ts: number): string {
   return lastNs;
 }
 
+// Rollup windows align to UTC (every tier divides a day), so a batch's windows of one tier share
+// their start across sensors: one entry per tier.
+const startTs: number[] = [];
+const startNs: string[] = [];
+function startNsOf(tier: number, ts: number): string {
+  if (startTs[tier] !== ts) {
+    startNs[tier] = msToNs(ts);
+    startTs[tier] = ts;
+  }
+  return startNs[tier]!;
+}
+
 /** One sensor's series: the start of each of its lines, built once per sensor. */
 export interface ReadingSeries {
   readonly device: string;
@@ -138,21 +150,23 @@ export interface RollupValues {
 /**
  * One rollup point: `readings_1m,device=…,sensor=… mean=…,min=…,max=…,count=…i,first=…,last=…,sum=…`
  * at the window's start, so a window written again (late reading, redelivery, replay) is the same
- * point. `mean` is `sum / count`, as InfluxDB's mean() computes it.
+ * point. `mean` is `sum / count`, as InfluxDB's mean() computes it. `tier` (0–7) picks the one-entry
+ * cache of the start's text; any value is correct, since the text depends on the start alone.
  */
-export function rollupText(measurement: string, tags: string, start: number, v: RollupValues): string {
+export function rollupText(measurement: string, tags: string, start: number, v: RollupValues, tier = -1): string {
   // Formatting a float is the dearest step of a line, and a window's six figures often coincide
   // (all six for a window of one reading, the common case for a sensor slower than the tier):
   // each distinct value is formatted once.
   const min = encodeFieldValue(v.min, 'min');
   // A window of one reading (every window of a sensor slower than the tier): one figure, six times.
-  if (v.count === 1) return `${measurement},${tags} mean=${min},min=${min},max=${min},count=1i,first=${min},last=${min},sum=${min} ${msToNs(start)}`;
+  const ns = tier >= 0 && tier < 8 ? startNsOf(tier, start) : msToNs(start);
+  if (v.count === 1) return `${measurement},${tags} mean=${min},min=${min},max=${min},count=1i,first=${min},last=${min},sum=${min} ${ns}`;
   const max = v.max === v.min ? min : encodeFieldValue(v.max, 'max');
   const first = v.first === v.min ? min : v.first === v.max ? max : encodeFieldValue(v.first, 'first');
   const last = v.last === v.first ? first : v.last === v.min ? min : v.last === v.max ? max : encodeFieldValue(v.last, 'last');
   const sum = v.count === 1 ? first : encodeFieldValue(v.sum, 'sum');
   const mean = v.count === 1 ? first : encodeFieldValue(v.sum / v.count, 'mean');
-  return `${measurement},${tags} mean=${mean},min=${min},max=${max},count=${v.count}i,first=${first},last=${last},sum=${sum} ${msToNs(start)}`;
+  return `${measurement},${tags} mean=${mean},min=${min},max=${max},count=${v.count}i,first=${first},last=${last},sum=${sum} ${ns}`;
 }
 
 /** A rollup window to recompute from the raw points (a reading came for a window already final). */
@@ -187,7 +201,7 @@ export class Points {
   }
 
   rollup(tier: number, measurement: string, tags: string, start: number, v: RollupValues): void {
-    (this.tiers[tier] ??= []).push(rollupText(measurement, tags, start, v));
+    (this.tiers[tier] ??= []).push(rollupText(measurement, tags, start, v, tier));
   }
 
   /** Once per window per batch, in the order asked. */
