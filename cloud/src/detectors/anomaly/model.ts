@@ -192,9 +192,31 @@ function surprise(f: Float64Array, from: number, to: number, v: number, floor: n
     const b = scales[m]! > floor ? scales[m]! : floor;
     const w = f[W + m]! / wsum;
     const loc = locs[m]!;
-    lo += w * laplaceCdf(v + half, loc, b);
-    hi += w * (1 - laplaceCdf(v - half, loc, b));
-    const d = (w * Math.exp(-Math.abs(v - loc) / b)) / b + 1e-300;
+    const dist = Math.abs(v - loc) / b;
+    const near = Math.exp(-dist);
+    const hb = half / b;
+    // The lower tail at v + half and the upper at v − half (two-sided, half a quantum of slack).
+    if (dist >= hb && dist <= 700 && hb <= 700) {
+      // Both edges on the same side of loc: their tails are the centre's e^(−dist) times
+      // e^(∓half/b), so two exps instead of three (the bounds keep every factor normal).
+      const e = hb === 0 ? 1 : Math.exp(-hb);
+      const far = 0.5 * near * e;
+      const close = 0.5 * (near / e);
+      // The same arithmetic as laplaceCdf on each edge, on purpose: above loc the near tail is
+      // 1 − CDF, so it saturates at 0 beyond ~37 scales (steps of 2^-53) where the lower tail
+      // keeps its tiny value. The calibration is tuned to that; see docs/detectors.md.
+      if (v >= loc) {
+        lo += w * (1 - far);
+        hi += w * (1 - (1 - close));
+      } else {
+        lo += w * close;
+        hi += w * (1 - far);
+      }
+    } else {
+      lo += w * laplaceCdf(v + half, loc, b);
+      hi += w * (1 - laplaceCdf(v - half, loc, b));
+    }
+    const d = (w * near) / b + 1e-300;
     dens[m] = d;
     tot += d;
   }
