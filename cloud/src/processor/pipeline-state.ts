@@ -37,8 +37,11 @@ export function configFingerprint(cfg: PipelineConfig): string {
   return createHash('sha256').update(JSON.stringify({ windows: cfg.windows, detectors: cfg.detectors, alerts: cfg.alerts, clock: cfg.clock, rollups: cfg.tiers?.rollups.map((t) => t.every) ?? [] })).digest('hex').slice(0, 32);
 }
 
+/** Each pipeline's last snapshot size: the next one starts with room for it (no doubling copies of megabytes). */
+const lastBytes = new WeakMap<PartitionPipeline, number>();
+
 export function snapshotPipeline(p: PartitionPipeline, meta: SnapshotMeta, fingerprint = configFingerprint(p.cfg)): Uint8Array {
-  const w = new StateWriter(64 * 1024);
+  const w = new StateWriter(Math.max(64 * 1024, Math.ceil((lastBytes.get(p) ?? 0) * 1.125)));
   for (const b of MAGIC) w.u8(b);
   w.u8(SNAPSHOT_FORMAT).str(fingerprint).u32(meta.partition).u32(meta.partitions).f64(meta.seq);
   w.f64(p.time).f64(p.lastSilenceCheck);
@@ -63,8 +66,9 @@ export function snapshotPipeline(p: PartitionPipeline, meta: SnapshotMeta, finge
     }
   }
   w.u32(0); // room for the CRC
-  const out = w.finish();
-  new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+  const out = w.written();
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+  lastBytes.set(p, out.length);
   return out;
 }
 

@@ -106,6 +106,37 @@ describe('pipeline checkpoints (snapshot / restore)', () => {
     expect(bytes / sensors).toBeLessThan(7000);
   });
 
+  it('strings round-trip through the state codec, ASCII (written in place) or not, and a second snapshot is the same bytes (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.option(fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'grapheme', maxLength: 40 })), { nil: undefined }), { maxLength: 20 }), (xs) => {
+        const w = new StateWriter(8);
+        for (const x of xs) w.str(x).u8(7);
+        const bytes = w.finish();
+        const r = new StateReader(bytes);
+        for (const x of xs) {
+          expect(r.str()).toBe(x);
+          expect(r.u8()).toBe(7);
+        }
+        expect(r.remaining).toBe(0);
+        // The same bytes as TextEncoder gives (the format did not change).
+        const ref: number[] = [];
+        for (const x of xs) {
+          const b = x === undefined ? undefined : new TextEncoder().encode(x);
+          const len = b === undefined ? 0xffffffff : b.length;
+          ref.push(len & 0xff, (len >>> 8) & 0xff, (len >>> 16) & 0xff, len >>> 24, ...(b ?? []), 7);
+        }
+        expect([...bytes]).toEqual(ref);
+      }),
+    );
+    const cfg = loadProcessorConfig({} as never);
+    const p = new PartitionPipeline(cfg);
+    const fx = new Effects();
+    for (const e of workload({ envelopes: 200 })) p.process(e, fx);
+    const meta = { partition: 0, partitions: 1, seq: 9 };
+    const a = snapshotPipeline(p, meta);
+    expect([...snapshotPipeline(p, meta)]).toEqual([...a]);
+  });
+
   it('every registered detector round-trips its state through snapshot/restore', () => {
     registerWindowedGaussian();
     const params: Record<string, Record<string, unknown>> = { threshold: { above: 25 }, 'rate-of-change': { maxPerSecond: 1 }, 'windowed-gaussian': { window: 50, step: 5 } };
