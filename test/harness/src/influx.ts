@@ -47,6 +47,19 @@ export class InfluxServer extends ManagedProcess {
   }
 
   static async start(opts: InfluxOptions = {}): Promise<InfluxServer> {
+    // A free port can be taken by another process before influxd binds it (other test files run
+    // at the same time; it has two, HTTP and RPC): with ports of our own choosing, pick new ones
+    // and retry, as NatsServer does.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await InfluxServer.startOnce(opts);
+      } catch (err) {
+        if (opts.port !== undefined || attempt >= 3 || !/address already in use/.test(String(err))) throw err;
+      }
+    }
+  }
+
+  private static async startOnce(opts: InfluxOptions): Promise<InfluxServer> {
     const dataDir = opts.dataDir ?? tempDir('influx');
     const port = opts.port ?? (await freePort());
     const configFile = join(dataDir, 'influxdb.conf');
