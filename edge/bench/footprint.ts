@@ -61,7 +61,7 @@ export async function shippedAgentCommand(): Promise<string[]> {
 }
 
 export function spawnAgent(agentCommand: string[], configFile: string): ChildProcess {
-  const args = [...agentCommand, 'run', '--config', configFile];
+  const args = [...(process.env.FL_AGENT_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FL_AGENT_PROF}`] : []), ...agentCommand, 'run', '--config', configFile];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   onCleanup(() => child.kill('SIGKILL'));
   return child;
