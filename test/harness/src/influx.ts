@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findBinary, ManagedProcess, tempDir } from '@fieldline/runtime/process';
-import { freePort } from './util.js';
+import { freePort, startOnFreePorts } from './util.js';
 
 export interface InfluxOptions {
   /** HTTP port. @default a free loopback port */
@@ -47,16 +47,8 @@ export class InfluxServer extends ManagedProcess {
   }
 
   static async start(opts: InfluxOptions = {}): Promise<InfluxServer> {
-    // A free port can be taken by another process before influxd binds it (other test files run
-    // at the same time; it has two, HTTP and RPC): with ports of our own choosing, pick new ones
-    // and retry, as NatsServer does.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await InfluxServer.startOnce(opts);
-      } catch (err) {
-        if (opts.port !== undefined || attempt >= 3 || !/address already in use/.test(String(err))) throw err;
-      }
-    }
+    // Two ports (HTTP and RPC), either of which another process can take before influxd binds it.
+    return startOnFreePorts(opts.port, () => InfluxServer.startOnce(opts));
   }
 
   private static async startOnce(opts: InfluxOptions): Promise<InfluxServer> {

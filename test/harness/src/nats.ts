@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findBinary, ManagedProcess, tempDir } from '@fieldline/runtime/process';
-import { freePort } from './util.js';
+import { freePort, startOnFreePorts } from './util.js';
 
 export interface NatsOptions {
   /** Client port. @default a free loopback port */
@@ -38,15 +38,7 @@ export class NatsServer extends ManagedProcess {
   }
 
   static async start(opts: NatsOptions = {}): Promise<NatsServer> {
-    // A free port can be taken by another process before nats-server binds it (other test files
-    // and helpers run at the same time): with ports of our own choosing, pick new ones and retry.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await NatsServer.startOnce(opts);
-      } catch (err) {
-        if (opts.port !== undefined || attempt >= 3 || !/address already in use/.test(String(err))) throw err;
-      }
-    }
+    return startOnFreePorts(opts.port, () => NatsServer.startOnce(opts));
   }
 
   private static async startOnce(opts: NatsOptions): Promise<NatsServer> {

@@ -14,6 +14,21 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Starts a server on ports of our own choosing (`freePort`), retrying with new ones when another
+ * process took a port before the server bound it (other test files run at the same time). A
+ * caller's fixed port is not retried.
+ */
+export async function startOnFreePorts<T>(fixedPort: number | undefined, startOnce: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce();
+    } catch (err) {
+      if (fixedPort !== undefined || attempt >= attempts || !/address already in use/.test(String(err))) throw err;
+    }
+  }
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
