@@ -13,7 +13,7 @@ import {
   type StreamConfig,
 } from 'nats';
 import { backoffDelay } from '@fieldline/runtime';
-import { isNotFound, JS_ERR } from '@fieldline/runtime/nats';
+import { isAlreadyExists, isNotFound, JS_ERR } from '@fieldline/runtime/nats';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config.js';
 import { BridgeError } from './errors.js';
@@ -36,17 +36,29 @@ function streamConfig(name: string, subjects: string[], l: StreamLimits): Partia
   };
 }
 
-/** Creates the stream, or updates its limits when it exists: safe to run at every start. */
-async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig>, log: Logger): Promise<void> {
+/**
+ * Creates the stream, or updates its limits when it exists: safe to run at every start. A
+ * processor starting at the same moment may create it (with its own minimal config) between our
+ * lookup and our add; then ours is an update of the stream it made.
+ */
+export async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig>, log: Logger): Promise<void> {
   const name = cfg.name!;
-  try {
+  const update = async (): Promise<void> => {
     const info = await jsm.streams.info(name);
     await jsm.streams.update(name, { ...info.config, ...cfg });
     log.info({ stream: name }, 'stream updated');
+  };
+  try {
+    await update();
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    await jsm.streams.add(cfg);
-    log.info({ stream: name }, 'stream created');
+    try {
+      await jsm.streams.add(cfg);
+      log.info({ stream: name }, 'stream created');
+    } catch (addErr) {
+      if (!isAlreadyExists(addErr)) throw addErr;
+      await update();
+    }
   }
 }
 
