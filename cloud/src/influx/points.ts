@@ -7,16 +7,22 @@
 import { MEASUREMENTS, type AlertEvent, type Reading, type SessionSummary } from '@fieldline/contract';
 import { encodeFieldValue, encodePoint, encodeStringField, escapeKey, msToNs } from './line-protocol.js';
 
-// Units repeat across sensors; their quoted form is cached (bounded: units are few).
-const unitCache = new Map<string, string>();
-function unitField(unit: string): string {
-  let enc = unitCache.get(unit);
-  if (enc === undefined) {
-    enc = encodeStringField(unit, 'unit');
-    if (unitCache.size < 1024) unitCache.set(unit, enc);
-  }
-  return enc;
+/** A string field's quoted form, cached for values from a small set (bounded: at most `limit` kept). */
+function quotedCache(path: string, limit: number): (text: string) => string {
+  const cache = new Map<string, string>();
+  return (text) => {
+    let enc = cache.get(text);
+    if (enc === undefined) {
+      enc = encodeStringField(text, path);
+      if (cache.size < limit) cache.set(text, enc);
+    }
+    return enc;
+  };
 }
+
+// Units repeat across sensors; `closed_by` is one of three reasons: each is escaped once.
+const unitField = quotedCache('unit', 1024);
+const closedByField = quotedCache('fields.closed_by', 8);
 
 /** Scores are stored to 1e-4: enough to rank and threshold, and shorter lines for InfluxDB to parse. */
 export const roundScore = (score: number): number => Math.round(score * 1e4) / 1e4;
@@ -101,17 +107,6 @@ function lateText(s: ReadingSeries, r: Reading, latenessMs: number): string {
 export function sessionLine(s: SessionSummary, tags = readingSeries(s.device, s.sensor).tags): string {
   const f = encodeFieldValue;
   return `${MEASUREMENTS.sessions},${tags} end=${intText(s.end)}i,count=${intText(s.count)}i,min=${f(s.min, 'fields.min')},max=${f(s.max, 'fields.max')},mean=${f(s.mean, 'fields.mean')},stddev=${f(s.stddev, 'fields.stddev')},anomalies=${intText(s.anomalies)}i,closed_by=${closedByField(s.closedBy)} ${msToNs(s.start)}`;
-}
-
-/** `closed_by`'s field text per reason (a closed set: escaped once, not once per session). */
-const closedByFields = new Map<string, string>();
-function closedByField(reason: string): string {
-  let text = closedByFields.get(reason);
-  if (text === undefined) {
-    text = encodeStringField(reason, 'fields.closed_by');
-    if (closedByFields.size < 8) closedByFields.set(reason, text);
-  }
-  return text;
 }
 
 /** An integer field's digits, as `BigInt(Math.round(x))` prints them (exact beyond 2^53 too). */
