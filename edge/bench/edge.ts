@@ -5,16 +5,18 @@
  *  1. steady state: RSS and CPU of the agent reading 10 sensors at 10 Hz (10 ptys, one sensor
  *     each), against an idle node process measured over the same window (baseline);
  *  2. drain: an agent restarted with a 1,000,000-reading backlog in its disk queue (as left by an
- *     outage) sends it all; the baseline is a bare MQTT client publishing the same envelopes.
- * Prints a table, then one JSON line.
+ *     outage) sends it all (drain.ts); the baseline is a bare MQTT client publishing the same
+ *     envelopes.
+ * Prints a table, then one JSON line. With EDGE_BENCH_AGAINST=<another checkout> it measures only
+ * the drain, alternating this tree's agent and that tree's in one process (drain-ab.ts), for
+ * EDGE_BENCH_ROUNDS rounds (default 5).
  */
-import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { telemetryTopic } from '@fieldline/contract';
-import { cleanupAll, procStats, tempDir, waitFor } from '@fieldline/harness';
-import { DiskQueue } from '../src/queue.js';
-import { EdgeState } from '../src/state.js';
-import { HZ, SENSORS, shippedAgentCommand, spawnAgent, startBroker, steadyState, stopChild, writeConfig } from './footprint.js';
+import { cleanupAll } from '@fieldline/harness';
+import { drainAgainst } from './drain-ab.js';
+import { drainOnce } from './drain.js';
+import { HZ, SENSORS, shippedAgentCommand, startBroker, steadyState } from './footprint.js';
 
 // EDGE_BENCH_QUICK=1: a smoke run of the bench itself (small backlog, short window).
 const QUICK = process.env.EDGE_BENCH_QUICK === '1';
@@ -24,46 +26,6 @@ const BATCH = 500;
 
 /** The node flags and script of the shipped systemd unit, the script mapped into the staged `lib`. */
 let agentCommand: string[] = [];
-
-/** Fills a state dir's queue the way an agent does during an outage (batches closed by count). */
-function prefill(stateDir: string): void {
-  const state = EdgeState.open(stateDir);
-  const q = new DiskQueue({ dir: join(stateDir, 'queue'), maxBytes: 512 * 1024 * 1024, segmentBytes: 4 * 1024 * 1024, overflow: 'drop-oldest', fsync: 'never' });
-  const t0 = 1_800_000_000_000;
-  for (let i = 0; i < BACKLOG; i += BATCH) {
-    const lines: string[] = [];
-    for (let j = i; j < i + BATCH; j++) lines.push(JSON.stringify({ sensor: `s${j % SENSORS}`, ts: t0 + j * 10, value: j, unit: 'C' }));
-    q.append(lines);
-    q.close(state.nextSeq(), { synced: true, now: t0 + i * 10 });
-  }
-  q.shutdown();
-}
-
-async function drain(): Promise<Record<string, number>> {
-  const broker = await startBroker(BACKLOG);
-  const dir = tempDir('bench-drain');
-  prefill(join(dir, 'state'));
-  const cfg = writeConfig(dir, broker.url, { batching: { maxReadings: BATCH }, queue: { maxBytes: 512 * 1024 * 1024 } });
-  const started = performance.now();
-  const agent = spawnAgent(agentCommand, cfg);
-  let peakRss = 0;
-  const rssTimer = setInterval(() => {
-    peakRss = Math.max(peakRss, procStats(agent.pid)?.rssMb ?? 0); // undefined once the child exited
-  }, 250);
-  await waitFor(() => broker.received.readings >= BACKLOG, { timeoutMs: 600_000, intervalMs: 100, what: 'backlog drained' });
-  clearInterval(rssTimer);
-  const r = broker.received;
-  const lost = BACKLOG - r.seen.reduce((a, v) => a + v, 0);
-  await stopChild(agent);
-  await broker.close();
-  return {
-    drain_readings_per_s: BACKLOG / ((r.last - r.first) / 1000),
-    drain_incl_startup_readings_per_s: BACKLOG / ((r.last - started) / 1000),
-    drain_lost_readings: lost,
-    drain_duplicate_batches: r.dup,
-    drain_peak_rss_mb: peakRss,
-  };
-}
 
 /** Baseline: a bare mqtt.js client publishing 500-reading envelopes, QoS 1, 16 in flight. */
 async function brokerOnly(): Promise<number> {
@@ -89,13 +51,30 @@ async function brokerOnly(): Promise<number> {
   return rate;
 }
 
+/** The A/B drain against another tree: its own table and JSON line. */
+async function against(tree: string): Promise<void> {
+  const rounds = Number(process.env.EDGE_BENCH_ROUNDS ?? 5);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`EDGE_BENCH_ROUNDS: a whole number >= 1, not ${process.env.EDGE_BENCH_ROUNDS}`);
+  const f = await drainAgainst(agentCommand, tree, { rounds, backlog: BACKLOG, batch: BATCH });
+  const rows: Array<[string, string, string]> = [
+    ['drain, median (this tree / other)', `${f.drain_readings_per_s} / ${f.against_drain_readings_per_s} readings/s`, `ratio ${f.drain_ratio}`],
+    ['agent CPU per 1M readings, median', `${f.agent_cpu_s_per_million} / ${f.against_agent_cpu_s_per_million} s`, `ratio ${f.cpu_ratio}`],
+    ['lost readings (all runs)', String(f.lost_readings), '0'],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  process.stdout.write(`\nagainst ${tree}, ${rounds} alternating rounds\n`);
+  for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(w)}  ${b.padEnd(36)}  ${c}\n`);
+  process.stdout.write(`${JSON.stringify({ against: tree, ...f })}\n`);
+}
+
 async function main(): Promise<void> {
   agentCommand = await shippedAgentCommand();
+  if (process.env.EDGE_BENCH_AGAINST) return against(process.env.EDGE_BENCH_AGAINST);
   const broker = await startBroker();
   const steady = await steadyState(agentCommand, broker, { windowS: WINDOW_S });
   await broker.close();
   const raw = await brokerOnly();
-  const d = await drain();
+  const d = await drainOnce(agentCommand, { backlog: BACKLOG, batch: BATCH });
   const round = (v: number, p = 1): number => Math.round(v * 10 ** p) / 10 ** p;
   const rows: Array<[string, string, string]> = [
     ['steady: agent RSS (end / max)', `${round(steady.agent_rss_mb!)} / ${round(steady.agent_rss_max_mb!)} MB`, '< 60 MB'],
@@ -106,6 +85,7 @@ async function main(): Promise<void> {
     ['drain incl. agent start-up + queue recovery', `${Math.round(d.drain_incl_startup_readings_per_s!)} readings/s`, ''],
     ['drain: lost readings / duplicate batches', `${d.drain_lost_readings} / ${d.drain_duplicate_batches}`, '0'],
     ['drain: agent peak RSS', `${round(d.drain_peak_rss_mb!)} MB`, ''],
+    ['drain: agent CPU over the drain', `${round(d.drain_agent_cpu_s!, 2)} s`, ''],
     ['baseline: bare MQTT client -> broker', `${Math.round(raw)} readings/s`, ''],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
@@ -123,6 +103,7 @@ async function main(): Promise<void> {
     drain_lost_readings: d.drain_lost_readings,
     drain_duplicate_batches: d.drain_duplicate_batches,
     drain_peak_rss_mb: round(d.drain_peak_rss_mb!),
+    drain_agent_cpu_s: round(d.drain_agent_cpu_s!, 2),
     broker_only_readings_per_s: Math.round(raw),
   };
   process.stdout.write(`${JSON.stringify(json)}\n`);
