@@ -170,7 +170,7 @@ export class Agent {
     for (const info of this.queue.pending()) {
       if (this.uplink.inflightCount >= this.cfg.mqtt.inflight) return;
       if (info.heldBoot !== undefined || this.uplink.isInflight(info.seq)) continue;
-      let payload: string;
+      let payload: Buffer;
       try {
         payload = this.payload(info);
       } catch (err) {
@@ -184,10 +184,15 @@ export class Agent {
     }
   }
 
-  private payload(info: BatchInfo): string {
+  private payload(info: BatchInfo): Buffer {
     const head = JSON.stringify({ v: 1, device: this.cfg.device, epoch: this.state.epoch, seq: info.seq, clock: info.clock });
-    // Readings are stored as their wire JSON, so a batch is spliced, not re-encoded.
-    return `${head.slice(0, -1)},"readings":[${this.queue.read(info).join(',')}]}`;
+    // Readings are stored as their wire JSON, so a batch is spliced, not re-encoded. As bytes (the
+    // UTF-8 the client would write anyway): a batch waits in the client until its PUBACK, and a
+    // string of ~30 kB each would survive young-generation GCs and be promoted, where a Buffer's
+    // bytes live outside the JS heap. Measured on a 1,000,000-reading drain (trace-gc): 375
+    // scavenges instead of 437, ~30 % less time in them, and a JS heap of ~9 MB instead of ~17 MB
+    // at each full GC (whose count is unchanged).
+    return Buffer.from(`${head.slice(0, -1)},"readings":[${this.queue.read(info).join(',')}]}`);
   }
 
   private acked(seq: number): void {

@@ -130,7 +130,7 @@ export class Uplink {
   }
 
   /** Publishes a telemetry batch (QoS 1); `acked` is called on its PUBACK. */
-  sendBatch(seq: number, payload: string): void {
+  sendBatch(seq: number, payload: Buffer): void {
     const client = this.client;
     if (!client?.connected) return;
     this.inflight.add(seq);
