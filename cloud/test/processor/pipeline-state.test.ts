@@ -6,7 +6,7 @@ import { getDetectorPlugin } from '../../src/detectors/index.js';
 import { SnapshotError, StateReader, StateWriter } from '../../src/detectors/state-codec.js';
 import { registerWindowedGaussian } from '../../src/evaluate/windowed-gaussian.js';
 import { loadProcessorConfig } from '../../src/processor/config.js';
-import { configFingerprint, readSnapshotHeader, restorePipeline, SNAPSHOT_FORMAT, snapshotPipeline } from '../../src/processor/pipeline-state.js';
+import { configFingerprint, readSnapshotHeader, restorePipeline, SNAPSHOT_FORMAT, snapshotPipeline, snapshotPipelineSliced } from '../../src/processor/pipeline-state.js';
 import { Effects, PartitionPipeline, type PipelineConfig } from '../../src/processor/pipeline.js';
 import { rng, workload } from './workload.js';
 
@@ -207,5 +207,43 @@ describe('pipeline checkpoints (snapshot / restore)', () => {
     const v9 = Uint8Array.from(bytes);
     v9[0] = 9;
     expect(() => det.restore(new StateReader(v9))).toThrow(/anomaly state version 9 is unknown/);
+  });
+});
+
+describe('a checkpoint cut in slices (issue 16: the event loop runs between slices)', () => {
+  const cfg = config();
+  const envs = workload({ devices: 4, envelopes: 600, seed: 5 });
+
+  it('is byte for byte the one-piece snapshot at any slice size, pauses once per slice, and restores exactly', async () => {
+    const p = new PartitionPipeline(cfg);
+    const half = empty();
+    run(p, envs.slice(0, 300), half);
+    const sensors = p.sensorCount;
+    expect(sensors).toBeGreaterThan(8);
+    const meta = { ...META, seq: 300 };
+    const whole = snapshotPipeline(p, meta);
+    // sliceMs 0: a pause at every look at the clock, i.e. every `sensorsPerCheck` sensors.
+    for (const slice of [1, 2, 3, 7, sensors - 1, sensors, sensors + 1]) {
+      let pauses = 0;
+      const sliced = await snapshotPipelineSliced(p, meta, { sliceMs: 0, sensorsPerCheck: slice, pause: async () => void pauses++ });
+      expect(Buffer.from(sliced).equals(Buffer.from(whole)), `slice of ${slice}`).toBe(true);
+      expect(pauses, `slice of ${slice}`).toBe(Math.floor(sensors / slice));
+    }
+    // A slice lasts sliceMs: with a budget longer than the whole cut there is no pause.
+    let pauses = 0;
+    expect(Buffer.from(await snapshotPipelineSliced(p, meta, { sliceMs: 60_000, sensorsPerCheck: 1, pause: async () => void pauses++ })).equals(Buffer.from(whole))).toBe(true);
+    expect(pauses).toBe(0);
+    // The default pause is a real turn of the event loop: a callback queued before the cut runs during it.
+    let ran = false;
+    setImmediate(() => (ran = true));
+    const sliced = await snapshotPipelineSliced(p, meta, { sliceMs: 0, sensorsPerCheck: 1 });
+    expect(ran).toBe(true);
+    // Restored from the sliced bytes, the pipeline continues exactly as the uninterrupted one.
+    const straight = empty();
+    run(p, envs.slice(300), straight);
+    const after = empty();
+    run(restorePipeline(cfg, sliced, META).pipeline, envs.slice(300), after);
+    expect(after).toEqual(straight);
+    expect(straight.lines.length).toBeGreaterThan(100);
   });
 });
