@@ -6,6 +6,7 @@ import { tiersSchema } from '../influx/tiers.js';
 import { detectorEntrySchema } from '../detectors/config.js';
 import { DEFAULT_DETECTORS } from '../detectors/defaults.js';
 import { CLOCK_RULE, DEFAULT_CLOCK_LIMITS } from './clock-check.js';
+import { SNAPSHOT_SLICE_MS } from './pipeline-state.js';
 
 const ms = z.number().int().nonnegative();
 
@@ -63,6 +64,11 @@ export const processorConfigSchema = z
         renewMs: z.number().int().min(50).max(60_000).default(1000),
         /** A partition's state is checkpointed this often while its input moves (and when it is handed over). @default 10000 */
         checkpointMs: z.number().int().min(100).max(3_600_000).default(10_000),
+        /**
+         * A checkpoint's snapshot lets the event loop run after writing for this long (the
+         * partition stays paused until its last slice; the other partitions run between slices). @default 5
+         */
+        checkpointSliceMs: z.number().min(0).max(1000).default(SNAPSHOT_SLICE_MS),
         /** Name of this instance in logs and metrics. @default `{hostname}-{pid}` (made unique per start) */
         instance: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
       })

@@ -8,7 +8,7 @@ import { FlushChain } from './flush-chain.js';
 import type { RollupSink } from '../rollups/sink.js';
 import type { Metrics } from './metrics.js';
 import { LIVE_SUBJECTS, pendingOutputs, publishPending, type OutputSubjects, type PendingOutput } from './outputs.js';
-import { snapshotPipeline } from './pipeline-state.js';
+import { snapshotPipelineSliced } from './pipeline-state.js';
 import { Effects, type PartitionPipeline } from './pipeline.js';
 import type { TakeoverPlan } from './takeover.js';
 import { valueTexts } from './value-texts.js';
@@ -33,6 +33,8 @@ export interface WorkerOptions {
   batchLines: number;
   flushIntervalMs: number;
   checkpointMs: number;
+  /** A snapshot lets the event loop run after writing for this long, ms (pipeline-state.ts). @default SNAPSHOT_SLICE_MS */
+  checkpointSliceMs?: number;
   retryBaseMs: number;
   retryMaxMs: number;
   /** How long effects may stay not durable (a flush retrying) before `/healthz` reports the partition failing (it keeps retrying). */
@@ -72,13 +74,14 @@ interface Batch {
 /** Batches cut and not committed yet, at most (one committing, one writing, one waiting): the loop waits beyond. */
 const MAX_PENDING_BATCHES = 3;
 /**
- * Readings the loop processes before it lets the event loop run. A fetched batch is up to
+ * How long the loop processes before it lets the event loop run, ms. A fetched batch is up to
  * `fetchBatch` messages already in memory, and `for await` over them resumes in microtasks only,
  * so without this a partition ran 256 messages × 100 readings (~60 ms) while no socket was read or
  * written: other partitions' alerts and acks waited behind it (the bench's alert p99 at half load).
- * 2,000 readings are ~5 ms of pipeline work.
+ * Time, not readings: a device's first message (100 new sensors: 10–38 ms on the loaded machine,
+ * against ~2 ms later) made 2,000 readings a 600 ms turn when a fleet came online.
  */
-const YIELD_READINGS = 2000;
+const YIELD_MS = 5;
 const nextTick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 const deviceOf = (m: JsMsg): string => m.subject.slice(m.subject.lastIndexOf('.') + 1);
@@ -126,7 +129,7 @@ export class PartitionWorker {
   private loopFailed = false;
   private lagTimer: NodeJS.Timeout | undefined;
   private consumer: { info(cached?: boolean): Promise<{ num_pending: number }> } | undefined;
-  /** Readings processed since the loop last let the event loop run (YIELD_READINGS). */
+  /** performance.now() when the loop last let the event loop run (YIELD_MS). */
   private sinceYield = 0;
   /** `pending` of the newest message read: this partition's messages not yet delivered. */
   private lastPending = 0;
@@ -135,11 +138,16 @@ export class PartitionWorker {
   private committed: number;
   private commitRev: number;
   private checkpoint: CheckpointRef | null;
+  /**
+   * A checkpoint's snapshot being cut in slices (`cut`): the partition stays paused until it
+   * resolves (the loop applies no message, no other cut starts), so the state is that after the cut's `seq`.
+   */
+  private cutting: Promise<void> | undefined;
   /** A checkpoint being stored beside the batches (see `commit`). */
   private storing: Promise<void> | undefined;
   /** A checkpoint stored and not yet named by a commit: the next commit names it. */
   private stored: CheckpointRef | undefined;
-  private lastCheckpointAt = performance.now();
+  private lastCheckpointAt: number;
   private published: Set<string> | undefined;
   private live = false;
   /** Last message processed (replayed or live). */
@@ -197,6 +205,10 @@ export class PartitionWorker {
     this.committed = plan.committed;
     this.commitRev = plan.commitRev;
     this.checkpoint = plan.checkpoint;
+    // Partitions taken over together would checkpoint together, every checkpointMs, and their
+    // snapshots would stall the processor one after another (bench: 7 partitions' cuts of ~110 ms
+    // within 50 ms). Each partition's first checkpoint is due at its own point of the period.
+    this.lastCheckpointAt = performance.now() - (o.checkpointMs * (o.partition % o.partitions)) / o.partitions;
     this.published = plan.published.size ? plan.published : undefined;
     o.metrics.committedSeq.set({ partition: String(o.partition) }, this.committed);
   }
@@ -229,6 +241,7 @@ export class PartitionWorker {
     await this.loop;
     this.stopping.abort();
     // A checkpoint still being stored beside the batches: the closing one supersedes it (and deletes it once committed).
+    await this.cutting;
     await this.storing;
     if (!this.fenced && this.live) await this.cut({ checkpoint: true, closed: true });
     await this.chain.settled();
@@ -257,6 +270,8 @@ export class PartitionWorker {
         this.messages = await consumer.consume({ max_messages: this.o.fetchBatch });
         if (this.closing) this.messages.stop();
         for await (const m of this.messages) {
+          // A snapshot being cut (`cut`): this partition's state must not move until it is done.
+          if (this.cutting) await this.cutting;
           if (m.seq <= this.committed) {
             this.replay(m);
             continue;
@@ -271,10 +286,9 @@ export class PartitionWorker {
           this.lastPending = m.info.pending;
           this.setLag();
           if (this.fx.points.count >= this.o.batchLines) await this.cutBounded();
-          this.sinceYield += parsed ? parsed.env.readings.length : 1;
-          if (this.sinceYield >= YIELD_READINGS) {
-            this.sinceYield = 0;
+          if (performance.now() - this.sinceYield >= YIELD_MS) {
             await nextTick();
+            this.sinceYield = performance.now();
           }
           if (this.closing) break;
         }
@@ -367,17 +381,25 @@ export class PartitionWorker {
    * the oldest to commit, not for all of them, so a batch is being written while one commits.
    */
   private async cutBounded(): Promise<void> {
-    if (this.chain.pending >= MAX_PENDING_BATCHES) {
-      const t0 = performance.now();
-      while (this.chain.pending >= MAX_PENDING_BATCHES) await this.chain.oldestSettled();
-      this.o.metrics.loopWait.inc({ partition: String(this.o.partition) }, (performance.now() - t0) / 1000);
+    const t0 = performance.now();
+    let waited = false;
+    // The timer may start a sliced cut while the loop waits here: wait for that too.
+    for (;;) {
+      if (this.cutting) await this.cutting;
+      else if (this.chain.pending >= MAX_PENDING_BATCHES) {
+        waited = true;
+        await this.chain.oldestSettled();
+      } else break;
     }
+    if (waited) this.o.metrics.loopWait.inc({ partition: String(this.o.partition) }, (performance.now() - t0) / 1000);
     void this.cut();
+    // The loop applies its next message only after this cut's snapshot, if it takes one.
+    if (this.cutting) await this.cutting;
   }
 
   /** The flush timer: pending effects, or a checkpoint of a partition whose input has stopped. */
   private tickFlush(): void {
-    if (this.closing || !this.live) return;
+    if (this.closing || !this.live || this.cutting) return;
     if (this.last) void this.cut();
     else if (this.chain.pending === 0 && this.committed > (this.checkpoint?.seq ?? 0) && this.checkpointDue()) void this.cut({ checkpoint: true });
   }
@@ -386,7 +408,11 @@ export class PartitionWorker {
     return performance.now() - this.lastCheckpointAt >= this.o.checkpointMs;
   }
 
-  /** Hands the pending effects to the flush chain; resolves when they (and all before) are durable and committed. */
+  /**
+   * Hands the pending effects to the flush chain; resolves when they (and all before) are durable
+   * and committed. Never called while `cutting` (the loop, the timer and `close` wait for it), so
+   * batches reach the chain in stream order.
+   */
   private cut(o: { checkpoint?: boolean; closed?: boolean } = {}): Promise<void> {
     const last = this.last;
     if (!last && !o.checkpoint && !o.closed) return this.chain.settled();
@@ -399,11 +425,7 @@ export class PartitionWorker {
     const out = pendingOutputs({ alerts: [], alertSeqs: [], sessions: fx.sessions, sessionSeqs: this.sessionSeqs, dead: this.deadLetters }, this.o.subjects ?? LIVE_SUBJECTS, { partition: this.o.partition, epoch: this.epoch }, this.published);
     if (out.skipped) this.o.metrics.republishSkipped.inc(out.skipped);
     const batch: Batch = { fx, seq, lines, pending: [...this.alertsOut, ...out.pending], inFlight: this.alertsInFlight, written: lines === 0 && points.rollupCount === 0 && points.repairs.length === 0, closed: !!o.closed, inline: !!o.checkpoint, cutAt: performance.now() };
-    // Taken now, between two messages, so the state is exactly that after `seq`.
-    if ((o.checkpoint || (this.checkpointDue() && !this.storing)) && seq > ((this.stored ?? this.checkpoint)?.seq ?? 0)) {
-      batch.snapshot = snapshotPipeline(this.pipeline, { partition: this.o.partition, partitions: this.o.partitions, seq });
-      this.lastCheckpointAt = performance.now();
-    }
+    const snapshot = (o.checkpoint || (this.checkpointDue() && !this.storing)) && seq > ((this.stored ?? this.checkpoint)?.seq ?? 0);
     this.fx = new Effects();
     this.deadLetters = [];
     this.alertsOut = [];
@@ -411,9 +433,36 @@ export class PartitionWorker {
     this.sessionSeqs = [];
     this.last = undefined;
     this.queuedSeq = seq;
-    // A fenced worker hands nothing in; a failed chain drops what it is given.
+    if (!snapshot) {
+      this.handIn(batch);
+      return this.chain.settled();
+    }
+    // Taken now, between two messages, so the state is exactly that after `seq`: cut in slices
+    // (a 3.7 MB state is 25–43 ms in one piece, every partition's messages and alerts held
+    // meanwhile), with this partition paused until the last slice.
+    this.lastCheckpointAt = performance.now();
+    const end = this.o.metrics.flushStage.startTimer({ stage: 'snapshot' });
+    this.cutting = snapshotPipelineSliced(this.pipeline, { partition: this.o.partition, partitions: this.o.partitions, seq }, { sliceMs: this.o.checkpointSliceMs })
+      .then(
+        (bytes) => void (batch.snapshot = bytes),
+        // A checkpoint only speeds a restart up: without one the batch still commits (naming the previous one).
+        (err: unknown) => {
+          this.o.metrics.checkpoints.inc({ result: 'failed' });
+          this.o.logger.error({ err }, 'snapshot failed; the batch commits without a new checkpoint');
+        },
+      )
+      .then(() => {
+        end();
+        this.lastCheckpointAt = performance.now();
+        this.cutting = undefined;
+        this.handIn(batch);
+      });
+    return this.cutting.then(() => this.chain.settled());
+  }
+
+  /** A fenced worker hands nothing in; a failed chain drops what it is given. */
+  private handIn(batch: Batch): void {
     if (!this.fenced) void this.chain.push(batch);
-    return this.chain.settled();
   }
 
   private lastCommittedOrQueued(): number {

@@ -88,6 +88,9 @@ export async function startProcessor(
     token: n.token,
     authenticator: n.credsFile ? credsAuthenticator(readFileSync(n.credsFile)) : undefined,
     maxReconnectAttempts: -1,
+    // nats.js otherwise captures a stack (`new Error()`) for every request and JetStream publish
+    // (each alert, session and dead letter): ~2 % of the processor's CPU in the bench's profile.
+    noAsyncTraces: true,
   });
   const owners = new Map<number, Owner>();
   let ops: OpsServer | undefined;
@@ -195,6 +198,7 @@ export async function startProcessor(
           batchLines: cfg.sink.batchLines,
           flushIntervalMs: cfg.sink.flushIntervalMs,
           checkpointMs: c.checkpointMs,
+          checkpointSliceMs: c.checkpointSliceMs,
           retryBaseMs: cfg.sink.retryBaseMs,
           retryMaxMs: cfg.sink.retryMaxMs,
           unhealthyAfterMs: cfg.sink.unhealthyAfterMs,
