@@ -66,7 +66,7 @@ export const processorConfigSchema = z
         checkpointMs: z.number().int().min(100).max(3_600_000).default(10_000),
         /**
          * A checkpoint's snapshot lets the event loop run after writing for this long (the
-         * partition stays paused until its last slice; the other partitions run between slices). @default 5
+         * partition stays paused until its last slice; the other partitions run between slices). @default 50
          */
         checkpointSliceMs: z.number().min(0).max(1000).default(SNAPSHOT_SLICE_MS),
         /** Name of this instance in logs and metrics. @default `{hostname}-{pid}` (made unique per start) */

@@ -43,8 +43,13 @@ const lastBytes = new WeakMap<PartitionPipeline, number>();
 /**
  * How long a sliced snapshot writes before it lets the event loop run, ms. A bench partition's
  * 3.7 MB (600 sensors) takes ~5 ms warm and 25–240 ms cold or on a loaded machine in one piece.
+ * Not less: the partition waits a whole turn of the event loop after each slice (every other
+ * partition's turn, 40+ ms on a busy processor), so slices of 5 ms held a partition's alerts for
+ * up to 2.5 s in the loaded bench (half-load alert p99 712 and 2,743 ms, main beside them 387 and 423).
+ * Slicing only caps the rare long cut; the stagger of the checkpoints (partition-worker.ts) keeps
+ * them apart.
  */
-export const SNAPSHOT_SLICE_MS = 5;
+export const SNAPSHOT_SLICE_MS = 50;
 /** Sensors written between two looks at the clock. */
 const SENSORS_PER_CHECK = 8;
 
