@@ -147,7 +147,13 @@ export class PartitionWorker {
   private storing: Promise<void> | undefined;
   /** A checkpoint stored and not yet named by a commit: the next commit names it. */
   private stored: CheckpointRef | undefined;
-  private lastCheckpointAt: number;
+  /**
+   * This partition's checkpoints fall at `checkpointPhase + k × checkpointMs` (performance.now()):
+   * its own point of the period, kept across idle spells (see the constructor and `tickFlush`).
+   */
+  private readonly checkpointPhase: number;
+  /** When the next checkpoint is due. */
+  private nextCheckpointAt: number;
   private published: Set<string> | undefined;
   private live = false;
   /** Last message processed (replayed or live). */
@@ -207,8 +213,9 @@ export class PartitionWorker {
     this.checkpoint = plan.checkpoint;
     // Partitions taken over together would checkpoint together, every checkpointMs, and their
     // snapshots would stall the processor one after another (bench: 7 partitions' cuts of ~110 ms
-    // within 50 ms). Each partition's first checkpoint is due at its own point of the period.
-    this.lastCheckpointAt = performance.now() - (o.checkpointMs * (o.partition % o.partitions)) / o.partitions;
+    // within 50 ms). Each partition checkpoints at its own point of the period.
+    this.checkpointPhase = performance.now() - (o.checkpointMs * (o.partition % o.partitions)) / o.partitions;
+    this.nextCheckpointAt = this.checkpointPhase + o.checkpointMs;
     this.published = plan.published.size ? plan.published : undefined;
     o.metrics.committedSeq.set({ partition: String(o.partition) }, this.committed);
   }
@@ -401,11 +408,23 @@ export class PartitionWorker {
   private tickFlush(): void {
     if (this.closing || !this.live || this.cutting) return;
     if (this.last) void this.cut();
-    else if (this.chain.pending === 0 && this.committed > (this.checkpoint?.seq ?? 0) && this.checkpointDue()) void this.cut({ checkpoint: true });
+    else if (this.chain.pending === 0 && this.checkpointDue()) {
+      if (this.committed > (this.checkpoint?.seq ?? 0)) void this.cut({ checkpoint: true });
+      // Idle, its state checkpointed already: the next one at this partition's next point of the
+      // period. Else every partition idle for a while would be due at once, and cut together
+      // when input returns (the bench's fleets start after an idle spell).
+      else this.scheduleCheckpoint();
+    }
   }
 
   private checkpointDue(): boolean {
-    return performance.now() - this.lastCheckpointAt >= this.o.checkpointMs;
+    return performance.now() >= this.nextCheckpointAt;
+  }
+
+  /** The next checkpoint: this partition's first point of the period after now. */
+  private scheduleCheckpoint(): void {
+    const period = this.o.checkpointMs;
+    this.nextCheckpointAt = this.checkpointPhase + (Math.floor((performance.now() - this.checkpointPhase) / period) + 1) * period;
   }
 
   /**
@@ -440,7 +459,7 @@ export class PartitionWorker {
     // Taken now, between two messages, so the state is exactly that after `seq`: cut in slices
     // (a 3.7 MB state is 25–43 ms in one piece, every partition's messages and alerts held
     // meanwhile), with this partition paused until the last slice.
-    this.lastCheckpointAt = performance.now();
+    this.scheduleCheckpoint();
     const end = this.o.metrics.flushStage.startTimer({ stage: 'snapshot' });
     this.cutting = snapshotPipelineSliced(this.pipeline, { partition: this.o.partition, partitions: this.o.partitions, seq }, { sliceMs: this.o.checkpointSliceMs })
       .then(
@@ -453,7 +472,6 @@ export class PartitionWorker {
       )
       .then(() => {
         end();
-        this.lastCheckpointAt = performance.now();
         this.cutting = undefined;
         this.handIn(batch);
       });
