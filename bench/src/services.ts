@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { PROCESSOR_NODE_FLAGS } from '@fieldline/cloud';
 import { addDevice } from '@fieldline/gateway';
 import { freePort, InfluxServer, ManagedProcess, NatsServer, tempDir } from '@fieldline/harness';
 import { histogramByLabel, metricByLabel, metricSum, scrape } from './prom.js';
@@ -37,13 +38,13 @@ export interface PipelineOptions {
 }
 
 /** `node … cli.ts <args>` as a managed child, ready when its ops server answers /readyz. */
-async function nodeService(name: string, cli: string, args: string[], opsPort: number, profileDir?: string): Promise<ManagedProcess> {
+async function nodeService(name: string, cli: string, args: string[], opsPort: number, profileDir?: string, nodeFlags: readonly string[] = []): Promise<ManagedProcess> {
   const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : [];
   if (profileDir) mkdirSync(join(profileDir, name), { recursive: true });
   const proc = new ManagedProcess({
     name,
     command: process.execPath,
-    args: [...prof, '--conditions=fieldline-src', '--import', 'tsx', cli, ...args],
+    args: [...nodeFlags, ...prof, '--conditions=fieldline-src', '--import', 'tsx', cli, ...args],
     cwd: ROOT,
     readyTimeoutMs: 60_000,
     keepOutput: 64 * 1024,
@@ -113,7 +114,7 @@ export class Pipeline {
     });
     // The gateway creates TELEMETRY, the processor its output streams: one after the other.
     const gateway = await nodeService('gateway', GATEWAY_CLI, ['run', '--config', gatewayConfig], gwOps, opts.profileDir);
-    const processorService = (i: number): Promise<ManagedProcess> => nodeService(i === 0 ? 'processor' : `processor-${i + 1}`, CLOUD_CLI, ['processor', '--config', processorConfig(i)], procOps[i]!, opts.profileDir);
+    const processorService = (i: number): Promise<ManagedProcess> => nodeService(i === 0 ? 'processor' : `processor-${i + 1}`, CLOUD_CLI, ['processor', '--config', processorConfig(i)], procOps[i]!, opts.profileDir, PROCESSOR_NODE_FLAGS);
     const [first, api] = await Promise.all([processorService(0), nodeService('api', CLOUD_CLI, ['api', '--config', apiConfig], apiOps, opts.profileDir)]);
     // More processors join the group once the first has made the streams and buckets; the leases share the partitions out.
     const others = await Promise.all(procOps.slice(1).map((_, i) => processorService(i + 1)));
