@@ -86,12 +86,16 @@ export function learn(cal: Float64Array, i: number, x: number, o: CalibratorOpti
  * once for both (this runs ten times per reading).
  */
 export function step(cal: Float64Array, i: number, x: number, o: CalibratorOptions, judge: boolean, weight = 1): number {
+  return stepLn(cal, i, x, Math.log1p(x), o, judge, weight);
+}
+
+/** {@link step} with `lx` = ln(1 + x) known already (the model computes it for a single surprise's cap). */
+export function stepLn(cal: Float64Array, i: number, x: number, lx: number, o: CalibratorOptions, judge: boolean, weight = 1): number {
   const mean = cal[i + MEAN]!;
   const variance = cal[i + VAR]!;
   const sd = Math.sqrt(variance);
   const lq = mean + o.thresholdSd * sd;
   // Compared in log space, so the threshold itself (an exp) is only needed for an excess.
-  const lx = Math.log1p(x);
   const over = lx > lq;
   const freq = cal[i + FREQ]!;
   const n = cal[i + N]! + 1;

@@ -1,4 +1,4 @@
-import { CAL_SLOTS, highLevel, initCalibrator, step as calibrate, type CalibratorOptions } from './calibrator.js';
+import { CAL_SLOTS, highLevel, initCalibrator, step as calibrate, stepLn as calibrateLn, type CalibratorOptions } from './calibrator.js';
 
 /**
  * The default anomaly model: a small ensemble of predictors whose surprise is calibrated on the
@@ -162,6 +162,21 @@ const scales = new Float64Array(PREDICTORS);
 const ready = new Uint8Array(PREDICTORS);
 const dens = new Float64Array(PREDICTORS);
 
+// A sensor's typical interval settles (a regular sensor's ln Δt is its first one, exactly), and
+// a fleet's sensors often share it: one entry each spares an exp and a log per reading.
+let lnAt = NaN;
+let expOfLn = NaN;
+function intervalOf(ln: number): number {
+  if (ln !== lnAt) (expOfLn = Math.exp(ln)), (lnAt = ln);
+  return expOfLn;
+}
+let dtAt = NaN;
+let lnOfDt = NaN;
+function lnOf(dt: number): number {
+  if (dt !== dtAt) (lnOfDt = Math.log(dt)), (dtAt = dt);
+  return lnOfDt;
+}
+
 function binOf(bins: number, period: number, ts: number): number {
   const phase = ts - Math.floor(ts / period) * period;
   const b = Math.floor((phase / period) * bins);
@@ -296,7 +311,7 @@ export function updateState(s: AnomalyState, o: AnomalyModelOptions, ts: number,
     f[SLOW] = v;
   } else {
     // After a gap the local predictors spread like a random walk: √(gap / usual interval).
-    const usual = Number.isNaN(s.lnInterval) ? dt : Math.exp(s.lnInterval);
+    const usual = Number.isNaN(s.lnInterval) ? dt : intervalOf(s.lnInterval);
     const g = dt > usual && usual > 0 ? Math.sqrt(Math.min(dt / usual, 1e4)) : 1;
     const pdb = DAY_AT + binOf(DAY_BINS, DAY, s.lastTs) * BIN;
     const pwb = WEEK_AT + binOf(WEEK_BINS, WEEK, s.lastTs) * BIN;
@@ -349,7 +364,7 @@ export function updateState(s: AnomalyState, o: AnomalyModelOptions, ts: number,
       f[SCALE + m] = s.n === 1 ? r : sc + a * (Math.min(r, CLIP * Math.max(sc, floor)) - sc);
     }
     if (dt > 0) {
-      const l = Math.log(dt);
+      const l = lnOf(dt);
       s.lnInterval = Number.isNaN(s.lnInterval) ? l : s.lnInterval + 0.05 * (Math.min(s.lnInterval + 1, Math.max(s.lnInterval - 1, l)) - s.lnInterval);
     }
     s.level += LEVEL_ALPHA * (v - s.level);
@@ -384,8 +399,19 @@ export function updateState(s: AnomalyState, o: AnomalyModelOptions, ts: number,
       t0 += ks.length;
       if (Number.isNaN(u)) continue;
       const ring = ringAt + c * RING;
-      const cap = slow ? u : s.n > 2 ? Math.exp(highLevel(f, c0, o.capSd)) - 1 : Infinity;
-      const entry = slow ? u : u < cap ? u : cap;
+      // ln(1 + u), for the cap and for the single surprise's calibration (the slow channel's
+      // tests are of its sums only).
+      const lu = slow ? NaN : Math.log1p(u);
+      let entry = u;
+      if (!slow && s.n > 2) {
+        // The cap is e^h − 1: u is below it when ln(1 + u) is below h, and far enough below
+        // (1e-9, against rounding of ~1e-16 relative) that needs no exp.
+        const h = highLevel(f, c0, o.capSd);
+        if (!(lu < h - 1e-9)) {
+          const cap = Math.exp(h) - 1;
+          if (!(u < cap)) entry = cap;
+        }
+      }
       for (let j = 0; j < ks.length; j++) {
         const k = ks[j]!;
         const si = sumsAt + first + j;
@@ -401,7 +427,7 @@ export function updateState(s: AnomalyState, o: AnomalyModelOptions, ts: number,
         // A sum over k readings is judged once its history holds a few windows of k (its
         // values overlap, so fewer would be too few to know its tail).
         const judged = s.n > o.warmup + TRUST_WINDOWS * k;
-        const t = calibrate(f, c0 + j * CAL_SLOTS, x, o.calibration, judged);
+        const t = k === 1 && !slow ? calibrateLn(f, c0 + j * CAL_SLOTS, x, lu, o.calibration, judged) : calibrate(f, c0 + j * CAL_SLOTS, x, o.calibration, judged);
         if (judged) {
           tests++;
           if (t < best) (best = t), (why = first + j);
@@ -431,7 +457,7 @@ export function updateState(s: AnomalyState, o: AnomalyModelOptions, ts: number,
  * time, whichever is rarer (slow sensors: per reading; fast ones: an alert budget in time).
  */
 function priorOf(s: AnomalyState, o: AnomalyModelOptions): number {
-  const interval = Number.isNaN(s.lnInterval) ? 0 : Math.exp(s.lnInterval);
+  const interval = Number.isNaN(s.lnInterval) ? 0 : intervalOf(s.lnInterval);
   return Math.max(1e-12, Math.min(1 / o.rarityReadings, interval / o.rarityMs));
 }
 
