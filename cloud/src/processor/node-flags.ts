@@ -8,7 +8,7 @@
  * and promoted them, to die in the old generation. With four times the room between GCs there are
  * a quarter as many, each finding about as many lines alive. Measured on the slow fleet of
  * `bench:detect` (one reading per message): GC 0.9 → 0.3 µs per reading. The cost is memory: at
- * most 2 × 64 MB more while the processor allocates fast (the young generation grows only when
+ * most 2 × 48 MB more while the processor allocates fast (the young generation grows only when
  * its objects keep surviving), none of it for an idle one.
  */
 export const PROCESSOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
