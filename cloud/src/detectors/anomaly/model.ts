@@ -1,4 +1,5 @@
 import { CAL_SLOTS, highLevel, initCalibrator, step as calibrate, stepLn as calibrateLn, type CalibratorOptions } from './calibrator.js';
+import { binOf, binScale, CLIP, learnBin, locs, PREDICTORS, ready, scales, surprise, W } from './predictors.js';
 
 /**
  * The default anomaly model: a small ensemble of predictors whose surprise is calibrated on the
@@ -73,7 +74,6 @@ const P_STEP = 2;
 const P_DAY = 3;
 const P_WEEK = 4;
 const P_SLOW = 5;
-const PREDICTORS = 6;
 const CHANNELS = 3; // local = mixture of last/level/step; seasonal = mixture of day/week; slow
 const LEVEL_ALPHA = 0.1;
 const SCALE_ALPHA = 0.02;
@@ -85,8 +85,6 @@ const DAY_FORGET = 1 / 6;
 const WEEK_FORGET = 1 / 3;
 /** A seasonal bin predicts once it has seen this many periods (so never from the current one only). */
 const BIN_READY = 1.5;
-/** Residuals beyond this many scales update a scale clipped (an outlier cannot inflate the spread). */
-const CLIP = 6;
 /** Windows of history a sum must have before it is judged. */
 const TRUST_WINDOWS = 4;
 /** A run of unchanged values this long (and twice the sensor's longest lately) freezes learning. */
@@ -130,7 +128,6 @@ export class AnomalyState {
   }
 }
 
-const W = 0;
 /** Scales of last, level, step, then the slow level and its scale. */
 const SCALE = PREDICTORS;
 const SLOW = SCALE + 3;
@@ -156,12 +153,6 @@ export function stateBytes(s: AnomalyState): number {
   return s.f64.byteLength + s.f32.byteLength + ANOMALY_FIELDS.length * 8;
 }
 
-// Scratch space for one reading (the model is synchronous and single-threaded).
-const locs = new Float64Array(PREDICTORS);
-const scales = new Float64Array(PREDICTORS);
-const ready = new Uint8Array(PREDICTORS);
-const dens = new Float64Array(PREDICTORS);
-
 // A sensor's typical interval settles (a regular sensor's ln Δt is its first one, exactly), and
 // a fleet's sensors often share it: one entry each spares an exp and a log per reading.
 let lnAt = NaN;
@@ -175,91 +166,6 @@ let lnOfDt = NaN;
 function lnOf(dt: number): number {
   if (dt !== dtAt) (lnOfDt = Math.log(dt)), (dtAt = dt);
   return lnOfDt;
-}
-
-function binOf(bins: number, period: number, ts: number): number {
-  const phase = ts - Math.floor(ts / period) * period;
-  const b = Math.floor((phase / period) * bins);
-  return b < bins ? b : bins - 1;
-}
-
-/** P(X ≤ x) for X ~ Laplace(loc, b). */
-function laplaceCdf(x: number, loc: number, b: number): number {
-  const z = (x - loc) / b;
-  return z < 0 ? 0.5 * Math.exp(z) : 1 - 0.5 * Math.exp(-z);
-}
-
-/**
- * Surprise of `v` under the mixture of predictors [from, to): −ln of its two-sided tail
- * probability (half a quantum of slack, so a one-step change of a coarse sensor is not news);
- * then the weights' Bayes update with a fixed share. NaN when no predictor is ready.
- */
-function surprise(f: Float64Array, from: number, to: number, v: number, floor: number, half: number, share: number): number {
-  let wsum = 0;
-  let count = 0;
-  for (let m = from; m < to; m++) if (ready[m]) (wsum += f[W + m]!), count++;
-  if (count === 0) return NaN;
-  let lo = 0;
-  let hi = 0;
-  let tot = 0;
-  for (let m = from; m < to; m++) {
-    if (!ready[m]) continue;
-    const b = scales[m]! > floor ? scales[m]! : floor;
-    const w = f[W + m]! / wsum;
-    const loc = locs[m]!;
-    const dist = Math.abs(v - loc) / b;
-    const near = Math.exp(-dist);
-    const hb = half / b;
-    // The lower tail at v + half and the upper at v − half (two-sided, half a quantum of slack).
-    if (dist >= hb && dist <= 700 && hb <= 700) {
-      // Both edges on the same side of loc: their tails are the centre's e^(−dist) times
-      // e^(∓half/b), so two exps instead of three (the bounds keep every factor normal).
-      const e = hb === 0 ? 1 : Math.exp(-hb);
-      const far = 0.5 * near * e;
-      const close = 0.5 * (near / e);
-      // The same arithmetic as laplaceCdf on each edge, on purpose: above loc the near tail is
-      // 1 − CDF, so it saturates at 0 beyond ~37 scales (steps of 2^-53) where the lower tail
-      // keeps its tiny value. The calibration is tuned to that; see docs/detectors.md.
-      if (v >= loc) {
-        lo += w * (1 - far);
-        hi += w * (1 - (1 - close));
-      } else {
-        lo += w * close;
-        hi += w * (1 - far);
-      }
-    } else {
-      lo += w * laplaceCdf(v + half, loc, b);
-      hi += w * (1 - laplaceCdf(v - half, loc, b));
-    }
-    const d = (w * near) / b + 1e-300;
-    dens[m] = d;
-    tot += d;
-  }
-  if (count > 1) for (let m = from; m < to; m++) if (ready[m]) f[W + m] = wsum * ((1 - share) * (dens[m]! / tot) + share / count);
-  const t = 2 * (lo < hi ? lo : hi);
-  return t >= 1 ? 0 : -Math.log(t > 1e-300 ? t : 1e-300);
-}
-
-function binScale(f: Float32Array, i: number, local: number): number {
-  // Shrunk towards the local scale while the bin has seen few periods.
-  const c = f[i + 2]!;
-  const m = f[i + 1]!;
-  return Math.sqrt((c * m * m + local * local) / (c + 1));
-}
-
-function learnBin(f: Float32Array, i: number, v: number, weight: number, forget: number, local: number): void {
-  const c = f[i + 2]!;
-  if (c === 0) {
-    f[i] = v;
-    f[i + 1] = local;
-    f[i + 2] = weight;
-    return;
-  }
-  const a = Math.max(weight / (c + weight), weight * forget);
-  const b = Math.max(f[i + 1]!, local);
-  f[i + 1] = f[i + 1]! + a * (Math.min(Math.abs(v - f[i]!), CLIP * b) - f[i + 1]!);
-  f[i] = f[i]! + a * (v - f[i]!);
-  f[i + 2] = Math.min(c + weight, 1000);
 }
 
 export function testsOf(o: AnomalyModelOptions): number {
