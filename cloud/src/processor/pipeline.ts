@@ -43,7 +43,7 @@ export class Effects {
 }
 
 /** Per sensor (exported for checkpoints: pipeline-state.ts reads and rebuilds it). */
-export class SensorState implements WindowKey {
+export class SensorState implements WindowKey, ReadingSeries {
   sessions: Session[] = [];
   maxTs = -Infinity;
   gapMs: number | undefined = undefined;
@@ -58,14 +58,27 @@ export class SensorState implements WindowKey {
   lastUnit: string | undefined;
   /** Rollup windows (rollups/outputs.ts). */
   windowed: RollupKey | undefined = undefined;
-  readonly series: ReadingSeries;
+  // The sensor is its own line series (ReadingSeries): no object of its own per sensor.
+  readonly prefix: string;
+  readonly tags: string;
   readonly states: unknown[];
   readonly alerts: AlertState[];
   /** `unit`: of the sensor's first reading, which chose its detectors. `states`: restored ones (checkpoints), else fresh. */
-  constructor(device: string, readonly id: string, readonly detectors: readonly BoundDetector[], readonly unit: string | undefined, states?: unknown[], alerts?: AlertState[]) {
-    this.series = readingSeries(device, id);
+  constructor(readonly device: string, readonly id: string, readonly detectors: readonly BoundDetector[], readonly unit: string | undefined, states?: unknown[], alerts?: AlertState[]) {
+    const series = readingSeries(device, id);
+    this.prefix = series.prefix;
+    this.tags = series.tags;
     this.states = states ?? detectors.map((d) => d.detector.init());
     this.alerts = alerts ?? detectors.map(() => new AlertState());
+  }
+
+  get sensor(): string {
+    return this.id;
+  }
+
+  /** The sensor's line series: itself. */
+  get series(): ReadingSeries {
+    return this;
   }
 }
 
