@@ -75,11 +75,6 @@ export class SensorState implements WindowKey, ReadingSeries {
   get sensor(): string {
     return this.id;
   }
-
-  /** The sensor's line series: itself. */
-  get series(): ReadingSeries {
-    return this;
-  }
 }
 
 /** Per device (exported for checkpoints). */
@@ -226,7 +221,7 @@ export class PartitionPipeline {
       // Side output: counted and stored, never silently dropped; not windowed or scored.
       fx.late++;
       fx.scores?.push(NaN);
-      fx.points.late(s.series, r, deviceTime - r.ts, withUnit, valueText);
+      fx.points.late(s, r, deviceTime - r.ts, withUnit, valueText);
       return;
     }
     let score = 0;
@@ -247,7 +242,7 @@ export class PartitionPipeline {
     }
     this.windows.add(s, r.ts, r.value, score >= this.cfg.alerts.anomalyScore);
     fx.scores?.push(score);
-    fx.points.reading(s.series, r, score, withUnit, valueText);
+    fx.points.reading(s, r, score, withUnit, valueText);
   }
 
   /**
@@ -260,7 +255,7 @@ export class PartitionPipeline {
     fx.implausible++;
     const s = this.sensor(d, r);
     fx.scores?.push(NaN);
-    fx.points.implausible(s.series, r, problem, this.withUnit(s, r, mark), valueText);
+    fx.points.implausible(s, r, problem, this.withUnit(s, r, mark), valueText);
     if (!Number.isNaN(s.clockSince)) return;
     s.clockSince = storedMs;
     this.alert(this.clockAlert(d, s, { state: 'firing', start: storedMs }, r.value, clockMessage(problem, r.ts, storedMs, this.cfg.clock ?? DEFAULT_CLOCK_LIMITS)), fx);
@@ -291,7 +286,7 @@ export class PartitionPipeline {
       closedBy,
     };
     fx.sessions.push(summary);
-    fx.points.session(summary, s.series);
+    fx.points.session(summary, s);
     if (closedBy === 'dropout' && s.silencedAt !== s.maxTs) this.silent(d, s, session.end + this.gapOf(s), fx);
   }
 

@@ -4,9 +4,8 @@ import type { WindowAggregate } from '../windows/aggregate.js';
 import type { StateIn, StateOut } from '../windows/window-state.js';
 import { RollupWindows, type RollupKey, type RollupOutput } from './rollup-windows.js';
 
-/** What the pipeline keeps per sensor for its windowed outputs. */
-export interface WindowedKey {
-  readonly series: ReadingSeries;
+/** What the pipeline keeps per sensor for its windowed outputs: the sensor's line series, and its windows. */
+export interface WindowedKey extends ReadingSeries {
   windowed: RollupKey | undefined;
 }
 
@@ -60,11 +59,11 @@ export class WindowedOutputs implements RollupOutput {
 
   window(tier: number, start: number, agg: WindowAggregate): void {
     // Tags only here, once per window: readings of a message alternate between sensors.
-    this.points!.rollup(tier, this.measurements[tier]!, this.key!.series.tags, start, agg);
+    this.points!.rollup(tier, this.measurements[tier]!, this.key!.tags, start, agg);
   }
 
   repair(tier: number, start: number): void {
-    this.points!.repair({ tier, device: this.key!.series.device, sensor: this.key!.series.sensor, start });
+    this.points!.repair({ tier, device: this.key!.device, sensor: this.key!.sensor, start });
   }
 
   private use(key: WindowedKey, fx: { points: Points }): void {
