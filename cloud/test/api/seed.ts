@@ -75,10 +75,22 @@ const DEFAULT_TIERS = [
 
 /** Creates the rollup tiers' retention policies (kept forever) and writes the rollups of `lines`. */
 export async function writeRollups(influxUrl: string, db: string, lines: readonly string[]): Promise<void> {
-  const q = (text: string) => fetch(`${influxUrl}/query`, { method: 'POST', body: new URLSearchParams({ q: text }) });
+  const q = async (text: string): Promise<string> => {
+    const res = await fetch(`${influxUrl}/query`, { method: 'POST', body: new URLSearchParams({ q: text }) });
+    const body = await res.text();
+    // InfluxDB 1.x answers 200 with {"results":[{"error":…}]} for a statement it refused.
+    if (res.status !== 200 || /"error"/.test(body)) throw new Error(`\`${text}\` failed: ${res.status} ${body}`);
+    return body;
+  };
   const rollups = seedRollupLines(lines);
   for (const [i, t] of DEFAULT_TIERS.entries()) {
     await q(`CREATE RETENTION POLICY "${t.policy}" ON "${db}" DURATION INF REPLICATION 1`);
+    // Seen once in CI on a loaded machine: the write right after the CREATE answered "retention
+    // policy not found". Wait until the server lists the policy (bounded) before writing to it.
+    for (let n = 0; !(await q(`SHOW RETENTION POLICIES ON "${db}"`)).includes(`"${t.policy}"`); n++) {
+      if (n === 50) throw new Error(`retention policy ${t.policy} not listed 5 s after CREATE`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const res = await fetch(`${influxUrl}/write?db=${encodeURIComponent(db)}&rp=${t.policy}&precision=ns`, { method: 'POST', body: rollups[i]!.join('\n') });
     if (res.status !== 204) throw new Error(`rollup write failed: ${res.status} ${await res.text()}`);
   }

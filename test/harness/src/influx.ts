@@ -41,7 +41,13 @@ export class InfluxServer extends ManagedProcess {
       command: findBinary('influxd', 'influxdb'),
       args: ['-config', configFile],
       readyTimeoutMs: 30_000,
-      ready: async () => (await fetch(`http://127.0.0.1:${port}/ping`).catch(() => null))?.status === 204,
+      // Ready when *this* influxd answers: a /ping alone would also pass when another test's influxd
+      // holds the port (this one then fails to bind), and the test would talk to the wrong server.
+      ready: async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/debug/vars`).catch(() => null);
+        const vars = res?.status === 200 ? ((await res.json()) as { cmdline?: string[] }) : null;
+        return vars?.cmdline?.includes(configFile) === true;
+      },
     });
     this.url = `http://127.0.0.1:${port}`;
   }

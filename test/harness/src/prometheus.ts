@@ -39,7 +39,13 @@ export class PrometheusServer extends ManagedProcess {
       command: findBinary('prometheus', 'prometheus'),
       args: [`--config.file=${configFile}`, `--storage.tsdb.path=${join(dataDir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
       readyTimeoutMs: 30_000,
-      ready: async () => (await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => null))?.status === 200,
+      // Ready when *this* Prometheus answers (its config file is ours): /-/ready alone would also
+      // pass when another test's server holds the port and this one failed to bind it.
+      ready: async () => {
+        if ((await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => null))?.status !== 200) return false;
+        const flags = (await (await fetch(`http://127.0.0.1:${port}/api/v1/status/flags`)).json()) as { data?: Record<string, string> };
+        return flags.data?.['config.file'] === configFile;
+      },
     });
     this.url = `http://127.0.0.1:${port}`;
   }
