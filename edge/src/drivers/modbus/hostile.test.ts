@@ -62,19 +62,20 @@ describe('modbus driver against a hostile slave', () => {
   });
 
   it('never reads a late answer as the next request\'s: it settles after a timeout and discards stale bytes', async () => {
-    // Register a (address 0) answers 20 ms after the 300 ms timeout for the first 8 polls; b
+    // Register a (address 0) answers 20 ms after the 500 ms timeout for the first 8 polls; b
     // (address 1) always answers after 60 ms. Before the fix b's request went out at the timeout,
-    // so a's late answer (same length, unit and function code) was taken as b's value. The margins
-    // (a 200 ms settle for an answer 20 ms late, 240 ms before b's answer would be late) hold on
-    // a loaded machine.
+    // so a's late answer (same length, unit and function code) was taken as b's value. RTU frames
+    // carry no transaction id, so the test's margins are time: a 600 ms settle for an answer 20 ms
+    // late, 440 ms before b's answer would be late. (With 200 ms and 240 ms it failed once under a
+    // full test run: socat, which carries the bytes, was descheduled that long.)
     let aRequests = 0;
     const r = await rig(
-      { pollMs: 50, timeoutMs: 300, settleMs: 200, registers: [{ channel: 'a', address: 0, type: 'int16' }, { channel: 'b', address: 1, type: 'int16' }] },
+      { pollMs: 50, timeoutMs: 500, settleMs: 600, registers: [{ channel: 'a', address: 0, type: 'int16' }, { channel: 'b', address: 1, type: 'int16' }] },
       ['a', 'b'],
       (req) => {
         const reg = req.readUInt16BE(2);
         const bytes = answer(req, (i) => (i === 0 ? 100 : 200));
-        if (reg === 0) return aRequests++ < 8 ? { bytes, delayMs: 320 } : bytes;
+        if (reg === 0) return aRequests++ < 8 ? { bytes, delayMs: 520 } : bytes;
         return { bytes, delayMs: 60 };
       },
     );
