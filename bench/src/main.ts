@@ -17,7 +17,7 @@ import { closedLoop, watchProcessor } from './e2e.js';
 import { runFleetProcess } from './fleet.js';
 import { nodeRedBaseline } from './node-red.js';
 import { parseOptions, USAGE, type BenchOptions, type Phase } from './options.js';
-import { Probe, PROBE_DEVICE } from './probe.js';
+import { Probe, probeDevices } from './probe.js';
 import { summarizeProfiles } from './profile.js';
 import { say, si } from './progress.js';
 import { aedesAlone, influxAlone, jetstreamAlone, type RawRate } from './raw.js';
@@ -54,11 +54,13 @@ async function run(o: BenchOptions, startedAt: Date, stamp: string): Promise<Ben
   const ids = (prefix: string): string[] => Array.from({ length: o.devices }, (_, i) => `${prefix}-${i + 1}`);
   const profileDir = o.profile ? join(o.out, 'profiles', stamp) : undefined;
 
+  // Every sweep step's probe readings, at most (probe.run sends one each 1000/hz ms).
+  const probeIds = probeDevices(Math.ceil(o.loads.length * o.stepSeconds * o.probeHz));
   let pipeline: Pipeline | undefined;
   if (wants('raw') || wants('e2e') || wants('sweep') || wants('burst')) {
     say('starting nats-server, influxd, fieldline-gateway, fieldline-cloud processor and api (each its own process) …');
     const fleetIds = [...o.sizes.flatMap((k) => ids(`e2e${k}`)), ...ids('sweep')];
-    pipeline = await phase('start', () => Pipeline.start([PROBE_DEVICE, ...fleetIds, ...burstIds(o.burstDevices)], { ...(profileDir ? { profileDir } : {}), processors: o.processors }));
+    pipeline = await phase('start', () => Pipeline.start([...probeIds, ...fleetIds, ...burstIds(o.burstDevices)], { ...(profileDir ? { profileDir } : {}), processors: o.processors }));
     if (pipeline) {
       const p = pipeline;
       await phase('warm-up', async () => {
@@ -101,7 +103,7 @@ async function run(o: BenchOptions, startedAt: Date, stamp: string): Promise<Ben
 
   const max = r.e2e?.find((e) => e.readings_per_envelope === largest)?.e2e_readings_per_s;
   if (p && wants('sweep') && max) {
-    const probe = await phase('probe', () => Probe.start(p));
+    const probe = await phase('probe', () => Probe.start(p, probeIds));
     if (probe) {
       r.sweep = await phase('sweep', () => sweep(p, probe, { maxReadingsPerS: max, loads: o.loads, stepS: o.stepSeconds, devices: o.devices, readings: largest, maxInflight: o.maxInflight, probeHz: o.probeHz, bench }));
       await probe.close();

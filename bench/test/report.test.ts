@@ -141,6 +141,9 @@ describe('options', () => {
     expect(parseOptions(['--seconds', '30'], '/tmp/out')).toMatchObject({ mode: 'default', seconds: 30, burstDevices: 1000, backlogMinutes: 10, out: '/tmp/out' });
     expect(() => parseOptions(['--skip', 'nope'], '/tmp')).toThrow(/--skip: unknown phase "nope"/);
     expect(() => parseOptions(['--loads', '10,x'], '/tmp')).toThrow(/--loads/);
+    expect(parseOptions([], '/tmp')).toMatchObject({ probeHz: 50 });
+    expect(parseOptions(['--probe-hz', '200'], '/tmp')).toMatchObject({ probeHz: 200 });
+    expect(() => parseOptions(['--probe-hz', '0'], '/tmp')).toThrow(/--probe-hz/);
     expect(() => parseOptions(['--sizes', '6000'], '/tmp')).toThrow(/--sizes/);
     expect(() => parseOptions(['--bogus'], '/tmp')).toThrow(/bogus/);
     expect(parseOptions(['--help'], '/tmp')).toBe('help');
