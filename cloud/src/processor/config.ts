@@ -65,8 +65,8 @@ export const processorConfigSchema = z
         /** A partition's state is checkpointed this often while its input moves (and when it is handed over). @default 10000 */
         checkpointMs: z.number().int().min(100).max(3_600_000).default(10_000),
         /**
-         * A checkpoint's snapshot lets the event loop run after writing for this long (the
-         * partition stays paused until its last slice; the other partitions run between slices). @default 50
+         * A checkpoint's snapshot, written beside the processing, lets the event loop run after
+         * writing for this long (pipeline-state.ts `SnapshotCut`). @default 5
          */
         checkpointSliceMs: z.number().min(0).max(1000).default(SNAPSHOT_SLICE_MS),
         /** Name of this instance in logs and metrics. @default `{hostname}-{pid}` (made unique per start) */

@@ -8,7 +8,7 @@ import { FlushChain } from './flush-chain.js';
 import type { RollupSink } from '../rollups/sink.js';
 import type { Metrics } from './metrics.js';
 import { LIVE_SUBJECTS, pendingOutputs, publishPending, type OutputSubjects, type PendingOutput } from './outputs.js';
-import { snapshotPipelineSliced } from './pipeline-state.js';
+import { SNAPSHOT_SLICE_MS, SnapshotCut } from './pipeline-state.js';
 import { Effects, type PartitionPipeline } from './pipeline.js';
 import type { TakeoverPlan } from './takeover.js';
 import { valueTexts } from './value-texts.js';
@@ -139,10 +139,16 @@ export class PartitionWorker {
   private commitRev: number;
   private checkpoint: CheckpointRef | null;
   /**
-   * A checkpoint's snapshot being cut in slices (`cut`): the partition stays paused until it
-   * resolves (the loop applies no message, no other cut starts), so the state is that after the cut's `seq`.
+   * A checkpoint's snapshot being written beside the processing (`cut`, `SnapshotCut`): its bytes
+   * are the state after the cut's `seq` though the loop goes on. No other snapshot starts meanwhile.
    */
-  private cutting: Promise<void> | undefined;
+  private snapshotting: SnapshotCut | undefined;
+  /**
+   * Batches cut after a batch whose snapshot is still being written wait here, so that batches
+   * reach the chain in stream order: `held` of them, handed in when `handing` resolves.
+   */
+  private handing: Promise<void> = Promise.resolve();
+  private held = 0;
   /** A checkpoint being stored beside the batches (see `commit`). */
   private storing: Promise<void> | undefined;
   /** A checkpoint stored and not yet named by a commit: the next commit names it. */
@@ -248,7 +254,7 @@ export class PartitionWorker {
     await this.loop;
     this.stopping.abort();
     // A checkpoint still being stored beside the batches: the closing one supersedes it (and deletes it once committed).
-    await this.cutting;
+    await this.handing;
     await this.storing;
     if (!this.fenced && this.live) await this.cut({ checkpoint: true, closed: true });
     await this.chain.settled();
@@ -277,8 +283,6 @@ export class PartitionWorker {
         this.messages = await consumer.consume({ max_messages: this.o.fetchBatch });
         if (this.closing) this.messages.stop();
         for await (const m of this.messages) {
-          // A snapshot being cut (`cut`): this partition's state must not move until it is done.
-          if (this.cutting) await this.cutting;
           if (m.seq <= this.committed) {
             this.replay(m);
             continue;
@@ -390,25 +394,20 @@ export class PartitionWorker {
   private async cutBounded(): Promise<void> {
     const t0 = performance.now();
     let waited = false;
-    // The timer may start a sliced cut while the loop waits here: wait for that too.
-    for (;;) {
-      if (this.cutting) await this.cutting;
-      else if (this.chain.pending >= MAX_PENDING_BATCHES) {
-        waited = true;
-        await this.chain.oldestSettled();
-      } else break;
+    // Batches held behind a snapshot being written count as pending: they are on their way.
+    while (this.chain.pending + this.held >= MAX_PENDING_BATCHES) {
+      waited = true;
+      await (this.chain.pending > 0 ? this.chain.oldestSettled() : this.handing);
     }
     if (waited) this.o.metrics.loopWait.inc({ partition: String(this.o.partition) }, (performance.now() - t0) / 1000);
     void this.cut();
-    // The loop applies its next message only after this cut's snapshot, if it takes one.
-    if (this.cutting) await this.cutting;
   }
 
   /** The flush timer: pending effects, or a checkpoint of a partition whose input has stopped. */
   private tickFlush(): void {
-    if (this.closing || !this.live || this.cutting) return;
+    if (this.closing || !this.live) return;
     if (this.last) void this.cut();
-    else if (this.chain.pending === 0 && this.checkpointDue()) {
+    else if (this.chain.pending === 0 && this.held === 0 && !this.snapshotting && this.checkpointDue()) {
       if (this.committed > (this.checkpoint?.seq ?? 0)) void this.cut({ checkpoint: true });
       // Idle, its state checkpointed already: the next one at this partition's next point of the
       // period. Else every partition idle for a while would be due at once, and cut together
@@ -429,8 +428,8 @@ export class PartitionWorker {
 
   /**
    * Hands the pending effects to the flush chain; resolves when they (and all before) are durable
-   * and committed. Never called while `cutting` (the loop, the timer and `close` wait for it), so
-   * batches reach the chain in stream order.
+   * and committed. Batches reach the chain in stream order: behind a batch whose snapshot is
+   * still being written, the next ones are held (`handing`).
    */
   private cut(o: { checkpoint?: boolean; closed?: boolean } = {}): Promise<void> {
     const last = this.last;
@@ -444,7 +443,7 @@ export class PartitionWorker {
     const out = pendingOutputs({ alerts: [], alertSeqs: [], sessions: fx.sessions, sessionSeqs: this.sessionSeqs, dead: this.deadLetters }, this.o.subjects ?? LIVE_SUBJECTS, { partition: this.o.partition, epoch: this.epoch }, this.published);
     if (out.skipped) this.o.metrics.republishSkipped.inc(out.skipped);
     const batch: Batch = { fx, seq, lines, pending: [...this.alertsOut, ...out.pending], inFlight: this.alertsInFlight, written: lines === 0 && points.rollupCount === 0 && points.repairs.length === 0, closed: !!o.closed, inline: !!o.checkpoint, cutAt: performance.now() };
-    const snapshot = (o.checkpoint || (this.checkpointDue() && !this.storing)) && seq > ((this.stored ?? this.checkpoint)?.seq ?? 0);
+    const snapshot = !this.snapshotting && (o.checkpoint || (this.checkpointDue() && !this.storing)) && seq > ((this.stored ?? this.checkpoint)?.seq ?? 0);
     this.fx = new Effects();
     this.deadLetters = [];
     this.alertsOut = [];
@@ -453,29 +452,48 @@ export class PartitionWorker {
     this.last = undefined;
     this.queuedSeq = seq;
     if (!snapshot) {
-      this.handIn(batch);
-      return this.chain.settled();
+      if (this.held === 0 && !this.snapshotting) {
+        this.handIn(batch);
+        return this.chain.settled();
+      }
+      return this.hold(batch, Promise.resolve());
     }
-    // Taken now, between two messages, so the state is exactly that after `seq`: cut in slices
-    // (a 3.7 MB state is 25–43 ms in one piece, every partition's messages and alerts held
-    // meanwhile), with this partition paused until the last slice.
+    // The state is exactly that after `seq` now, between two messages: the cut takes it as it is
+    // and writes it in slices while the loop goes on (a device about to change is written first).
     this.scheduleCheckpoint();
     const end = this.o.metrics.flushStage.startTimer({ stage: 'snapshot' });
-    this.cutting = snapshotPipelineSliced(this.pipeline, { partition: this.o.partition, partitions: this.o.partitions, seq }, { sliceMs: this.o.checkpointSliceMs })
-      .then(
-        (bytes) => void (batch.snapshot = bytes),
+    const cut = new SnapshotCut(this.pipeline, { partition: this.o.partition, partitions: this.o.partitions, seq });
+    this.snapshotting = cut;
+    const written = (async (): Promise<void> => {
+      try {
+        while (!cut.step(this.o.checkpointSliceMs ?? SNAPSHOT_SLICE_MS)) {
+          // Fenced (the lease is gone): nothing of this partition is handed in any more.
+          if (this.fenced) return cut.release();
+          await nextTick();
+        }
+        batch.snapshot = cut.finish();
+      } catch (err) {
         // A checkpoint only speeds a restart up: without one the batch still commits (naming the previous one).
-        (err: unknown) => {
-          this.o.metrics.checkpoints.inc({ result: 'failed' });
-          this.o.logger.error({ err }, 'snapshot failed; the batch commits without a new checkpoint');
-        },
-      )
-      .then(() => {
+        cut.release();
+        this.o.metrics.checkpoints.inc({ result: 'failed' });
+        this.o.logger.error({ err }, 'snapshot failed; the batch commits without a new checkpoint');
+      } finally {
         end();
-        this.cutting = undefined;
-        this.handIn(batch);
-      });
-    return this.cutting.then(() => this.chain.settled());
+        this.snapshotting = undefined;
+      }
+    })();
+    return this.hold(batch, written);
+  }
+
+  /** Hands `batch` in after every batch held before it, once `ready` resolves. */
+  private hold(batch: Batch, ready: Promise<void>): Promise<void> {
+    this.held++;
+    const before = this.handing;
+    this.handing = Promise.all([before, ready]).then(() => {
+      this.held--;
+      this.handIn(batch);
+    });
+    return this.handing.then(() => this.chain.settled());
   }
 
   /** A fenced worker hands nothing in; a failed chain drops what it is given. */

@@ -41,80 +41,135 @@ export function configFingerprint(cfg: PipelineConfig): string {
 const lastBytes = new WeakMap<PartitionPipeline, number>();
 
 /**
- * How long a sliced snapshot writes before it lets the event loop run, ms. A bench partition's
- * 3.7 MB (600 sensors) takes ~5 ms warm and 25–240 ms cold or on a loaded machine in one piece.
- * Not less: the partition waits a whole turn of the event loop after each slice (every other
- * partition's turn, 40+ ms on a busy processor), so slices of 5 ms held a partition's alerts for
- * up to 2.5 s in the loaded bench (half-load alert p99 712 and 2,743 ms, main beside them 387 and 423).
- * Slicing only caps the rare long cut; the stagger of the checkpoints (partition-worker.ts) keeps
- * them apart.
+ * How long a concurrent snapshot (`SnapshotCut`) writes before it lets the event loop run, ms.
+ * The partition is not paused meanwhile, so this only bounds the stall of every other partition's
+ * messages, acks and alerts (a bench partition's 3.7 MB is ~5 ms warm in one piece and 25–240 ms
+ * cold or on a loaded machine).
  */
-export const SNAPSHOT_SLICE_MS = 50;
-/** Sensors written between two looks at the clock. */
-const SENSORS_PER_CHECK = 8;
+export const SNAPSHOT_SLICE_MS = 5;
 
 /** The snapshot in one piece: the partition's state right now. */
 export function snapshotPipeline(p: PartitionPipeline, meta: SnapshotMeta, fingerprint = configFingerprint(p.cfg)): Uint8Array {
-  const steps = writeSnapshot(p, meta, fingerprint, Infinity);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  const w = new StateWriter(Math.max(64 * 1024, Math.ceil((lastBytes.get(p) ?? 0) * 1.125)));
+  writeHeader(w, p, meta, fingerprint);
+  for (const d of p.devices.values()) writeDevice(w, p, d);
+  return seal(p, w.length + 4, [w.written()]);
 }
 
 /**
- * The same bytes as `snapshotPipeline`, written in slices of about `sliceMs` with `pause()` (a
- * turn of the event loop) between them, so other partitions' messages, acks and alerts are not
- * held behind one partition's whole state (issue 16: a one-piece cut stalled every partition for
- * 25–240 ms on the loaded machine). The clock is read every `sensorsPerCheck` sensors. The caller
- * must not change the pipeline until it resolves: the worker keeps the partition paused
- * meanwhile, so the bytes are still exactly the state after `meta.seq`.
+ * The snapshot of the state at the moment it is constructed, written while the partition goes on
+ * processing: the same bytes as `snapshotPipeline` called at that moment. The header and the list
+ * of devices are taken at once; the devices are written by `step` a slice at a time, and a device
+ * the pipeline is about to change is written first (copy on write, through the pipeline's
+ * `beforeChange` hook; a change across devices, the silence check, writes them all). Devices that
+ * appear after the cut are not in it. So nothing waits for a checkpoint but the event loop's
+ * slices (issue 16: a partition paused for a sliced cut held its alerts for whole turns of the
+ * loop, and a cut in one piece stalled every partition).
  */
-export async function snapshotPipelineSliced(p: PartitionPipeline, meta: SnapshotMeta, o: { sliceMs?: number; sensorsPerCheck?: number; pause?: () => Promise<void> } = {}): Promise<Uint8Array> {
-  const pause = o.pause ?? ((): Promise<void> => new Promise((r) => setImmediate(r)));
-  const sliceMs = o.sliceMs ?? SNAPSHOT_SLICE_MS;
-  const steps = writeSnapshot(p, meta, configFingerprint(p.cfg), o.sensorsPerCheck ?? SENSORS_PER_CHECK);
-  let since = performance.now();
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-    if (performance.now() - since < sliceMs) continue;
-    await pause();
-    since = performance.now();
+export class SnapshotCut {
+  private readonly head: Uint8Array;
+  private readonly order: DeviceState[];
+  /** Index in `order` of each device not written yet. */
+  private readonly unwritten = new Map<DeviceState, number>();
+  /** Where each device's bytes are in `w` (start, end), in the order they were written. */
+  private readonly spans: Float64Array;
+  private readonly w: StateWriter;
+  private next = 0;
+  private sealed: Uint8Array | undefined;
+
+  constructor(private readonly p: PartitionPipeline, meta: SnapshotMeta) {
+    if (p.beforeChange) throw new Error('SnapshotCut: a snapshot of this pipeline is being cut already');
+    const h = new StateWriter(256);
+    writeHeader(h, p, meta, configFingerprint(p.cfg));
+    this.head = h.finish();
+    this.order = [...p.devices.values()];
+    this.order.forEach((d, i) => this.unwritten.set(d, i));
+    this.spans = new Float64Array(this.order.length * 2);
+    this.w = new StateWriter(Math.max(64 * 1024, Math.ceil((lastBytes.get(p) ?? 0) * 1.125)));
+    p.beforeChange = this.onChange;
+  }
+
+  private readonly onChange = (d: DeviceState | undefined): void => {
+    if (d) this.write(d);
+    else this.writeAll();
+  };
+
+  private write(d: DeviceState): void {
+    const i = this.unwritten.get(d);
+    if (i === undefined) return;
+    this.unwritten.delete(d);
+    this.spans[2 * i] = this.w.length;
+    writeDevice(this.w, this.p, d);
+    this.spans[2 * i + 1] = this.w.length;
+  }
+
+  private writeAll(): void {
+    while (this.next < this.order.length) this.write(this.order[this.next++]!);
+  }
+
+  /** Writes devices for about `budgetMs` (at least one); true once every device is written. */
+  step(budgetMs: number): boolean {
+    const t0 = performance.now();
+    while (this.next < this.order.length) {
+      this.write(this.order[this.next++]!);
+      if (performance.now() - t0 >= budgetMs) break;
+    }
+    return this.next >= this.order.length;
+  }
+
+  /** The snapshot's bytes (writing what is left); the pipeline's hook is released. */
+  finish(): Uint8Array {
+    if (this.sealed) return this.sealed;
+    this.writeAll();
+    this.release();
+    const all = this.w.written();
+    const parts: Uint8Array[] = [this.head];
+    for (let i = 0; i < this.order.length; i++) parts.push(all.subarray(this.spans[2 * i], this.spans[2 * i + 1]));
+    return (this.sealed = seal(this.p, this.head.length + all.length + 4, parts));
+  }
+
+  /** Gives the cut up (the worker stops): the pipeline no longer writes devices for it. */
+  release(): void {
+    if (this.p.beforeChange === this.onChange) this.p.beforeChange = undefined;
   }
 }
 
-/** Writes the snapshot, yielding after every `every` sensors; returns the bytes. */
-function* writeSnapshot(p: PartitionPipeline, meta: SnapshotMeta, fingerprint: string, every: number): Generator<void, Uint8Array> {
-  let sensors = 0;
-  const w = new StateWriter(Math.max(64 * 1024, Math.ceil((lastBytes.get(p) ?? 0) * 1.125)));
+function writeHeader(w: StateWriter, p: PartitionPipeline, meta: SnapshotMeta, fingerprint: string): void {
   for (const b of MAGIC) w.u8(b);
   w.u8(SNAPSHOT_FORMAT).str(fingerprint).u32(meta.partition).u32(meta.partitions).f64(meta.seq);
   w.f64(p.time).f64(p.lastSilenceCheck);
   w.u32(p.devices.size);
-  for (const d of p.devices.values()) {
-    w.str(d.id).f64(d.time).f64(d.interval).bool(d.silent);
-    d.seqs.write(w);
-    w.u32(d.sensors.size);
-    for (const s of d.sensors.values()) {
-      w.str(s.id).str(s.unit).f64(s.maxTs).bool(s.gapMs !== undefined).f64(s.gapMs ?? 0).f64(s.interval).f64(s.silencedAt).f64(s.clockSince);
-      w.u32(s.sessions.length);
-      for (const x of s.sessions) w.f64(x.slot).f64(x.start).f64(x.end).f64(x.count).f64(x.mean).f64(x.m2).f64(x.min).f64(x.max).f64(x.anomalies);
-      w.u32(s.detectors.length);
-      s.detectors.forEach((b, i) => {
-        w.str(b.rule);
-        b.detector.snapshot(s.states[i], w);
-        const a = s.alerts[i]!;
-        w.f64(a.start).f64(a.clearSince).f64(a.clearCount);
-      });
-      // Open rollup windows, one key per tier (rollups/outputs.ts): none until the sensor's first reading.
-      p.outputs.snapshot(s, w);
-      if (++sensors % every === 0) yield;
-    }
+}
+
+function writeDevice(w: StateWriter, p: PartitionPipeline, d: DeviceState): void {
+  w.str(d.id).f64(d.time).f64(d.interval).bool(d.silent);
+  d.seqs.write(w);
+  w.u32(d.sensors.size);
+  for (const s of d.sensors.values()) {
+    w.str(s.id).str(s.unit).f64(s.maxTs).bool(s.gapMs !== undefined).f64(s.gapMs ?? 0).f64(s.interval).f64(s.silencedAt).f64(s.clockSince);
+    w.u32(s.sessions.length);
+    for (const x of s.sessions) w.f64(x.slot).f64(x.start).f64(x.end).f64(x.count).f64(x.mean).f64(x.m2).f64(x.min).f64(x.max).f64(x.anomalies);
+    w.u32(s.detectors.length);
+    s.detectors.forEach((b, i) => {
+      w.str(b.rule);
+      b.detector.snapshot(s.states[i], w);
+      const a = s.alerts[i]!;
+      w.f64(a.start).f64(a.clearSince).f64(a.clearCount);
+    });
+    // Open rollup windows, one key per tier (rollups/outputs.ts): none until the sensor's first reading.
+    p.outputs.snapshot(s, w);
   }
-  w.u32(0); // room for the CRC
-  const out = w.written();
-  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+}
+
+/** `parts` then the CRC-32 of them, in one array of `length` bytes. */
+function seal(p: PartitionPipeline, length: number, parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const x of parts) {
+    out.set(x, at);
+    at += x.length;
+  }
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(at, crc32(out.subarray(0, at)), true);
   lastBytes.set(p, out.length);
   return out;
 }

@@ -107,6 +107,12 @@ export class PartitionPipeline {
    */
   time = -Infinity;
   lastSilenceCheck = -Infinity;
+  /**
+   * Called before a device's state changes (`undefined`: before a change that may reach every
+   * device), while a checkpoint is being written beside the processing (pipeline-state.ts
+   * `SnapshotCut`: it writes the device first). Unset otherwise.
+   */
+  beforeChange: ((d: DeviceState | undefined) => void) | undefined = undefined;
   /** Numbers the envelopes processed, only to tell "first reading of a sensor in this envelope". */
   private mark = 0;
 
@@ -146,6 +152,7 @@ export class PartitionPipeline {
   process(env: Envelope, fx: Effects, valueTexts?: readonly (string | undefined)[], storedMs?: number): void {
     let d = this.devices.get(env.device);
     if (!d) this.devices.set(env.device, (d = new DeviceState(env.device)));
+    else if (this.beforeChange) this.beforeChange(d);
     // A batch already processed (edge retry, JetStream redelivery) changes nothing (guarantee 2).
     if (!d.seqs.accept(env.epoch, env.seq)) {
       fx.duplicates++;
@@ -315,6 +322,7 @@ export class PartitionPipeline {
     const limit = this.cfg.windows.deviceSilenceMs;
     if (this.time - this.lastSilenceCheck < limit / 4) return;
     this.lastSilenceCheck = this.time;
+    if (this.beforeChange) this.beforeChange(undefined);
     // A device that reports every 5 minutes is not silent after 2: its limit is at least
     // gapReadings of its own intervals (as a sensor's gap), capped at maxLengthMs. One message
     // says nothing of how often it reports, so a device needs two before it can fall silent.

@@ -6,7 +6,7 @@ import { getDetectorPlugin } from '../../src/detectors/index.js';
 import { SnapshotError, StateReader, StateWriter } from '../../src/detectors/state-codec.js';
 import { registerWindowedGaussian } from '../../src/evaluate/windowed-gaussian.js';
 import { loadProcessorConfig } from '../../src/processor/config.js';
-import { configFingerprint, readSnapshotHeader, restorePipeline, SNAPSHOT_FORMAT, snapshotPipeline, snapshotPipelineSliced } from '../../src/processor/pipeline-state.js';
+import { configFingerprint, readSnapshotHeader, restorePipeline, SNAPSHOT_FORMAT, SnapshotCut, snapshotPipeline } from '../../src/processor/pipeline-state.js';
 import { Effects, PartitionPipeline, type PipelineConfig } from '../../src/processor/pipeline.js';
 import { rng, workload } from './workload.js';
 
@@ -210,40 +210,75 @@ describe('pipeline checkpoints (snapshot / restore)', () => {
   });
 });
 
-describe('a checkpoint cut in slices (issue 16: the event loop runs between slices)', () => {
+describe('a checkpoint written beside the processing (SnapshotCut, issue 16: nothing waits for a checkpoint)', () => {
   const cfg = config();
-  const envs = workload({ devices: 4, envelopes: 600, seed: 5 });
+  // Twelve devices; wl-11 is new only after the cut. Device 1 is silent from 5 s before the cut
+  // (workload.ts: envelopes 200-239), so it sends nothing while the cut is open and the silence
+  // check (a change across devices) is what marks it silent.
+  const envs = workload({ devices: 12, envelopes: 400, seed: 5 });
+  const cutAt = envs.findIndex((e) => e.device === 'wl-0' && (e.readings[0]?.ts ?? 0) >= Date.UTC(2026, 0, 5, 8) + 201 * 5000);
+  const before = envs.slice(0, cutAt).filter((e) => e.device !== 'wl-11');
+  const after = envs.slice(cutAt);
+  const meta = { ...META, seq: before.length };
 
-  it('is byte for byte the one-piece snapshot at any slice size, pauses once per slice, and restores exactly', async () => {
+  it('is byte for byte the one-piece snapshot of the moment it was taken, however the processing interleaves with its slices', () => {
     const p = new PartitionPipeline(cfg);
-    const half = empty();
-    run(p, envs.slice(0, 300), half);
-    const sensors = p.sensorCount;
-    expect(sensors).toBeGreaterThan(8);
-    const meta = { ...META, seq: 300 };
+    run(p, before, empty());
     const whole = snapshotPipeline(p, meta);
-    // sliceMs 0: a pause at every look at the clock, i.e. every `sensorsPerCheck` sensors.
-    for (const slice of [1, 2, 3, 7, sensors - 1, sensors, sensors + 1]) {
-      let pauses = 0;
-      const sliced = await snapshotPipelineSliced(p, meta, { sliceMs: 0, sensorsPerCheck: slice, pause: async () => void pauses++ });
-      expect(Buffer.from(sliced).equals(Buffer.from(whole)), `slice of ${slice}`).toBe(true);
-      expect(pauses, `slice of ${slice}`).toBe(Math.floor(sensors / slice));
-    }
-    // A slice lasts sliceMs: with a budget longer than the whole cut there is no pause.
-    let pauses = 0;
-    expect(Buffer.from(await snapshotPipelineSliced(p, meta, { sliceMs: 60_000, sensorsPerCheck: 1, pause: async () => void pauses++ })).equals(Buffer.from(whole))).toBe(true);
-    expect(pauses).toBe(0);
-    // The default pause is a real turn of the event loop: a callback queued before the cut runs during it.
-    let ran = false;
-    setImmediate(() => (ran = true));
-    const sliced = await snapshotPipelineSliced(p, meta, { sliceMs: 0, sensorsPerCheck: 1 });
-    expect(ran).toBe(true);
-    // Restored from the sliced bytes, the pipeline continues exactly as the uninterrupted one.
     const straight = empty();
-    run(p, envs.slice(300), straight);
-    const after = empty();
-    run(restorePipeline(cfg, sliced, META).pipeline, envs.slice(300), after);
-    expect(after).toEqual(straight);
-    expect(straight.lines.length).toBeGreaterThan(100);
+    run(restorePipeline(cfg, whole, META).pipeline, after, straight);
+    expect(straight.alerts.length).toBeGreaterThan(0);
+    // Messages processed between two slices of one device each: 1 (every message hits a device
+    // not written yet, early on), 3, 17, one slice for the whole state, and none (0: each device
+    // written only when it is about to change, the rest at the end).
+    for (const every of [1, 3, 17, Infinity, 0]) {
+      const q = restorePipeline(cfg, whole, META).pipeline;
+      const cut = new SnapshotCut(q, meta);
+      const hook = q.beforeChange!;
+      let acrossDevices = 0;
+      q.beforeChange = (d) => {
+        if (!d) acrossDevices++;
+        hook(d);
+      };
+      const out = empty();
+      const fx = new Effects();
+      fx.scores = [];
+      let done = false;
+      after.forEach((e, i) => {
+        if (every > 0 && !done && i % every === 0) done = cut.step(every === Infinity ? 60_000 : 0);
+        q.process(e, fx);
+      });
+      q.beforeChange = hook;
+      const bytes = cut.finish();
+      expect(q.beforeChange, 'the hook is released').toBeUndefined();
+      expect(Buffer.from(bytes).equals(Buffer.from(whole)), `a slice every ${every} messages`).toBe(true);
+      // The processing itself is not changed by the cut beside it.
+      out.lines.push(...fx.points.lines);
+      out.alerts.push(...fx.alerts.map((a) => JSON.stringify(a)));
+      out.sessions.push(...fx.sessions.map((x) => JSON.stringify(x)));
+      expect(out.lines).toEqual(straight.lines);
+      expect(out.alerts).toEqual(straight.alerts);
+      expect(out.sessions).toEqual(straight.sessions);
+      if (every === 0) expect(acrossDevices, 'the silence check ran during the cut').toBeGreaterThan(0);
+    }
+  });
+
+  it('restores exactly from its bytes, writes at least one device a step, and is one at a time per pipeline', () => {
+    const p = new PartitionPipeline(cfg);
+    run(p, before, empty());
+    const cut = new SnapshotCut(p, meta);
+    expect(() => new SnapshotCut(p, meta)).toThrow(/being cut already/);
+    let steps = 1;
+    while (!cut.step(0)) steps++;
+    expect(steps).toBe(p.devices.size);
+    const bytes = cut.finish();
+    expect(cut.finish()).toBe(bytes);
+    const straight = empty();
+    run(p, after, straight);
+    const restored = empty();
+    run(restorePipeline(cfg, bytes, META).pipeline, after, restored);
+    expect(restored).toEqual(straight);
+    // Released: the next checkpoint can start.
+    expect(() => new SnapshotCut(p, meta).finish()).not.toThrow();
   });
 });

@@ -1,10 +1,10 @@
-// Issue 16: a partition's checkpoint is cut in slices (the event loop runs between them, so other
-// partitions' alerts are not held behind one partition's whole state), and the partition stays
-// paused until the last slice. Proof on a real processor, nats-server and influxd: a turn of the
-// event loop every 8 sensors (checkpointSliceMs 0) while messages keep arriving, every checkpoint caught as it is stored equals, byte for
-// byte, the state a fresh pipeline reaches on the partition's messages up to that checkpoint's
-// sequence. A loop that went on applying messages between slices writes later readings into the
-// sensors after the first slice, and fails this.
+// Issue 16: a partition's checkpoint is written in slices beside the processing (SnapshotCut: the
+// event loop runs between slices, and the partition goes on applying messages; a device about to
+// change is written first). Proof on a real processor, nats-server and influxd: one device a slice
+// (checkpointSliceMs 0) while messages keep arriving, every checkpoint caught as it is stored
+// equals, byte for byte, the state a fresh pipeline reaches on the partition's messages up to that
+// checkpoint's sequence. Checked to fail with the pipeline's `beforeChange` call removed (messages
+// applied during a cut then reach devices not written yet).
 import { parseEnvelope, STREAMS, subjects, type Envelope, type Reading } from '@fieldline/contract';
 import { cleanupAll, waitFor } from '@fieldline/harness';
 import type { ObjectInfo } from 'nats';
@@ -37,7 +37,7 @@ function fleet(): Envelope[] {
   return out;
 }
 
-describe('checkpoints cut in slices (partition paused until the last slice)', () => {
+describe('checkpoints written in slices beside the processing', () => {
   let s: Services | undefined;
   let p: Processor | undefined;
   beforeAll(async () => {
