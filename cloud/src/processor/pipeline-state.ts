@@ -53,7 +53,8 @@ export function snapshotPipeline(p: PartitionPipeline, meta: SnapshotMeta, finge
   const w = new StateWriter(Math.max(64 * 1024, Math.ceil((lastBytes.get(p) ?? 0) * 1.125)));
   writeHeader(w, p, meta, fingerprint);
   for (const d of p.devices.values()) writeDevice(w, p, d);
-  return seal(p, w.length + 4, [w.written()]);
+  w.u32(0); // room for the CRC
+  return sealed(p, w.written());
 }
 
 /**
@@ -122,10 +123,17 @@ export class SnapshotCut {
     if (this.sealed) return this.sealed;
     this.writeAll();
     this.release();
+    // The devices in the order of the list taken at the cut, whatever order they were written in.
     const all = this.w.written();
-    const parts: Uint8Array[] = [this.head];
-    for (let i = 0; i < this.order.length; i++) parts.push(all.subarray(this.spans[2 * i], this.spans[2 * i + 1]));
-    return (this.sealed = seal(this.p, this.head.length + all.length + 4, parts));
+    const out = new Uint8Array(this.head.length + all.length + 4);
+    out.set(this.head);
+    let at = this.head.length;
+    for (let i = 0; i < this.order.length; i++) {
+      const bytes = all.subarray(this.spans[2 * i], this.spans[2 * i + 1]);
+      out.set(bytes, at);
+      at += bytes.length;
+    }
+    return (this.sealed = sealed(this.p, out));
   }
 
   /** Gives the cut up (the worker stops): the pipeline no longer writes devices for it. */
@@ -161,15 +169,9 @@ function writeDevice(w: StateWriter, p: PartitionPipeline, d: DeviceState): void
   }
 }
 
-/** `parts` then the CRC-32 of them, in one array of `length` bytes. */
-function seal(p: PartitionPipeline, length: number, parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const x of parts) {
-    out.set(x, at);
-    at += x.length;
-  }
-  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(at, crc32(out.subarray(0, at)), true);
+/** `out` with its last 4 bytes set to the CRC-32 of the rest. */
+function sealed(p: PartitionPipeline, out: Uint8Array): Uint8Array {
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
   lastBytes.set(p, out.length);
   return out;
 }
