@@ -76,7 +76,7 @@ export class SnapshotCut {
   private readonly spans: Float64Array;
   private readonly w: StateWriter;
   private next = 0;
-  private sealed: Uint8Array | undefined;
+  private done: Uint8Array | undefined;
 
   constructor(private readonly p: PartitionPipeline, meta: SnapshotMeta) {
     if (p.beforeChange) throw new Error('SnapshotCut: a snapshot of this pipeline is being cut already');
@@ -120,7 +120,7 @@ export class SnapshotCut {
 
   /** The snapshot's bytes (writing what is left); the pipeline's hook is released. */
   finish(): Uint8Array {
-    if (this.sealed) return this.sealed;
+    if (this.done) return this.done;
     this.writeAll();
     this.release();
     // The devices in the order of the list taken at the cut, whatever order they were written in.
@@ -133,7 +133,7 @@ export class SnapshotCut {
       out.set(bytes, at);
       at += bytes.length;
     }
-    return (this.sealed = sealed(this.p, out));
+    return (this.done = sealed(this.p, out));
   }
 
   /** Gives the cut up (the worker stops): the pipeline no longer writes devices for it. */
