@@ -407,7 +407,7 @@ export class PartitionWorker {
   private tickFlush(): void {
     if (this.closing || !this.live) return;
     if (this.last) void this.cut();
-    else if (this.chain.pending === 0 && this.held === 0 && !this.snapshotting && this.checkpointDue()) {
+    else if (this.chain.pending === 0 && this.held === 0 && this.checkpointDue()) {
       if (this.committed > (this.checkpoint?.seq ?? 0)) void this.cut({ checkpoint: true });
       // Idle, its state checkpointed already: the next one at this partition's next point of the
       // period. Else every partition idle for a while would be due at once, and cut together
@@ -452,11 +452,12 @@ export class PartitionWorker {
     this.last = undefined;
     this.queuedSeq = seq;
     if (!snapshot) {
-      if (this.held === 0 && !this.snapshotting) {
+      // Nothing held (a snapshot being written always holds its own batch): straight in.
+      if (this.held === 0) {
         this.handIn(batch);
         return this.chain.settled();
       }
-      return this.hold(batch, Promise.resolve());
+      return this.hold(batch);
     }
     // The state is exactly that after `seq` now, between two messages: the cut takes it as it is
     // and writes it in slices while the loop goes on (a device about to change is written first).
@@ -486,7 +487,7 @@ export class PartitionWorker {
   }
 
   /** Hands `batch` in after every batch held before it, once `ready` resolves. */
-  private hold(batch: Batch, ready: Promise<void>): Promise<void> {
+  private hold(batch: Batch, ready?: Promise<void>): Promise<void> {
     this.held++;
     const before = this.handing;
     this.handing = Promise.all([before, ready]).then(() => {
