@@ -5,9 +5,10 @@
  * replays, see republish.test.ts).
  */
 import { cleanupAll, NatsServer } from '@fieldline/harness';
+import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Snapshots } from '../../src/processor/checkpoints.js';
+import { CHECKPOINT_CHUNK_BYTES, paced, Snapshots } from '../../src/processor/checkpoints.js';
 import { PartitionPipeline, Effects } from '../../src/processor/pipeline.js';
 import { snapshotPipeline, restorePipeline } from '../../src/processor/pipeline-state.js';
 import { loadProcessorConfig } from '../../src/processor/config.js';
@@ -48,6 +49,43 @@ describe('checkpoint store', () => {
     expect(Buffer.from(back!).equals(Buffer.from(state))).toBe(true);
     const restored = restorePipeline(cfg, back!, { partition: 0, partitions: 1 });
     expect(Buffer.from(snapshotPipeline(restored.pipeline, { partition: 0, partitions: 1, seq: 30 })).equals(Buffer.from(state))).toBe(true);
+  });
+
+  it('stores a checkpoint in 32 KiB chunks (the most the Object Store hashes in one turn)', async () => {
+    // Random bytes do not compress: about 200 KB stored, seven chunks.
+    const big = new Uint8Array(randomBytes(200_000));
+    const ref = await snapshots.put(0, 2, 40, big);
+    const os = await nc!.jetstream().views.os('ck_test');
+    const info = (await os.info(ref.name))!;
+    expect(info.options?.max_chunk_size).toBe(CHECKPOINT_CHUNK_BYTES);
+    expect(info.chunks).toBe(Math.ceil(ref.bytes / CHECKPOINT_CHUNK_BYTES));
+    expect(info.chunks).toBeGreaterThan(5);
+    expect(Buffer.from((await snapshots.get(ref))!).equals(Buffer.from(big))).toBe(true);
+  });
+
+  it('hands the Object Store one slice per turn of the event loop', async () => {
+    const bytes = new Uint8Array(randomBytes(10 * 1000 + 7));
+    let turns = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const reader = paced(bytes, 1000).getReader();
+    const seen: { at: number; len: number }[] = [];
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      seen.push({ at: turns, len: value.length });
+      parts.push(value);
+    }
+    ticking = false;
+    expect(Buffer.concat(parts).equals(Buffer.from(bytes))).toBe(true);
+    expect(seen.map((x) => x.len)).toEqual([...Array(10).fill(1000), 7]);
+    // The event loop ran (the ticker moved) between every two slices.
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.at).toBeGreaterThan(seen[i - 1]!.at);
   });
 
   it('reads a checkpoint stored uncompressed (an earlier version) as it is', async () => {
