@@ -5,6 +5,7 @@
  */
 import type { Percentiles } from './stats.js';
 import type { BenchResults } from './results.js';
+import type { SweepStep } from './sweep.js';
 import { targets } from './targets.js';
 
 export interface Table {
@@ -15,6 +16,33 @@ export interface Table {
 }
 
 const n = (v: number | null | undefined): string => (v === null || v === undefined || Number.isNaN(v) ? '-' : Math.round(v).toLocaleString('en'));
+
+/** A step kept up when it stored at least this share of what it offered. */
+export const KEPT_UP = 0.95;
+
+/**
+ * Where throughput stops rising, from the steps as measured: the highest step that kept up (stored
+ * ≥ 95 % of its offered load) and the step that stored the most. The closed-loop maximum the
+ * steps are a share of overlaps the load with its drain, so it can lie above what the pipeline
+ * sustains with the load running; these say what it sustained.
+ */
+export function sustained(steps: readonly SweepStep[]): { keptUp: SweepStep | undefined; peak: SweepStep | undefined } {
+  let keptUp: SweepStep | undefined;
+  let peak: SweepStep | undefined;
+  for (const x of steps) {
+    if (x.e2e_readings_per_s >= KEPT_UP * x.offered_readings_per_s && (!keptUp || x.offered_readings_per_s > keptUp.offered_readings_per_s)) keptUp = x;
+    if (!peak || x.e2e_readings_per_s > peak.e2e_readings_per_s) peak = x;
+  }
+  return { keptUp, peak };
+}
+
+/** The sweep's note on where throughput stopped rising (`sustained`). */
+function keptUpNote(steps: readonly SweepStep[]): string {
+  const { keptUp, peak } = sustained(steps);
+  const kept = keptUp ? `kept up (stored >= 95 % of the offered load) up to the ${keptUp.load_pct} % step: ${n(keptUp.e2e_readings_per_s)} of ${n(keptUp.offered_readings_per_s)} readings/s` : 'no step kept up (stored >= 95 % of the offered load)';
+  return peak ? `${kept}; most stored in a step: ${n(peak.e2e_readings_per_s)} readings/s at ${peak.load_pct} %` : kept;
+}
+
 const pct = (a: number, b: number | undefined): string => (b ? `${Math.round((a / b) * 100)} %` : '-');
 const lat = (p: Percentiles | null | undefined): string => (p ? `${p.p50} / ${p.p99} / ${p.max}` : '-');
 const cpu = (procs: Record<string, { cpu_pct: number }>, part: string, client: string): string => `${procs[part]?.cpu_pct ?? '-'} / ${procs[client]?.cpu_pct ?? '-'}`;
@@ -66,7 +94,7 @@ export function tables(r: BenchResults): Table[] {
       title: `Open-loop sweep: ${s.readings_per_envelope} readings/envelope, % of the maximum ${n(s.max_readings_per_s)} readings/s, ${s.step_s} s per step, probe beside the load`,
       head: ['load', 'offered/s', 'acked/s', 'end-to-end/s', 'PUBACK p50 / p99 / max ms', 'alert p50 / p99 / max ms', 'queryable p50 / p99 / max ms', 'probes', 'backlog msgs', 'lost'],
       rows: s.steps.map((x) => [`${x.load_pct} %`, n(x.offered_readings_per_s), n(x.acked_readings_per_s), n(x.e2e_readings_per_s), lat(x.puback_ms), ms(x.probe.alert_ms), ms(x.probe.queryable_ms), String(x.probe.sent), n(x.backlog_messages_end), String(x.lost)]),
-      note: `latency from the probe's PUBLISH; queryable = first InfluxDB query (every ${s.probe_poll_ms} ms) that returns the point; backlog drained ${s.drain_after_load_s} s after the last step; lost ${s.lost}`,
+      note: `latency from the probe's PUBLISH; queryable = first InfluxDB query (every ${s.probe_poll_ms} ms) that returns the point; backlog drained ${s.drain_after_load_s} s after the last step; lost ${s.lost}; ${keptUpNote(s.steps)}`,
     });
   }
   if (r.burst) {
@@ -161,6 +189,9 @@ export function summary(r: BenchResults): Record<string, number | string | null>
   const half = r.sweep?.steps.find((x) => x.load_pct === 50);
   if (r.sweep) {
     s.sweep_max_readings_per_s = r.sweep.max_readings_per_s;
+    const { keptUp, peak } = sustained(r.sweep.steps);
+    s.sweep_kept_up_readings_per_s = keptUp?.e2e_readings_per_s ?? null;
+    s.sweep_peak_readings_per_s = peak?.e2e_readings_per_s ?? null;
     s.sweep_lost_readings = r.sweep.lost;
     s.half_load_puback_p99_ms = half?.puback_ms.p99 ?? null;
     s.half_load_alert_p99_ms = half?.probe.alert_ms?.p99 ?? null;

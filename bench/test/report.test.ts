@@ -3,10 +3,11 @@ import { sweepChart, niceTicks } from '../src/chart.js';
 import { parseOptions } from '../src/options.js';
 import { summarizeProfile } from '../src/profile.js';
 import { metricByLabel, metricSum } from '../src/prom.js';
-import { renderMarkdown, renderText, summary, tables } from '../src/report.js';
+import { renderMarkdown, renderText, summary, sustained, tables } from '../src/report.js';
 import { percentiles } from '../src/stats.js';
 import { targets } from '../src/targets.js';
 import { fixture } from './fixture.js';
+import type { SweepStep } from '../src/sweep.js';
 
 describe('percentiles', () => {
   it('uses the nearest rank and reports the max and count', () => {
@@ -62,6 +63,29 @@ describe('targets', () => {
     const t = targets(r);
     expect(t.find((x) => x.name.startsWith('reading -> alert'))).toMatchObject({ pass: null, measured: 'not measured' });
     expect(t.find((x) => x.name.startsWith('vs the Node-RED'))!.pass).toBeNull();
+  });
+});
+
+describe('where the sweep stopped rising', () => {
+  // The 02:09 run's shape: kept up to half load, stored most at 75 %, less past it.
+  const at = (load_pct: number, offered: number, stored: number) => ({ ...fixture().sweep!.steps[0]!, load_pct, offered_readings_per_s: offered, e2e_readings_per_s: stored }) as SweepStep;
+  const steps = [at(10, 14_821, 14_792), at(25, 37_052, 37_346), at(50, 74_103, 71_981), at(75, 111_155, 79_043), at(100, 148_206, 73_954), at(120, 177_847, 37_105)];
+
+  it('names the highest step that stored >= 95 % of its offer, and the step that stored the most', () => {
+    const { keptUp, peak } = sustained(steps);
+    expect(keptUp?.load_pct).toBe(50);
+    expect(peak?.load_pct).toBe(75);
+    // 94 % of the offer is not keeping up; a later step that keeps up again counts.
+    expect(sustained([at(10, 10_000, 9_400)]).keptUp).toBeUndefined();
+    expect(sustained([at(10, 10_000, 9_400), at(50, 50_000, 49_000)]).keptUp?.load_pct).toBe(50);
+    expect(sustained([])).toEqual({ keptUp: undefined, peak: undefined });
+  });
+
+  it('says so under the sweep table and in the JSON line', () => {
+    const r = fixture();
+    r.sweep!.steps = steps;
+    expect(renderText(r)).toContain('lost 0; kept up (stored >= 95 % of the offered load) up to the 50 % step: 71,981 of 74,103 readings/s; most stored in a step: 79,043 readings/s at 75 %');
+    expect(summary(r)).toMatchObject({ sweep_kept_up_readings_per_s: 71_981, sweep_peak_readings_per_s: 79_043 });
   });
 });
 
