@@ -39,7 +39,8 @@ export function sustained(steps: readonly SweepStep[]): { keptUp: SweepStep | un
 /** The sweep's note on where throughput stopped rising (`sustained`). */
 function keptUpNote(steps: readonly SweepStep[]): string {
   const { keptUp, peak } = sustained(steps);
-  const kept = keptUp ? `kept up (stored >= 95 % of the offered load) up to the ${keptUp.load_pct} % step: ${n(keptUp.e2e_readings_per_s)} of ${n(keptUp.offered_readings_per_s)} readings/s` : 'no step kept up (stored >= 95 % of the offered load)';
+  const rule = `stored >= ${KEPT_UP * 100} % of the offered load`;
+  const kept = keptUp ? `kept up (${rule}) up to the ${keptUp.load_pct} % step: ${n(keptUp.e2e_readings_per_s)} of ${n(keptUp.offered_readings_per_s)} readings/s` : `no step kept up (${rule})`;
   return peak ? `${kept}; most stored in a step: ${n(peak.e2e_readings_per_s)} readings/s at ${peak.load_pct} %` : kept;
 }
 

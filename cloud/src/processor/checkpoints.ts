@@ -128,8 +128,8 @@ export const CHECKPOINT_CHUNK_BYTES = 32 * 1024;
  * `bytes` as a stream of `size`-byte slices, the next one only after the event loop has run
  * (`setImmediate`). nats.js's Object Store hashes each chunk with its JavaScript SHA-256 as it
  * drains its buffer: given the whole blob (`putBlob`) it hashed every chunk in one synchronous
- * turn, 43 ms for a bench partition's 0.49 MB checkpoint, and every alert and ack of the process
- * waited behind it (8 partitions every 10 s: the bench's alert p99 even at a tenth of the load).
+ * turn, 43 ms for a bench partition's 0.49 MB checkpoint (8 partitions every 10 s), and every
+ * alert publish and message of the process waited behind it.
  * A stream's read resolves in a microtask, which lets no I/O run, hence the explicit yield.
  * Measured storing a 0.86 MB checkpoint on a real nats-server (2-core EPYC, 1 ms timer beside
  * it): the longest turn of the event loop 14–24 ms with `putBlob`, 2–3 ms paced.
