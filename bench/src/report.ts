@@ -6,7 +6,7 @@
 import type { Percentiles } from './stats.js';
 import type { BenchResults } from './results.js';
 import type { SweepStep } from './sweep.js';
-import { targets } from './targets.js';
+import { KEPT_UP, targets } from './targets.js';
 
 export interface Table {
   title: string;
@@ -16,9 +16,6 @@ export interface Table {
 }
 
 const n = (v: number | null | undefined): string => (v === null || v === undefined || Number.isNaN(v) ? '-' : Math.round(v).toLocaleString('en'));
-
-/** A step kept up when it stored at least this share of what it offered. */
-export const KEPT_UP = 0.95;
 
 /**
  * Where throughput stops rising, from the steps as measured: the highest step that kept up (stored
