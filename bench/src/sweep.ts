@@ -40,22 +40,11 @@ export interface Sweep {
   probe_poll_ms: number;
 }
 
-/** The processor's counter over time, sampled, to give its rate over any window. */
+/** The processor's counter over time, as `watchProcessor` samples it, to give its rate over any window. */
 class CounterTrace {
   readonly points: [number, number][] = [];
-  private readonly timer: NodeJS.Timeout;
-  private busy = false;
-  constructor(private readonly read: () => Promise<number>, intervalMs = 250) {
-    this.timer = setInterval(() => void this.sample(), intervalMs);
-  }
-  async sample(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      this.points.push([Date.now(), await this.read()]);
-    } finally {
-      this.busy = false;
-    }
+  add(atMs: number, value: number): void {
+    this.points.push([atMs, value]);
   }
   /** Value at wall time `t` (linear between samples). */
   at(t: number): number {
@@ -70,9 +59,6 @@ class CounterTrace {
       }
     }
     return p[p.length - 1]![1];
-  }
-  stop(): void {
-    clearInterval(this.timer);
   }
 }
 
@@ -98,7 +84,7 @@ export async function sweep(p: Pipeline, probe: Probe, o: { maxReadingsPerS: num
     maxInflight: o.maxInflight,
   }));
   const base = await p.processedReadings();
-  const trace = new CounterTrace(() => p.processedReadings());
+  const trace = new CounterTrace();
   const backlogs: number[] = [];
   const meters: (ProcMeter | undefined)[] = [];
   const procs: Record<string, ProcFigures>[] = [];
@@ -123,14 +109,13 @@ export async function sweep(p: Pipeline, probe: Probe, o: { maxReadingsPerS: num
   // Progress through the load, then until the processor has written everything acked (the
   // fleet's readings and the probe's).
   let total: number | undefined;
-  const watched = watchProcessor(p, base, () => total, { label: 'sweep', stallMs: 60_000 });
+  const watched = watchProcessor(p, base, () => total, { label: 'sweep', stallMs: 60_000, onSample: (at, n) => trace.add(at, n) });
   const results: FleetRunResult[] = await fleet.done;
   const samples = await Promise.all(probes);
   total = results.reduce((n, r) => n + r.readingsAcked, 0) + samples.reduce((n, s) => n + s.filter((x) => x.ackAt !== undefined).length, 0);
   const w = await watched;
   await probe.settle(samples.flat(), 15_000);
-  await trace.sample();
-  trace.stop();
+  trace.add(Date.now(), await p.processedReadings());
   const steps: SweepStep[] = [];
   for (const [i, r] of results.entries()) {
     const to = results[i + 1]?.calledAtMs ?? Date.now() + 60_000;
