@@ -68,9 +68,13 @@ export function tables(r: BenchResults): Table[] {
     });
     const steps = ['queued', 'raw', 'rollups', 'publish', 'checkpoint', 'commit', 'total'];
     out.push({
-      title: "Where the processor's flush time goes (its own metrics, closed-loop runs)",
-      head: ['readings/envelope', 'flushes', ...steps.map((k) => `${k} mean ms`), 'loops waiting on the chain s'],
-      rows: r.e2e.map((e) => [String(e.readings_per_envelope), n(e.flush?.flushes ?? 0), ...steps.map((k) => (e.flush?.stages[k] ? String(e.flush.stages[k]!.mean_ms) : '-')), String(e.flush?.loop_wait_s ?? '-')]),
+      title: "Where the processor's flush time goes (its own metrics, closed-loop runs and sweep steps)",
+      head: ['run', 'flushes', ...steps.map((k) => `${k} mean ms`), 'loops waiting on the chain s'],
+      rows: [
+        ...r.e2e.map((e) => ({ run: `${e.readings_per_envelope} readings/envelope`, flush: e.flush })),
+        // A sweep step has the figures when the run recorded them (results written before did not).
+        ...(r.sweep?.steps ?? []).filter((s) => s.flush).map((s) => ({ run: `sweep ${s.load_pct} %`, flush: s.flush })),
+      ].map(({ run, flush }) => [run, n(flush?.flushes ?? 0), ...steps.map((k) => (flush?.stages[k] ? String(flush.stages[k]!.mean_ms) : '-')), String(flush?.loop_wait_s ?? '-')]),
       note: 'per partition, summed over the partitions; queued = from the cut to the start of its flush (behind the batches ahead); total = the flush without the queue',
     });
   }

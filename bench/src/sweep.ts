@@ -5,13 +5,13 @@
  * PUBACK / alert / queryable latency, the JetStream backlog, CPU and RSS; after the last step the
  * bench waits for the backlog to drain and counts every step's readings in InfluxDB.
  */
-import { watchProcessor } from './e2e.js';
+import { flushDelta, watchProcessor, type FlushRun } from './e2e.js';
 import { FleetProcess, type FleetRunResult } from './fleet.js';
 import { probeFigures, type Probe, type ProbeFigures, type ProbeSample } from './probe.js';
 import { ProcMeter, type ProcFigures } from './proc-meter.js';
 import { say, si } from './progress.js';
 import { sensorsFor } from './raw.js';
-import type { Pipeline } from './services.js';
+import type { FlushFigures, Pipeline } from './services.js';
 import { perS, round, type Percentiles } from './stats.js';
 
 export interface SweepStep {
@@ -27,6 +27,8 @@ export interface SweepStep {
   readings_in_influx: number;
   lost: number;
   procs: Record<string, ProcFigures>;
+  /** The processor's flush during the step, as for the closed-loop runs (the loops' wait on the chain holds detection too). */
+  flush?: FlushRun;
 }
 
 export interface Sweep {
@@ -88,6 +90,8 @@ export async function sweep(p: Pipeline, probe: Probe, o: { maxReadingsPerS: num
   const backlogs: number[] = [];
   const meters: (ProcMeter | undefined)[] = [];
   const procs: Record<string, ProcFigures>[] = [];
+  const flushAt: Promise<FlushFigures | undefined>[] = [];
+  const flushes: Promise<FlushRun | undefined>[] = [];
   const probes: Promise<ProbeSample[]>[] = [];
   let fleetPid: number | undefined;
   const fleet = new FleetProcess(runs, {
@@ -97,10 +101,13 @@ export async function sweep(p: Pipeline, probe: Probe, o: { maxReadingsPerS: num
         say(`sweep ${o.loads[i]} % of ${si(o.maxReadingsPerS)} readings/s: offering ${si(runs[i]!.rate)}/s for ${o.stepS} s`);
         meters[i] = new ProcMeter(() => ({ ...p.pids(), fleet: fleetPid, ...o.bench() }));
         // The probe's readings start with the load and stop a little before it.
+        flushAt[i] = p.flushFigures().catch(() => undefined);
         probes[i] = probe.run(`p${i}`, Math.max(500, o.stepS * 1000 - 500), o.probeHz);
       }
       if (event === 'done') {
         procs[i] = meters[i]?.stop() ?? {};
+        const before = flushAt[i];
+        flushes[i] = Promise.all([before, p.flushFigures()]).then(([b, a]) => (b ? flushDelta(b, a) : undefined), () => undefined);
         void p.backlogMessages().then((b) => (backlogs[i] = b), () => (backlogs[i] = NaN));
       }
     },
@@ -116,6 +123,7 @@ export async function sweep(p: Pipeline, probe: Probe, o: { maxReadingsPerS: num
   const w = await watched;
   await probe.settle(samples.flat(), 15_000);
   trace.add(Date.now(), await p.processedReadings());
+  const flush = await Promise.all(flushes);
   const steps: SweepStep[] = [];
   for (const [i, r] of results.entries()) {
     const to = results[i + 1]?.calledAtMs ?? Date.now() + 60_000;
@@ -132,6 +140,7 @@ export async function sweep(p: Pipeline, probe: Probe, o: { maxReadingsPerS: num
       readings_in_influx: counted,
       lost: Math.max(0, r.readingsAcked - counted),
       procs: procs[i] ?? {},
+      ...(flush[i] ? { flush: flush[i] } : {}),
     });
   }
   const last = results.at(-1)!;

@@ -97,7 +97,10 @@ describe('report', () => {
     const text = renderText(r);
     expect(text).toMatch(/^100\s+280,000\s+290,000\s+0\s+70 %\s+28 %\s+35 %/m);
     // The processor's flush steps, as its metrics gave them (a step not seen shows '-').
-    expect(text).toMatch(/^100\s+600\s+40\s+30\s+-\s+-\s+-\s+2\s+35\s+3.5$/m);
+    expect(text).toMatch(/^100 readings\/envelope\s+600\s+40\s+30\s+-\s+-\s+-\s+2\s+35\s+3.5$/m);
+    // …and those of a sweep step that has them; a step without them (an older file) has no row.
+    expect(text).toMatch(/^sweep 50 %\s+120\s+-\s+18\s+-\s+-\s+-\s+-\s+21\s+0$/m);
+    expect(text).not.toMatch(/^sweep 10 %/m);
     const md = renderMarkdown(r, 'latest.svg');
     expect(md).toContain('![throughput and latency against offered load](latest.svg)');
     expect(md).toContain('| 50 % | 100,000 | 100,000 | 100,000 | 2 / 9 / 12 | 20 / 40 / 41 | 300 / 600 / 605 | 80 | 0 | 0 |');
