@@ -100,8 +100,8 @@ export async function sweep(p: Pipeline, probe: Probe, o: { maxReadingsPerS: num
       if (event === 'publishing') {
         say(`sweep ${o.loads[i]} % of ${si(o.maxReadingsPerS)} readings/s: offering ${si(runs[i]!.rate)}/s for ${o.stepS} s`);
         meters[i] = new ProcMeter(() => ({ ...p.pids(), fleet: fleetPid, ...o.bench() }));
-        // The probe's readings start with the load and stop a little before it.
         flushAt[i] = p.flushFigures().catch(() => undefined);
+        // The probe's readings start with the load and stop a little before it.
         probes[i] = probe.run(`p${i}`, Math.max(500, o.stepS * 1000 - 500), o.probeHz);
       }
       if (event === 'done') {
