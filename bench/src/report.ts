@@ -19,7 +19,7 @@ const n = (v: number | null | undefined): string => (v === null || v === undefin
 
 /**
  * Where throughput stops rising, from the steps as measured: the highest step that kept up (stored
- * ≥ 95 % of its offered load) and the step that stored the most. The closed-loop maximum the
+ * at least `KEPT_UP` of its offered load) and the step that stored the most. The closed-loop maximum the
  * steps are a share of overlaps the load with its drain, so it can lie above what the pipeline
  * sustains with the load running; these say what it sustained.
  */
