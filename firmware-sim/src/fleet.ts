@@ -245,7 +245,23 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
         }
         latencyCount++;
       }
-      if (!stopped && s.remaining > 0 && s.inflight < maxInflight && sent < due()) publish(s);
+      if (!stopped && s.remaining > 0 && sent < due()) refillSoon();
+    });
+  };
+
+  // Refills after PUBACKs once per turn of the event loop, not one PUBLISH per PUBACK: mqtt.js
+  // handles each incoming packet in its own tick, and a PUBLISH written there is one writev
+  // syscall of its own. Written together in one pump, a device's PUBLISHes share one write
+  // (mqtt-packet corks the socket until the next tick). Measured against bare aedes
+  // (bench/src/aedes-alone.ts), 50 devices, 1 reading per envelope, 8 s, the fleet the limit:
+  // writev 44 % of the fleet's CPU before, 6 % after; 65k envelopes/s acked before, 69k-79k after.
+  let refilling = false;
+  const refillSoon = (): void => {
+    if (refilling) return;
+    refilling = true;
+    setImmediate(() => {
+      refilling = false;
+      pump();
     });
   };
 
