@@ -20,6 +20,8 @@ export function createMetrics() {
     sinkQuarantined: new Counter({ name: 'fieldline_processor_sink_quarantined_total', help: 'Points InfluxDB refused, sent to DEADLETTER', registers: [registry] }),
     // Where a flush's time goes (issue 16): each step of the chain, and the message loop's waits on it.
     flushStage: new Histogram({ name: 'fieldline_processor_flush_stage_seconds', help: 'Time of each step of a batch flush (snapshot: cutting the checkpoint in slices; raw, rollups, publish, checkpoint, commit) and of the whole flush (total), retries included', labelNames: ['stage'], buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
+    // How late the processor is, in time rather than in messages: an alert leaves when its message is done.
+    delay: new Histogram({ name: 'fieldline_processor_delay_seconds', help: 'From a TELEMETRY message stored in JetStream (the server\'s clock) to the end of its processing here, its alerts published: how far behind the processor is, per live message', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [registry] }),
     loopWait: new Counter({ name: 'fieldline_processor_backpressure_seconds_total', help: 'Time the message loop stood still waiting for the flush chain (backpressure: the batches ahead not yet committed)', labelNames, registers: [registry] }),
     sinkLines: new Counter({ name: 'fieldline_processor_sink_lines_total', help: 'Lines written to InfluxDB', registers: [registry] }),
     rollupLines: new Counter({ name: 'fieldline_processor_rollup_lines_total', help: 'Rollup points written (a window again after a late reading counts again)', registers: [registry] }),

@@ -292,6 +292,8 @@ export class PartitionWorker {
           // Cut before a message that would overflow the batch, so a request stays within batchLines.
           if (parsed && this.fx.points.count > 0 && this.fx.points.count + parsed.env.readings.length > this.o.batchLines) await this.cutBounded();
           this.apply(m, parsed);
+          // Date.now() against the server's timestamp: a clock skew between the hosts adds to it.
+          this.o.metrics.delay.observe(Math.max(0, Date.now() - storedMs(m)) / 1000);
           this.loopFailed = false;
           this.uncommitted.push(m.seq);
           this.lastPending = m.info.pending;
