@@ -9,6 +9,7 @@ import { ProcMeter, type ProcFigures } from './proc-meter.js';
 import { si, status } from './progress.js';
 import { sensorsFor } from './raw.js';
 import type { FlushFigures, Pipeline } from './services.js';
+import { bucketQuantile } from './prom.js';
 import { perS, round, type Percentiles } from './stats.js';
 
 export interface E2eRun {
@@ -36,6 +37,12 @@ export interface FlushRun {
   flushes: number;
   stages: Record<string, { mean_ms: number; total_s: number }>;
   loop_wait_s: number;
+  /**
+   * From a message stored in JetStream to the end of its processing (its alerts published), every
+   * live message of the run: estimates from the processor's histogram buckets (prom.ts
+   * `bucketQuantile`). Absent in results written before it was measured.
+   */
+  delay_ms?: { messages: number; p50: number; p99: number };
 }
 
 /** What the processor's flush figures moved by between two scrapes. */
@@ -46,7 +53,14 @@ export function flushDelta(before: FlushFigures, after: FlushFigures): FlushRun 
     const count = a.count - b.count;
     if (count > 0) stages[k] = { mean_ms: round(((a.sum - b.sum) / count) * 1000, 1), total_s: round(a.sum - b.sum, 2) };
   }
-  return { flushes: (after.stages.total?.count ?? 0) - (before.stages.total?.count ?? 0), stages, loop_wait_s: round(after.loop_wait_s - before.loop_wait_s, 2) };
+  const delay = after.delay.map((a) => ({ le: a.le, count: a.count - (before.delay.find((b) => b.le === a.le)?.count ?? 0) }));
+  const messages = delay.at(-1)?.count ?? 0;
+  return {
+    flushes: (after.stages.total?.count ?? 0) - (before.stages.total?.count ?? 0),
+    stages,
+    loop_wait_s: round(after.loop_wait_s - before.loop_wait_s, 2),
+    ...(messages > 0 ? { delay_ms: { messages, p50: round(bucketQuantile(0.5, delay) * 1000, 1), p99: round(bucketQuantile(0.99, delay) * 1000, 1) } } : {}),
+  };
 }
 
 export interface Watch {

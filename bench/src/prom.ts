@@ -38,6 +38,37 @@ export function histogramByLabel(text: string, name: string, label: string): Rec
   return Object.fromEntries(Object.keys(counts).map((k) => [k, { sum: sums[k] ?? 0, count: counts[k]! }]));
 }
 
+/** A histogram's cumulative buckets, summed over every label set (and so over several processes' scrapes joined), by `le` ascending. */
+export function histogramBuckets(text: string, name: string): { le: number; count: number }[] {
+  const byLe = metricByLabel(text, `${name}_bucket`, 'le');
+  return Object.entries(byLe)
+    .map(([le, count]) => ({ le: le === '+Inf' ? Infinity : Number(le), count }))
+    .filter((b) => !Number.isNaN(b.le))
+    .sort((a, b) => a.le - b.le);
+}
+
+/**
+ * The q-quantile of cumulative buckets as Prometheus's `histogram_quantile` computes it: linear
+ * inside the bucket that holds it, and the highest finite bound when it falls in `+Inf`. An
+ * estimate: it can only say which bucket, so it is as coarse as the buckets. NaN without samples.
+ */
+export function bucketQuantile(q: number, buckets: readonly { le: number; count: number }[]): number {
+  const total = buckets.at(-1)?.count ?? 0;
+  if (!(total > 0)) return NaN;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const b of buckets) {
+    if (b.count >= rank) {
+      if (b.le === Infinity) return prevLe;
+      return prevLe + (b.le - prevLe) * ((rank - prevCount) / Math.max(1e-12, b.count - prevCount));
+    }
+    prevLe = b.le;
+    prevCount = b.count;
+  }
+  return prevLe;
+}
+
 /** Index of the `}` that closes the label set at the start of `s` (label values may contain braces). */
 function closingBrace(s: string): number {
   let quoted = false;

@@ -69,13 +69,19 @@ export function tables(r: BenchResults): Table[] {
     const steps = ['queued', 'raw', 'rollups', 'publish', 'checkpoint', 'commit', 'total'];
     out.push({
       title: "Where the processor's flush time goes (its own metrics, closed-loop runs and sweep steps)",
-      head: ['run', 'flushes', ...steps.map((k) => `${k} mean ms`), 'loops waiting on the chain s'],
+      head: ['run', 'flushes', ...steps.map((k) => `${k} mean ms`), 'loops waiting on the chain s', 'stored -> processed p50 / p99 ms'],
       rows: [
         ...r.e2e.map((e) => ({ run: `${e.readings_per_envelope} readings/envelope`, flush: e.flush })),
         // A sweep step has the figures when the run recorded them (results written before did not).
         ...(r.sweep?.steps ?? []).filter((s) => s.flush).map((s) => ({ run: `sweep ${s.load_pct} %`, flush: s.flush })),
-      ].map(({ run, flush }) => [run, n(flush?.flushes ?? 0), ...steps.map((k) => (flush?.stages[k] ? String(flush.stages[k]!.mean_ms) : '-')), String(flush?.loop_wait_s ?? '-')]),
-      note: 'per partition, summed over the partitions; queued = from the cut to the start of its flush (behind the batches ahead); total = the flush without the queue',
+      ].map(({ run, flush }) => [
+        run,
+        n(flush?.flushes ?? 0),
+        ...steps.map((k) => (flush?.stages[k] ? String(flush.stages[k]!.mean_ms) : '-')),
+        String(flush?.loop_wait_s ?? '-'),
+        flush?.delay_ms ? `${flush.delay_ms.p50} / ${flush.delay_ms.p99}` : '-',
+      ]),
+      note: 'per partition, summed over the partitions; queued = from the cut to the start of its flush (behind the batches ahead); total = the flush without the queue; stored -> processed = from a message stored in JetStream to the end of its processing, its alerts published (every message of the run; estimated from the histogram fieldline_processor_delay_seconds, buckets 1, 2.5, 5, 10, 25, 50, 100, 250 ms ...)',
     });
   }
   if (r.raw) {

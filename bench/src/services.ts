@@ -13,12 +13,14 @@ import { stringify } from 'yaml';
 import { PROCESSOR_NODE_FLAGS } from '@fieldline/cloud';
 import { addDevice } from '@fieldline/gateway';
 import { freePort, InfluxServer, ManagedProcess, NatsServer, tempDir } from '@fieldline/harness';
-import { histogramByLabel, metricByLabel, metricSum, scrape } from './prom.js';
+import { histogramBuckets, histogramByLabel, metricByLabel, metricSum, scrape } from './prom.js';
 
 /** The processor's flush steps (seconds and count each) and its loops' waits on the flush chain, s. */
 export interface FlushFigures {
   stages: Record<string, { sum: number; count: number }>;
   loop_wait_s: number;
+  /** `fieldline_processor_delay_seconds`' cumulative buckets (stored in JetStream -> processed), all processors. */
+  delay: { le: number; count: number }[];
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -163,7 +165,11 @@ export class Pipeline {
    */
   async flushFigures(): Promise<FlushFigures> {
     const text = await this.scrapeProcessors();
-    return { stages: histogramByLabel(text, 'fieldline_processor_flush_stage_seconds', 'stage'), loop_wait_s: metricSum(text, 'fieldline_processor_backpressure_seconds_total') };
+    return {
+      stages: histogramByLabel(text, 'fieldline_processor_flush_stage_seconds', 'stage'),
+      loop_wait_s: metricSum(text, 'fieldline_processor_backpressure_seconds_total'),
+      delay: histogramBuckets(text, 'fieldline_processor_delay_seconds'),
+    };
   }
 
   /** TELEMETRY messages not yet delivered to the processor's consumers. */

@@ -19,7 +19,7 @@ function step(load_pct: number, alertP99: number, queryP99: number, lost = 0): S
     lost,
     procs,
     // Only the 50 % step has flush figures; the others stand for an older results file, which had none.
-    ...(load_pct === 50 ? { flush: { flushes: 120, stages: { raw: { mean_ms: 18, total_s: 2.2 }, total: { mean_ms: 21, total_s: 2.5 } }, loop_wait_s: 0 } } : {}),
+    ...(load_pct === 50 ? { flush: { flushes: 120, stages: { raw: { mean_ms: 18, total_s: 2.2 }, total: { mean_ms: 21, total_s: 2.5 } }, loop_wait_s: 0, delay_ms: { messages: 6000, p50: 3.2, p99: 31.5 } } } : {}),
   };
 }
 

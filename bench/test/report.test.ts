@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { sweepChart, niceTicks } from '../src/chart.js';
 import { parseOptions } from '../src/options.js';
 import { summarizeProfile } from '../src/profile.js';
-import { metricByLabel, metricSum } from '../src/prom.js';
+import { flushDelta } from '../src/e2e.js';
+import { bucketQuantile, histogramBuckets, metricByLabel, metricSum } from '../src/prom.js';
 import { renderMarkdown, renderText, summary, sustained, tables } from '../src/report.js';
 import { percentiles } from '../src/stats.js';
 import { targets } from '../src/targets.js';
@@ -36,6 +37,38 @@ describe('metricSum (Prometheus text)', () => {
   it('sums by one label', () => {
     const refused = ['fieldline_gateway_refused_total{why="connection_rate"} 650', 'fieldline_gateway_refused_total{why="bad_password",x="1"} 2', 'fieldline_gateway_refused_total{x="q\\"why=\\"no",why="connection_rate"} 5'].join('\n');
     expect(metricByLabel(refused, 'fieldline_gateway_refused_total', 'why')).toEqual({ connection_rate: 655, bad_password: 2 });
+  });
+});
+
+describe('histogram buckets (Prometheus text)', () => {
+  const scrape = (counts: number[]): string =>
+    ['0.001', '0.01', '0.1', '+Inf'].map((le, i) => `fieldline_processor_delay_seconds_bucket{le="${le}"} ${counts[i]}`).join('\n');
+
+  it('sums the buckets of several scrapes by le, and ignores other metrics', () => {
+    const text = [scrape([1, 5, 9, 10]), scrape([0, 2, 2, 2]), 'fieldline_processor_delay_seconds_count 12', 'other_bucket{le="0.1"} 99'].join('\n');
+    expect(histogramBuckets(text, 'fieldline_processor_delay_seconds')).toEqual([
+      { le: 0.001, count: 1 },
+      { le: 0.01, count: 7 },
+      { le: 0.1, count: 11 },
+      { le: Infinity, count: 12 },
+    ]);
+  });
+
+  it('estimates a quantile as histogram_quantile does: linear in its bucket, the top finite bound past it', () => {
+    const b = histogramBuckets(scrape([0, 50, 100, 100]), 'fieldline_processor_delay_seconds');
+    // Rank 50 of 100 is the last of the (0.001, 0.01] bucket; rank 75 is halfway through (0.01, 0.1].
+    expect(bucketQuantile(0.5, b)).toBeCloseTo(0.01, 9);
+    expect(bucketQuantile(0.75, b)).toBeCloseTo(0.055, 9);
+    expect(bucketQuantile(0.99, histogramBuckets(scrape([0, 0, 0, 4]), 'fieldline_processor_delay_seconds'))).toBe(0.1);
+    expect(bucketQuantile(0.5, histogramBuckets(scrape([0, 0, 0, 0]), 'fieldline_processor_delay_seconds'))).toBeNaN();
+  });
+
+  it('gives a run the delay of the messages between two scrapes only', () => {
+    const at = (counts: number[]) => ({ stages: {}, loop_wait_s: 0, delay: histogramBuckets(scrape(counts), 'fieldline_processor_delay_seconds') });
+    // 100 messages before; 100 more, all in (0.001, 0.01].
+    const run = flushDelta(at([0, 100, 100, 100]), at([0, 200, 200, 200]));
+    expect(run.delay_ms).toEqual({ messages: 100, p50: 5.5, p99: 9.9 });
+    expect(flushDelta(at([0, 1, 1, 1]), at([0, 1, 1, 1])).delay_ms).toBeUndefined();
   });
 });
 
@@ -97,9 +130,10 @@ describe('report', () => {
     const text = renderText(r);
     expect(text).toMatch(/^100\s+280,000\s+290,000\s+0\s+70 %\s+28 %\s+35 %/m);
     // The processor's flush steps, as its metrics gave them (a step not seen shows '-').
-    expect(text).toMatch(/^100 readings\/envelope\s+600\s+40\s+30\s+-\s+-\s+-\s+2\s+35\s+3.5$/m);
+    // The closed-loop run has no delay figures (as in a file written before they were measured).
+    expect(text).toMatch(/^100 readings\/envelope\s+600\s+40\s+30\s+-\s+-\s+-\s+2\s+35\s+3.5\s+-$/m);
     // …and those of a sweep step that has them; a step without them (an older file) has no row.
-    expect(text).toMatch(/^sweep 50 %\s+120\s+-\s+18\s+-\s+-\s+-\s+-\s+21\s+0$/m);
+    expect(text).toMatch(/^sweep 50 %\s+120\s+-\s+18\s+-\s+-\s+-\s+-\s+21\s+0\s+3.2 \/ 31.5$/m);
     expect(text).not.toMatch(/^sweep 10 %/m);
     const md = renderMarkdown(r, 'latest.svg');
     expect(md).toContain('![throughput and latency against offered load](latest.svg)');
