@@ -153,8 +153,11 @@ export function tables(r: BenchResults): Table[] {
   return out;
 }
 
-const header = (r: BenchResults): string =>
-  `fieldline end-to-end bench, ${r.mode} run, ${r.started_at}, ${r.duration_s} s; ${r.machine.cores} × ${r.machine.cpu}, ${r.machine.mem_gb} GB, ${r.machine.os}, Node ${r.machine.node}; load average ${r.machine.load_avg_start} at the start, ${r.machine.load_avg_end} at the end`;
+const header = (r: BenchResults): string => {
+  const m = r.machine;
+  const speed = m.speed_start_envelopes_per_s === undefined ? '' : `; machine speed (one core, 100-reading envelopes parsed and encoded/s) ${n(m.speed_start_envelopes_per_s)} at the start, ${n(m.speed_end_envelopes_per_s ?? NaN)} at the end; CPU stolen by the hypervisor ${m.steal_pct ?? '-'} %`;
+  return `fieldline end-to-end bench, ${r.mode} run, ${r.started_at}, ${r.duration_s} s; ${m.cores} × ${m.cpu}, ${m.mem_gb} GB, ${m.os}, Node ${m.node}; load average ${m.load_avg_start} at the start, ${m.load_avg_end} at the end${speed}`;
+};
 
 export function renderText(r: BenchResults): string {
   const parts = [header(r)];
@@ -225,5 +228,8 @@ export function summary(r: BenchResults): Record<string, number | string | null>
   s.targets_missed_count = t.filter((x) => x.pass === false).length;
   s.duration_s = r.duration_s;
   s.load_avg_1m_start = r.machine.load_avg_start;
+  if (r.machine.speed_start_envelopes_per_s !== undefined) s.machine_speed_start_envelopes_per_s = r.machine.speed_start_envelopes_per_s;
+  if (r.machine.speed_end_envelopes_per_s !== undefined) s.machine_speed_end_envelopes_per_s = r.machine.speed_end_envelopes_per_s;
+  if (r.machine.steal_pct !== undefined) s.steal_pct = r.machine.steal_pct;
   return s;
 }

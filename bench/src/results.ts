@@ -15,6 +15,11 @@ export interface Machine {
   /** 1-minute load average at the start and at the end: anything above ~0.5 at the start means the machine was not quiet. */
   load_avg_start: number;
   load_avg_end: number;
+  /** machine-speed.ts: 100-reading envelopes/s one core parsed and encoded, before the services started and after they stopped (absent in older files). */
+  speed_start_envelopes_per_s?: number;
+  speed_end_envelopes_per_s?: number;
+  /** % of the machine's CPU time the hypervisor stole during the run (/proc/stat). */
+  steal_pct?: number;
 }
 
 /** Everything one `npm run bench` measured (bench/results/*.json). */
