@@ -155,7 +155,8 @@ export function tables(r: BenchResults): Table[] {
 
 const header = (r: BenchResults): string => {
   const m = r.machine;
-  const speed = m.speed_start_envelopes_per_s === undefined ? '' : `; machine speed (one core, 100-reading envelopes parsed and encoded/s) ${n(m.speed_start_envelopes_per_s)} at the start, ${n(m.speed_end_envelopes_per_s ?? NaN)} at the end; CPU stolen by the hypervisor ${m.steal_pct ?? '-'} %`;
+  const at = (x: BenchResults['machine']['speed_start']): string => (x ? `${n(x.one_core_envelopes_per_s)} on one core, ${n(x.all_cores_envelopes_per_s)} on all` : '-');
+  const speed = m.speed_start === undefined ? '' : `; machine speed (100-reading envelopes parsed and encoded/s) ${at(m.speed_start)} at the start, ${at(m.speed_end)} at the end; CPU stolen by the hypervisor ${m.steal_pct ?? '-'} %`;
   return `fieldline end-to-end bench, ${r.mode} run, ${r.started_at}, ${r.duration_s} s; ${m.cores} × ${m.cpu}, ${m.mem_gb} GB, ${m.os}, Node ${m.node}; load average ${m.load_avg_start} at the start, ${m.load_avg_end} at the end${speed}`;
 };
 
@@ -228,8 +229,11 @@ export function summary(r: BenchResults): Record<string, number | string | null>
   s.targets_missed_count = t.filter((x) => x.pass === false).length;
   s.duration_s = r.duration_s;
   s.load_avg_1m_start = r.machine.load_avg_start;
-  if (r.machine.speed_start_envelopes_per_s !== undefined) s.machine_speed_start_envelopes_per_s = r.machine.speed_start_envelopes_per_s;
-  if (r.machine.speed_end_envelopes_per_s !== undefined) s.machine_speed_end_envelopes_per_s = r.machine.speed_end_envelopes_per_s;
+  for (const [when, x] of [['start', r.machine.speed_start], ['end', r.machine.speed_end]] as const) {
+    if (!x) continue;
+    s[`machine_speed_${when}_one_core_envelopes_per_s`] = x.one_core_envelopes_per_s;
+    s[`machine_speed_${when}_all_cores_envelopes_per_s`] = x.all_cores_envelopes_per_s;
+  }
   if (r.machine.steal_pct !== undefined) s.steal_pct = r.machine.steal_pct;
   return s;
 }

@@ -1,6 +1,7 @@
 import type { SteadyState } from '../../edge/bench/footprint.js';
 import type { Burst } from './burst.js';
 import type { E2eRun } from './e2e.js';
+import type { MachineSpeed } from './machine-speed.js';
 import type { NodeRedBaseline } from './node-red.js';
 import type { ProfileSummary } from './profile.js';
 import type { RawInflux, RawRate } from './raw.js';
@@ -15,9 +16,9 @@ export interface Machine {
   /** 1-minute load average at the start and at the end: anything above ~0.5 at the start means the machine was not quiet. */
   load_avg_start: number;
   load_avg_end: number;
-  /** machine-speed.ts: 100-reading envelopes/s one core parsed and encoded, before the services started and after they stopped (absent in older files). */
-  speed_start_envelopes_per_s?: number;
-  speed_end_envelopes_per_s?: number;
+  /** machine-speed.ts, before the services started and after they stopped (absent in older files). */
+  speed_start?: MachineSpeed;
+  speed_end?: MachineSpeed;
   /** % of the machine's CPU time the hypervisor stole during the run (/proc/stat). */
   steal_pct?: number;
 }

@@ -31,7 +31,7 @@ export function fixture(): BenchResults {
     duration_s: 280,
     mode: 'default',
     options: {},
-    machine: { cpu: 'Test CPU', cores: 2, mem_gb: 8, os: 'Debian GNU/Linux 12 (bookworm)', node: '20.20.2', load_avg_start: 0.1, load_avg_end: 1.5, speed_start_envelopes_per_s: 12_345, speed_end_envelopes_per_s: 6_789, steal_pct: 4.2 },
+    machine: { cpu: 'Test CPU', cores: 2, mem_gb: 8, os: 'Debian GNU/Linux 12 (bookworm)', node: '20.20.2', load_avg_start: 0.1, load_avg_end: 1.5, speed_start: { one_core_envelopes_per_s: 12_345, all_cores_envelopes_per_s: 24_000 }, speed_end: { one_core_envelopes_per_s: 11_000, all_cores_envelopes_per_s: 6_789 }, steal_pct: 4.2 },
     raw: {
       aedes: [100, 10, 1].map((k) => ({ readings_per_envelope: k, readings_per_s: 800_000 / (k === 100 ? 1 : k === 10 ? 4 : 40), envelopes_per_s: 8000, procs })),
       jetstream: [100, 10, 1].map((k) => ({ readings_per_envelope: k, readings_per_s: 1_000_000 / (k === 100 ? 1 : k === 10 ? 5 : 40), envelopes_per_s: 10_000, procs })),

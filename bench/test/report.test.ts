@@ -74,8 +74,10 @@ describe('histogram buckets (Prometheus text)', () => {
 });
 
 describe('machine speed', () => {
-  it('parses envelopes on one core at a positive rate, and counts stolen ticks against all', () => {
-    expect(machineSpeed(50)).toBeGreaterThan(0);
+  it('parses envelopes on one core and on all at a positive rate, and counts stolen ticks against all', async () => {
+    const speed = await machineSpeed(50, 2);
+    expect(speed.one_core_envelopes_per_s).toBeGreaterThan(0);
+    expect(speed.all_cores_envelopes_per_s).toBeGreaterThan(0);
     expect(stealPct({ total: 1000, steal: 10 }, { total: 3000, steal: 110 })).toBe(5);
     expect(stealPct({ total: 1000, steal: 10 }, { total: 1000, steal: 10 })).toBe(0);
     const now = cpuTicks();
@@ -141,7 +143,7 @@ describe('report', () => {
     for (const want of ['End to end', 'Raw limits', 'Open-loop sweep', 'Burst', 'Baseline', 'CPU', 'Edge footprint', 'Targets']) expect(titles.some((t) => t.startsWith(want))).toBe(true);
     const text = renderText(r);
     // The machine's speed at the start and the end, and the CPU the hypervisor took: runs on a virtual machine differ by them.
-    expect(text.split('\n')[0]).toContain('machine speed (one core, 100-reading envelopes parsed and encoded/s) 12,345 at the start, 6,789 at the end; CPU stolen by the hypervisor 4.2 %');
+    expect(text.split('\n')[0]).toContain('machine speed (100-reading envelopes parsed and encoded/s) 12,345 on one core, 24,000 on all at the start, 11,000 on one core, 6,789 on all at the end; CPU stolen by the hypervisor 4.2 %');
     expect(text).toMatch(/^100\s+280,000\s+290,000\s+0\s+70 %\s+28 %\s+35 %/m);
     // The processor's flush steps, as its metrics gave them (a step not seen shows '-').
     // The closed-loop run has no delay figures (as in a file written before they were measured).
@@ -164,7 +166,7 @@ describe('report', () => {
     const line = JSON.stringify(s);
     expect(JSON.parse(line)).toEqual(s);
     expect(s).toMatchObject({ e2e_100_readings_per_s: 280_000, e2e_100_of_raw_influx_pct: 70, e2e_1_lost_readings: 10, half_load_alert_p99_ms: 40, burst_drain_s: 25, node_red_zero_loss_readings_per_s: 14_000, targets_missed_count: 3 });
-    expect(s).toMatchObject({ machine_speed_start_envelopes_per_s: 12_345, machine_speed_end_envelopes_per_s: 6_789, steal_pct: 4.2 });
+    expect(s).toMatchObject({ machine_speed_start_one_core_envelopes_per_s: 12_345, machine_speed_end_all_cores_envelopes_per_s: 6_789, steal_pct: 4.2 });
     const units = /_(per_s|pct|ms|s|mb|readings|devices|count)$/;
     for (const k of Object.keys(s).filter((k) => !['mode', 'load_avg_1m_start'].includes(k))) expect(k).toMatch(units);
   });
