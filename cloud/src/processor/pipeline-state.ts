@@ -62,7 +62,7 @@ export function snapshotPipeline(p: PartitionPipeline, meta: SnapshotMeta, finge
  * processing: the same bytes as `snapshotPipeline` called at that moment. The header and the list
  * of devices are taken at once; the devices are written by `step` a slice at a time, and a device
  * the pipeline is about to change is written first (copy on write, through the pipeline's
- * `beforeChange` hook; a change across devices, the silence check, writes them all). Devices that
+ * `beforeChange` hook; the silence check calls it for each device it marks silent). Devices that
  * appear after the cut are not in it. So nothing waits for a checkpoint but the event loop's
  * slices (issue 16: a partition paused for a sliced cut held its alerts for whole turns of the
  * loop, and a cut in one piece stalled every partition).
@@ -90,10 +90,7 @@ export class SnapshotCut {
     p.beforeChange = this.onChange;
   }
 
-  private readonly onChange = (d: DeviceState | undefined): void => {
-    if (d) this.write(d);
-    else this.writeAll();
-  };
+  private readonly onChange = (d: DeviceState): void => this.write(d);
 
   private write(d: DeviceState): void {
     const i = this.unwritten.get(d);
