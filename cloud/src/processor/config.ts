@@ -62,8 +62,16 @@ export const processorConfigSchema = z
         leaseMs: z.number().int().min(500).max(300_000).default(5000),
         /** Renewal period (and of the member heartbeat and the balancing round). @default 1000 */
         renewMs: z.number().int().min(50).max(60_000).default(1000),
-        /** A partition's state is checkpointed this often while its input moves (and when it is handed over). @default 10000 */
-        checkpointMs: z.number().int().min(100).max(3_600_000).default(10_000),
+        /**
+         * A partition's state is checkpointed this often while its input moves (and when it is
+         * handed over). A checkpoint rewrites the partition's whole state, whatever the load (the
+         * bench's 600 sensors a partition: 3.7-6.8 MB each time), so the period trades CPU against
+         * what a crash replays: at most this much of the partition's input, state only. At 10 s
+         * the bench's processor spent 15-20 % more CPU per reading at half load than with no
+         * checkpoint at all, and the alert p99 at a tenth of the load was 28-71 ms against 16 ms.
+         * A clean stop checkpoints, so only a crash replays. @default 30000
+         */
+        checkpointMs: z.number().int().min(100).max(3_600_000).default(30_000),
         /**
          * A checkpoint's snapshot, written beside the processing, lets the event loop run after
          * writing for this long (pipeline-state.ts `SnapshotCut`). @default 5
