@@ -81,7 +81,7 @@ export function tables(r: BenchResults): Table[] {
         String(flush?.loop_wait_s ?? '-'),
         flush?.delay_ms ? `${flush.delay_ms.p50} / ${flush.delay_ms.p99}` : '-',
       ]),
-      note: 'per partition, summed over the partitions; queued = from the cut to the start of its flush (behind the batches ahead); total = the flush without the queue; stored -> processed = from a message stored in JetStream to the end of its processing, its alerts published (every message of the run; estimated from the histogram fieldline_processor_delay_seconds, buckets 1, 2.5, 5, 10, 25, 50, 100, 250 ms ...)',
+      note: 'per partition, summed over the partitions; queued = from the cut to the start of its flush (behind the batches ahead); total = the flush without the queue; stored -> processed = from a message stored in JetStream to the end of its processing, its alerts published (every message of the run; estimated from the buckets of fieldline_processor_delay_seconds, so as coarse as they are)',
     });
   }
   if (r.raw) {
