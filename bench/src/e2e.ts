@@ -7,9 +7,9 @@
 import { FleetProcess, type FleetRunResult } from './fleet.js';
 import { ProcMeter, type ProcFigures } from './proc-meter.js';
 import { si, status } from './progress.js';
+import { bucketQuantile } from './prom.js';
 import { sensorsFor } from './raw.js';
 import type { FlushFigures, Pipeline } from './services.js';
-import { bucketQuantile } from './prom.js';
 import { perS, round, type Percentiles } from './stats.js';
 
 export interface E2eRun {
