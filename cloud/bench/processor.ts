@@ -74,6 +74,29 @@ const KEEP_FOREVER = { raw: { retention: 'inf' }, rollups: [{ name: '1m', every:
 /** Without rollups and window rule: the baseline their cost is measured against. */
 const PLAIN = { raw: { retention: 'inf' }, rollups: [] };
 
+/**
+ * The end-to-end bench's shape (bench/src/e2e.ts): 100 sensors per device, one reading of each
+ * per message, the devices' messages interleaved in stream order, so a sensor's state is touched
+ * once per 50 messages (5,000 other sensors' state in between: out of the CPU's caches). With
+ * `run` > 1 each device's messages come in runs of that many (still in its own order), as a
+ * closed loop's backlog delivers them: the same readings with a warm cache.
+ */
+function fleetShape(run: number): Payload[] {
+  const devices = 50;
+  const sensors = 100;
+  const envelopes = 120;
+  const rand = rng(7);
+  const order: [number, number][] = [];
+  for (let e0 = 0; e0 < envelopes; e0 += run) for (let d = 0; d < devices; d++) for (let e = e0; e < Math.min(envelopes, e0 + run); e++) order.push([d, e]);
+  return order.map(([d, e]) => {
+    const ts = T0 + e * 1000;
+    const readings = Array.from({ length: sensors }, (_, s) => ({ sensor: `s${s}`, ts, value: Math.round((20 + 5 * Math.sin(ts / 60_000 + s) + rand()) * 100) / 100, unit: 'C' }));
+    const env: Envelope = { v: 1, device: `fleet-${d}`, epoch: 'benchepoch', seq: e + 1, clock: { synced: true, now: ts }, readings };
+    const partition = partitionOf(env.device, PARTITIONS);
+    return { subject: subjects.telemetry(partition, env.device), msgID: batchId(env), partition, data: encodeEnvelope(env) };
+  });
+}
+
 /** Heap held by pipeline state per sensor with one open session each (pure, no servers). */
 function stateBytesPerSensor(): number {
   const sensors = 20_000;
@@ -206,6 +229,17 @@ async function main(): Promise<void> {
     }
     pure.seconds = Math.min(...pureFull);
     const purePlainSeconds = Math.min(...purePlain);
+    // The same pipeline over the end-to-end bench's shape, cache-cold (stream order) and warm
+    // (runs of 10 per device), alternating, best of three each.
+    const cold = fleetShape(1);
+    const warm = fleetShape(10);
+    const fleetReadings = cold.length * 100;
+    const fleetCold: number[] = [];
+    const fleetWarm: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      fleetCold.push(pureRun(cold, config).seconds);
+      fleetWarm.push(pureRun(warm, config).seconds);
+    }
 
     // Baseline: exactly the lines the processor writes (from the pure run), through the same sink
     // plugin, same batch size and as many concurrent writes as partitions, to another database.
@@ -291,6 +325,8 @@ async function main(): Promise<void> {
       pipeline_only_readings_per_s: Math.round(readings / pure.seconds),
       processor_without_rollups_readings_per_s: Math.round(readings / plain.seconds),
       pipeline_only_without_rollups_readings_per_s: Math.round(readings / purePlainSeconds),
+      pipeline_only_fleet_shape_readings_per_s: Math.round(fleetReadings / Math.min(...fleetCold)),
+      pipeline_only_fleet_shape_runs_of_10_readings_per_s: Math.round(fleetReadings / Math.min(...fleetWarm)),
       rollup_lines_written: full.rollupLines,
       // What rollups (1m, 1h) and one window rule per sensor cost, as a share of the throughput without them.
       rollups_window_rule_cost_pct: Number((100 * (1 - plain.seconds / full.seconds)).toFixed(1)),
@@ -312,6 +348,8 @@ async function main(): Promise<void> {
       ['raw InfluxDB batch writes (baseline)', `${result.influx_raw_lines_per_s.toLocaleString('en')} lines/s`, `= ${result.influx_raw_readings_per_s.toLocaleString('en')} readings/s; the processor's own lines, ${BATCH_LINES}/batch, ${PARTITIONS} concurrent`],
       ['pure pipeline, no I/O (one core)', `${result.pipeline_only_readings_per_s.toLocaleString('en')} readings/s`, 'JSON parse + validate, windows, 5 detectors + window rule, rollups, lines (as the worker)'],
       ['…without rollups and window rule', `${result.pipeline_only_without_rollups_readings_per_s.toLocaleString('en')} readings/s`, `cost ${result.rollups_window_rule_cost_pipeline_pct} % of the pipeline's own time`],
+      ['pure pipeline, e2e bench shape', `${result.pipeline_only_fleet_shape_readings_per_s.toLocaleString('en')} readings/s`, `same config; 50 devices x 100 sensors, 1 reading/sensor/message, devices interleaved (${(1e6 / result.pipeline_only_fleet_shape_readings_per_s).toFixed(2)} us/reading, state cache-cold)`],
+      ['…each device\'s messages in runs of 10', `${result.pipeline_only_fleet_shape_runs_of_10_readings_per_s.toLocaleString('en')} readings/s`, `the same readings, cache-warm (${(1e6 / result.pipeline_only_fleet_shape_runs_of_10_readings_per_s).toFixed(2)} us/reading), as a closed loop's backlog arrives`],
       ['CPU per 100k readings, processor run', `${result.processor_cpu_s_per_100k} + ${result.processor_influxd_cpu_s_per_100k} + ${result.processor_nats_cpu_s_per_100k} s`, 'processor (node) + influxd + nats-server'],
       ['CPU per 100k readings, raw writes', `${result.raw_client_cpu_s_per_100k} + ${result.raw_influxd_cpu_s_per_100k} s`, 'client (node) + influxd'],
       ['state per active sensor', `${result.state_bytes_per_sensor} B`, 'target < 2048 B (5 detectors, 1 open session, 1m and 1h rollup windows)'],
