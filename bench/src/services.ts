@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { PROCESSOR_NODE_FLAGS } from '@fieldline/cloud';
+import { GATEWAY_NODE_FLAGS } from '@fieldline/gateway';
 import { addDevice } from '@fieldline/gateway';
 import { freePort, InfluxServer, ManagedProcess, NatsServer, tempDir } from '@fieldline/harness';
 import { histogramBuckets, histogramByLabel, metricByLabel, metricSum, scrape } from './prom.js';
@@ -115,7 +116,7 @@ export class Pipeline {
       ops: { host: '127.0.0.1', port: apiOps },
     });
     // The gateway creates TELEMETRY, the processor its output streams: one after the other.
-    const gateway = await nodeService('gateway', GATEWAY_CLI, ['run', '--config', gatewayConfig], gwOps, opts.profileDir);
+    const gateway = await nodeService('gateway', GATEWAY_CLI, ['run', '--config', gatewayConfig], gwOps, opts.profileDir, GATEWAY_NODE_FLAGS);
     const processorService = (i: number): Promise<ManagedProcess> => nodeService(i === 0 ? 'processor' : `processor-${i + 1}`, CLOUD_CLI, ['processor', '--config', processorConfig(i)], procOps[i]!, opts.profileDir, PROCESSOR_NODE_FLAGS);
     const [first, api] = await Promise.all([processorService(0), nodeService('api', CLOUD_CLI, ['api', '--config', apiConfig], apiOps, opts.profileDir)]);
     // More processors join the group once the first has made the streams and buckets; the leases share the partitions out.

@@ -6,7 +6,7 @@
  * nats.js's `js.publish` and via the pipelined publisher the gateway uses.
  *
  *   npm run bench:gateway
- * BENCH_SECONDS, BENCH_DEVICES, BENCH_INFLIGHT override the defaults; GATEWAY_NODE_ARGS adds node flags to the
+ * BENCH_SECONDS, BENCH_DEVICES, BENCH_INFLIGHT override the defaults; GATEWAY_NODE_ARGS adds node flags (after GATEWAY_NODE_FLAGS) to the
  * gateway process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { encodeEnvelope, type Envelope } from '@fieldline/contract';
 import { runFleet, type FleetResult } from '@fieldline/firmware-sim';
 import { cleanupAll, freePort, ManagedProcess, NatsServer, tempDir } from '@fieldline/harness';
 import { connect, type NatsConnection } from 'nats';
-import { addDevice } from '../src/index.js';
+import { addDevice, GATEWAY_NODE_FLAGS } from '../src/index.js';
 import { JetStreamPublisher } from '../src/js-publisher.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
   const gateway = new ManagedProcess({
     name: 'fieldline-gateway',
     command: process.execPath,
-    args: [...(process.env.GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--conditions=fieldline-src', '--import', 'tsx', CLI, 'run', '--config', config],
+    args: [...GATEWAY_NODE_FLAGS, ...(process.env.GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--conditions=fieldline-src', '--import', 'tsx', CLI, 'run', '--config', config],
     cwd: ROOT,
     readyTimeoutMs: 30_000,
     // log level warn hides "gateway ready"; the MQTT port accepting connections is the signal.

@@ -1,7 +1,7 @@
 /**
  * The V8 flags the processor runs with. Every launcher carries them: the `fieldline-cloud` bin's
  * shebang, the systemd unit, the whole-pipeline bench's processes, the in-process pipeline benches
- * and the demo (`test/processor/node-flags.test.ts` fails when one drifts).
+ * and the demo (`test/node-flags.test.ts` fails when one drifts).
  *
  * Semi-spaces of up to 64 MB (V8 sizes them from the heap limit: at most 32 MB on a 24 GB machine,
  * growing from 1 MB while objects keep surviving): a batch's lines live until its flush
