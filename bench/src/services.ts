@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { PROCESSOR_NODE_FLAGS } from '@fieldline/cloud';
-import { GATEWAY_NODE_FLAGS } from '@fieldline/gateway';
-import { addDevice } from '@fieldline/gateway';
+import { addDevice, GATEWAY_NODE_FLAGS } from '@fieldline/gateway';
 import { freePort, InfluxServer, ManagedProcess, NatsServer, tempDir } from '@fieldline/harness';
 import { histogramBuckets, histogramByLabel, metricByLabel, metricSum, scrape } from './prom.js';
 
