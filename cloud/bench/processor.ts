@@ -81,10 +81,9 @@ const PLAIN = { raw: { retention: 'inf' }, rollups: [] };
  * `run` > 1 each device's messages come in runs of that many (still in its own order), as a
  * closed loop's backlog delivers them: the same readings with a warm cache.
  */
+const FLEET = { devices: 50, sensors: 100, envelopes: 120 };
 function fleetShape(run: number): Payload[] {
-  const devices = 50;
-  const sensors = 100;
-  const envelopes = 120;
+  const { devices, sensors, envelopes } = FLEET;
   const rand = rng(7);
   const order: [number, number][] = [];
   for (let e0 = 0; e0 < envelopes; e0 += run) for (let d = 0; d < devices; d++) for (let e = e0; e < Math.min(envelopes, e0 + run); e++) order.push([d, e]);
@@ -233,7 +232,7 @@ async function main(): Promise<void> {
     // (runs of 10 per device), alternating, best of three each.
     const cold = fleetShape(1);
     const warm = fleetShape(10);
-    const fleetReadings = cold.length * 100;
+    const fleetReadings = cold.length * FLEET.sensors;
     const fleetCold: number[] = [];
     const fleetWarm: number[] = [];
     for (let i = 0; i < 3; i++) {
@@ -348,7 +347,7 @@ async function main(): Promise<void> {
       ['raw InfluxDB batch writes (baseline)', `${result.influx_raw_lines_per_s.toLocaleString('en')} lines/s`, `= ${result.influx_raw_readings_per_s.toLocaleString('en')} readings/s; the processor's own lines, ${BATCH_LINES}/batch, ${PARTITIONS} concurrent`],
       ['pure pipeline, no I/O (one core)', `${result.pipeline_only_readings_per_s.toLocaleString('en')} readings/s`, 'JSON parse + validate, windows, 5 detectors + window rule, rollups, lines (as the worker)'],
       ['…without rollups and window rule', `${result.pipeline_only_without_rollups_readings_per_s.toLocaleString('en')} readings/s`, `cost ${result.rollups_window_rule_cost_pipeline_pct} % of the pipeline's own time`],
-      ['pure pipeline, e2e bench shape', `${result.pipeline_only_fleet_shape_readings_per_s.toLocaleString('en')} readings/s`, `same config; 50 devices x 100 sensors, 1 reading/sensor/message, devices interleaved (${(1e6 / result.pipeline_only_fleet_shape_readings_per_s).toFixed(2)} us/reading, state cache-cold)`],
+      ['pure pipeline, e2e bench shape', `${result.pipeline_only_fleet_shape_readings_per_s.toLocaleString('en')} readings/s`, `same config; ${FLEET.devices} devices x ${FLEET.sensors} sensors, 1 reading/sensor/message, devices interleaved (${(1e6 / result.pipeline_only_fleet_shape_readings_per_s).toFixed(2)} us/reading, state cache-cold)`],
       ['…each device\'s messages in runs of 10', `${result.pipeline_only_fleet_shape_runs_of_10_readings_per_s.toLocaleString('en')} readings/s`, `the same readings, cache-warm (${(1e6 / result.pipeline_only_fleet_shape_runs_of_10_readings_per_s).toFixed(2)} us/reading), as a closed loop's backlog arrives`],
       ['CPU per 100k readings, processor run', `${result.processor_cpu_s_per_100k} + ${result.processor_influxd_cpu_s_per_100k} + ${result.processor_nats_cpu_s_per_100k} s`, 'processor (node) + influxd + nats-server'],
       ['CPU per 100k readings, raw writes', `${result.raw_client_cpu_s_per_100k} + ${result.raw_influxd_cpu_s_per_100k} s`, 'client (node) + influxd'],

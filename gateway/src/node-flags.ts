@@ -1,7 +1,7 @@
 /**
  * The V8 flags the gateway runs with. Every launcher carries them: the `fieldline-gateway` bin's
  * shebang, the systemd unit, the whole-pipeline bench's gateway and `bench:gateway`'s
- * (`test/node-flags.test.ts` fails when one drifts). The demo runs the gateway in its own process,
+ * (`test/node-flags.test.ts` fails when one drifts). The demo runs the gateway inside its own process,
  * which `npm run demo` starts with the same flag.
  *
  * Semi-spaces of up to 64 MB, as the processor's (cloud/src/processor/node-flags.ts): a PUBLISH
