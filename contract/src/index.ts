@@ -6,6 +6,7 @@ export * from './limits.js';
 export * from './schema.js';
 export * from './generated/json-schemas.js';
 export * from './envelope.js';
+export * from './bundle.js';
 export * from './status.js';
 export * from './commands.js';
 export * from './events.js';

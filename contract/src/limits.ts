@@ -5,6 +5,13 @@
 export const ENVELOPE_VERSION = 1;
 /** Largest telemetry payload a gateway accepts (bytes). Also the broker's packet budget. */
 export const MAX_ENVELOPE_BYTES = 256 * 1024;
+/**
+ * Largest TELEMETRY bundle (bytes): envelopes of one device the gateway stores as one message
+ * (bundle.ts). Half of NATS's default `max_payload` (1 MiB), so a bundle always fits.
+ */
+export const MAX_BUNDLE_BYTES = 512 * 1024;
+/** Most envelopes in one TELEMETRY bundle. */
+export const MAX_BUNDLE_ENVELOPES = 1000;
 /** Most readings in one batch envelope. */
 export const MAX_READINGS = 5000;
 /**
