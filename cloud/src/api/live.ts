@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from 'pino';
-import { commandMessage, parseAlert, parseEnvelope, parseSession, parseStatusEntry, subjects, type CommandMessage, type DeviceStatusEntry } from '@fieldline/contract';
+import { commandMessage, parseAlert, parseSession, parseStatusEntry, subjects, telemetryEnvelopes, type CommandMessage, type DeviceStatusEntry, type Envelope } from '@fieldline/contract';
 import { readSecret } from '@fieldline/runtime';
 import type { ApiConfig } from './config.js';
 
@@ -112,22 +112,28 @@ export class Live {
   private updateTelemetrySub(): void {
     const wanted = this.cfg.liveReadings && [...this.clients].some((c) => c.filter.readings);
     if (wanted && !this.telemetrySub) {
-      this.telemetrySub = this.nc.subscribe('fl.telemetry.>', { callback: (_e, m) => this.onTelemetry(m.data) });
+      this.telemetrySub = this.nc.subscribe('fl.telemetry.>', { callback: (_e, m) => this.onTelemetry(m.subject, m.data) });
     } else if (!wanted && this.telemetrySub) {
       this.telemetrySub.unsubscribe();
       this.telemetrySub = undefined;
     }
   }
 
-  private onTelemetry(data: Uint8Array): void {
-    let env;
+  /** A TELEMETRY message: one envelope or a bundle of one device's (contract bundle.ts), to the clients that want its readings. */
+  private onTelemetry(subject: string, data: Uint8Array): void {
+    let envelopes;
     try {
-      env = parseEnvelope(data);
+      const t = telemetryEnvelopes(data, subject.slice(subject.lastIndexOf('.') + 1));
+      this.counters.liveBadMessages += t.errors.length;
+      envelopes = t.envelopes;
     } catch {
       this.counters.liveBadMessages++;
       return;
     }
-    if (env.readings.length === 0) return;
+    for (const env of envelopes) if (env && env.readings.length) this.sendReadings(env);
+  }
+
+  private sendReadings(env: Envelope): void {
     for (const c of this.clients) {
       if (!c.filter.readings || (c.filter.device && c.filter.device !== env.device)) continue;
       const readings = env.readings

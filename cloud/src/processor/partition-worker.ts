@@ -1,4 +1,4 @@
-import { ContractError, deadLetter, parseEnvelope, partitionOf, STREAMS, subjects, type AlertEvent, type DeadLetter, type Envelope } from '@fieldline/contract';
+import { ContractError, deadLetter, partitionOf, STREAMS, subjects, type AlertEvent, type DeadLetter } from '@fieldline/contract';
 import { retry } from '@fieldline/runtime';
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg } from 'nats';
 import type { Logger } from 'pino';
@@ -11,7 +11,7 @@ import { LIVE_SUBJECTS, pendingOutputs, publishPending, type OutputSubjects, typ
 import { SNAPSHOT_SLICE_MS, SnapshotCut } from './pipeline-state.js';
 import { Effects, type PartitionPipeline } from './pipeline.js';
 import type { TakeoverPlan } from './takeover.js';
-import { valueTexts } from './value-texts.js';
+import { readTelemetry, type Parsed } from './telemetry.js';
 import { storedMs } from './clock-check.js';
 
 export interface WorkerOptions {
@@ -44,11 +44,6 @@ export interface WorkerOptions {
   metrics: Metrics;
   logger: Logger;
   subjects?: OutputSubjects;
-}
-
-interface Parsed {
-  env: Envelope;
-  values: (string | undefined)[] | undefined;
 }
 
 /** A cut: the effects of the messages up to `seq`, and what the flush has done of them so far. */
@@ -85,6 +80,11 @@ const YIELD_MS = 5;
 const nextTick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 const deviceOf = (m: JsMsg): string => m.subject.slice(m.subject.lastIndexOf('.') + 1);
+const readingsOf = (parsed: Parsed[]): number => {
+  let n = 0;
+  for (const p of parsed) n += p.env.readings.length;
+  return n;
+};
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -290,7 +290,7 @@ export class PartitionWorker {
           this.goLive();
           const parsed = this.parse(m);
           // Cut before a message that would overflow the batch, so a request stays within batchLines.
-          if (parsed && this.fx.points.count > 0 && this.fx.points.count + parsed.env.readings.length > this.o.batchLines) await this.cutBounded();
+          if (parsed && this.fx.points.count > 0 && this.fx.points.count + readingsOf(parsed) > this.o.batchLines) await this.cutBounded();
           this.apply(m, parsed);
           // Date.now() against the server's timestamp: a clock skew between the hosts adds to it.
           this.o.metrics.delay.observe(Math.max(0, Date.now() - storedMs(m)) / 1000);
@@ -319,7 +319,14 @@ export class PartitionWorker {
   private replay(m: JsMsg): void {
     this.lastSeen = m.seq;
     try {
-      this.pipeline.process(parseEnvelope(m.data, deviceOf(m)), this.replayFx, undefined, storedMs(m));
+      const at = storedMs(m);
+      for (const p of readTelemetry(m.data, deviceOf(m)).parsed) {
+        try {
+          this.pipeline.process(p.env, this.replayFx, undefined, at);
+        } catch (err) {
+          if (!(err instanceof ContractError)) this.o.logger.error({ err, seq: m.seq }, 'replay: processing failed');
+        }
+      }
     } catch (err) {
       // Dead-lettered when it was first processed.
       if (!(err instanceof ContractError)) this.o.logger.error({ err, seq: m.seq }, 'replay: processing failed');
@@ -328,23 +335,26 @@ export class PartitionWorker {
     if (m.seq >= this.committed || m.info.pending === 0) this.goLive();
   }
 
-  /** The message's envelope (and its value texts), or undefined when it was dead-lettered as bad input. */
-  private parse(m: JsMsg): Parsed | undefined {
+  /**
+   * The message's envelopes (one, or a bundle's) with their value texts; undefined when the
+   * message was dead-lettered whole. A bundle's invalid envelope is dead-lettered alone.
+   */
+  private parse(m: JsMsg): Parsed[] | undefined {
     const device = deviceOf(m);
     try {
-      const text = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8');
-      const env = parseEnvelope(text, device);
-      if (partitionOf(env.device, this.o.partitions) !== this.o.partition) {
-        throw new ContractError('bad_topic', 'subject', `device "${env.device}" does not belong to partition ${this.o.partition}`);
+      if (partitionOf(device, this.o.partitions) !== this.o.partition) {
+        throw new ContractError('bad_topic', 'subject', `device "${device}" does not belong to partition ${this.o.partition}`);
       }
-      return { env, values: valueTexts(text, env.readings.length) };
+      const t = readTelemetry(m.data, device);
+      for (const f of t.failed) this.deadLetter(m, device, f.error, f.payload);
+      return t.parsed;
     } catch (err) {
       this.deadLetter(m, device, err);
       return undefined;
     }
   }
 
-  private apply(m: JsMsg, parsed: Parsed | undefined): void {
+  private apply(m: JsMsg, parsed: Parsed[] | undefined): void {
     this.last = m;
     this.lastSeen = m.seq;
     if (this.published && m.seq > this.o.plan.horizon) this.published = undefined;
@@ -352,10 +362,13 @@ export class PartitionWorker {
     const fx = this.fx;
     const a0 = fx.alerts.length;
     const s0 = fx.sessions.length;
-    try {
-      this.pipeline.process(parsed.env, fx, parsed.values, storedMs(m));
-    } catch (err) {
-      this.deadLetter(m, parsed.env.device, err);
+    const at = storedMs(m);
+    for (const p of parsed) {
+      try {
+        this.pipeline.process(p.env, fx, p.values, at);
+      } catch (err) {
+        this.deadLetter(m, p.env.device, err, parsed.length > 1 ? Buffer.from(JSON.stringify(p.env)) : undefined);
+      }
     }
     if (fx.alerts.length > a0) this.raise(fx.alerts.slice(a0), m.seq);
     for (let i = s0; i < fx.sessions.length; i++) this.sessionSeqs.push(m.seq);
@@ -380,13 +393,13 @@ export class PartitionWorker {
    * Files the message with its reason; it is committed with the batch: one message never blocks
    * its partition. A ContractError is bad input; anything else is a processor bug, kept for a replay once fixed.
    */
-  private deadLetter(m: JsMsg, device: string, err: unknown): void {
+  private deadLetter(m: JsMsg, device: string, err: unknown, payload: Uint8Array = m.data): void {
     const reason = err instanceof ContractError ? err.reason : 'processing_failed';
     this.o.metrics.badMessages.inc({ reason });
     if (err instanceof ContractError) this.o.logger.warn({ device, seq: m.seq, err }, 'invalid TELEMETRY message dead-lettered');
     else this.o.logger.error({ device, seq: m.seq, err }, 'processing failed; message dead-lettered');
     // The contract's builder: a redelivered message files the same msgID, so JetStream drops the repeat.
-    this.deadLetters.push(deadLetter({ reason, device, source: `processor/partition-${this.o.partition}`, error: err instanceof Error ? err : String(err), payload: m.data }));
+    this.deadLetters.push(deadLetter({ reason, device, source: `processor/partition-${this.o.partition}`, error: err instanceof Error ? err : String(err), payload }));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { ContractError, parseEnvelope, STREAMS } from '@fieldline/contract';
+import { ContractError, STREAMS } from '@fieldline/contract';
 import { isNotFound } from '@fieldline/runtime/nats';
 import { connect, credsAuthenticator, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { pendingOutputs, publishPending, type OutputSubjects } from './outputs.j
 import { Effects, PartitionPipeline } from './pipeline.js';
 import { readStream } from './stream-reader.js';
 import { storedMs } from './clock-check.js';
-import { valueTexts } from './value-texts.js';
+import { readTelemetry } from './telemetry.js';
 
 /** A point of the TELEMETRY stream: a sequence, or the first message stored at or after a time. */
 export type StreamPoint = { seq: number } | { time: Date };
@@ -130,9 +130,9 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       let pipeline = pipelines.get(p);
       if (!pipeline) pipelines.set(p, (pipeline = new PartitionPipeline(cfg)));
       try {
-        const text = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8');
-        const env = parseEnvelope(text, device);
-        pipeline.process(env, fx, valueTexts(text, env.readings.length), storedMs(m));
+        const t = readTelemetry(m.data, device);
+        r.invalid += t.failed.length;
+        for (const p of t.parsed) pipeline.process(p.env, fx, p.values, storedMs(m));
       } catch (err) {
         if (!(err instanceof ContractError)) throw err;
         r.invalid++;

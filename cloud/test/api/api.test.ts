@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
-import { AlertEventSchema, ID_PATTERN } from '@fieldline/contract';
+import { AlertEventSchema, encodeBundle, ID_PATTERN } from '@fieldline/contract';
 import { pino } from 'pino';
 import { cleanupAll, InfluxServer, NatsServer } from '@fieldline/harness';
 import { loadApiConfig, startApi, type ApiHandle } from '../../src/api/index.js';
@@ -316,6 +316,11 @@ describe('NATS: live updates and commands', () => {
     nc.publish('fl.telemetry.3.pump-1', JSON.stringify(env));
     while (!text.includes('event: readings')) text += (await reader.read()).value;
     expect(JSON.parse(/event: readings\ndata: (.*)\n/.exec(text)![1]!)).toEqual({ device: 'pump-1', readings: [{ sensor: 'temp', ts: T0, value: 21.5 }] });
+    // A bundle (the gateway's envelopes of one turn, contract bundle.ts): each envelope's readings, in order.
+    const next = (seq: number, value: number): Buffer => Buffer.from(JSON.stringify({ ...env, seq, readings: [{ sensor: 'temp', ts: T0 + seq, value }] }));
+    nc.publish('fl.telemetry.3.pump-1', encodeBundle([next(2, 22.5), next(3, 23.5)]));
+    while ((text.match(/event: readings/g) ?? []).length < 3) text += (await reader.read()).value;
+    expect([...text.matchAll(/event: readings\ndata: (.*)\n/g)].map((m) => JSON.parse(m[1]!).readings[0].value)).toEqual([21.5, 22.5, 23.5]);
     ctl.abort();
     expect((await get('/healthz', {})).body.checks.nats.detail.liveBadMessages).toBe(1);
   });
