@@ -1,4 +1,4 @@
-import { DEFAULT_PARTITIONS, MAX_ENVELOPE_BYTES } from '@fieldline/contract';
+import { DEFAULT_PARTITIONS, MAX_BUNDLE_BYTES, MAX_ENVELOPE_BYTES } from '@fieldline/contract';
 import { loadConfig, logConfigSchema } from '@fieldline/runtime';
 import { z } from 'zod';
 import { GatewayConfigError } from './errors.js';
@@ -112,6 +112,12 @@ export const gatewayConfigSchema = z
         token: z.string().min(1).optional(),
         /** Wait for one JetStream PubAck before re-sending (same `Nats-Msg-Id`). @default 5000 */
         publishTimeoutMs: z.number().int().positive().default(5000),
+        /**
+         * Largest TELEMETRY bundle, bytes: the envelopes a device sent within one turn of the
+         * gateway's event loop are stored as one JetStream message up to this size (contract
+         * bundle.ts; nothing waits for a bundle to fill). 0 stores every envelope alone. @default 524288
+         */
+        bundleBytes: z.number().int().min(0).max(MAX_BUNDLE_BYTES).default(MAX_BUNDLE_BYTES),
         /** P: partitions of `fl.telemetry.{partition}.{device}`; fixed per deployment. @default 8 */
         partitions: z.number().int().positive().max(1024).default(DEFAULT_PARTITIONS),
         streams: z

@@ -16,6 +16,7 @@ export class GatewayMetrics {
   readonly refused = new Counter({ name: 'fieldline_gateway_refused_total', help: 'Connections, publishes and subscriptions refused by authentication or authorization', labelNames: ['why'], registers: [this.registry] });
   readonly clientErrors = new Counter({ name: 'fieldline_gateway_client_errors_total', help: 'Connections closed for protocol errors (malformed packets, oversize, timeouts)', registers: [this.registry] });
   readonly throttled = new Counter({ name: 'fieldline_gateway_throttled_total', help: 'PUBLISHes delayed by the per-device message or byte rate limit', registers: [this.registry] });
+  readonly bundledEnvelopes = new Histogram({ name: 'fieldline_gateway_bundle_envelopes', help: 'Envelopes per TELEMETRY bundle (messages holding two or more; a lone envelope is stored alone)', buckets: [2, 4, 8, 16, 32, 64, 128, 256, 1000], registers: [this.registry] });
   readonly duplicates = new Counter({ name: 'fieldline_gateway_duplicates_total', help: 'Envelopes JetStream reported as duplicates (a resend of a stored batch)', registers: [this.registry] });
   readonly publishRetries = new Counter({ name: 'fieldline_gateway_js_publish_retries_total', help: 'JetStream publishes re-sent after a timeout or error', registers: [this.registry] });
   readonly pendingEnvelopes = new Gauge({ name: 'fieldline_gateway_pending_envelopes', help: 'Envelopes awaiting a JetStream ack', registers: [this.registry] });

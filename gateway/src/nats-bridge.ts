@@ -71,6 +71,8 @@ export interface StoreJob {
   payload: Uint8Array;
   msgID?: string;
   headers?: MsgHdrs;
+  /** Envelopes the message holds (a bundle, bundler.ts): what the `maxPendingEnvelopes` bound counts. @default 1 */
+  envelopes?: number;
 }
 
 /** A compare-and-set publish (`Nats-Expected-Last-Subject-Sequence`) that lost: not retried, the caller decides. */
@@ -91,7 +93,8 @@ export class NatsBridge {
   private reconnected: { promise: Promise<void>; resolve: () => void } | undefined;
   private pendingCount = 0;
   private pendingBytes = 0;
-  private readonly roomWaiters: (() => void)[] = [];
+  /** Jobs waiting for room, in arrival order (`admit`). */
+  private readonly waiting: { bytes: number; envelopes: number; admitted: () => void; refused: (err: Error) => void }[] = [];
   private lastWarn = 0;
   private readonly publisher: JetStreamPublisher;
 
@@ -177,31 +180,51 @@ export class NatsBridge {
     return this.reconnected.promise;
   }
 
-  private async admit(bytes: number): Promise<void> {
+  /** Room for a job: one that does not fit alone may always go when nothing is pending, else it could never be admitted. */
+  private fits(bytes: number, envelopes: number): boolean {
     const { maxPendingEnvelopes, maxPendingBytes } = this.cfg.limits;
-    // One oversize job may always go alone, else it could never be admitted.
-    while (this.pendingCount > 0 && (this.pendingCount >= maxPendingEnvelopes || this.pendingBytes + bytes > maxPendingBytes)) {
-      await new Promise<void>((r) => this.roomWaiters.push(r));
-      if (this.closed) throw new BridgeError('gateway closed');
-    }
-    this.pendingCount++;
+    return this.pendingCount === 0 || (this.pendingCount + envelopes <= maxPendingEnvelopes && this.pendingBytes + bytes <= maxPendingBytes);
+  }
+
+  private take(bytes: number, envelopes: number): void {
+    this.pendingCount += envelopes;
     this.pendingBytes += bytes;
     this.metrics.pendingEnvelopes.set(this.pendingCount);
     this.metrics.pendingBytes.set(this.pendingBytes);
   }
 
-  private release(bytes: number): void {
-    this.pendingCount--;
+  /**
+   * Admits a job at once (undefined) or when room comes (the promise). In line, first come first
+   * admitted, also when a smaller job would fit: jobs reach JetStream in the order they came, so
+   * a device's bundles and envelopes (of different sizes) keep its order.
+   */
+  private admit(bytes: number, envelopes: number): Promise<void> | undefined {
+    if (this.waiting.length === 0 && this.fits(bytes, envelopes)) {
+      this.take(bytes, envelopes);
+      return undefined;
+    }
+    return new Promise<void>((admitted, refused) => this.waiting.push({ bytes, envelopes, admitted, refused }));
+  }
+
+  private release(bytes: number, envelopes: number): void {
+    this.pendingCount -= envelopes;
     this.pendingBytes -= bytes;
     this.metrics.pendingEnvelopes.set(this.pendingCount);
     this.metrics.pendingBytes.set(this.pendingBytes);
-    this.roomWaiters.shift()?.();
+    // Everyone at the head of the line who fits now, in order.
+    while (this.waiting.length > 0 && this.fits(this.waiting[0]!.bytes, this.waiting[0]!.envelopes)) {
+      const w = this.waiting.shift()!;
+      this.take(w.bytes, w.envelopes);
+      w.admitted();
+    }
   }
 
   /** Stores `job` in JetStream; resolves with the PubAck (maybe `duplicate`). Rejects only on close. */
   async store(job: StoreJob): Promise<PubAck> {
     const bytes = job.payload.byteLength;
-    await this.admit(bytes);
+    const envelopes = job.envelopes ?? 1;
+    const room = this.admit(bytes, envelopes);
+    if (room) await room;
     try {
       for (let attempt = 0; ; attempt++) {
         if (this.closed) throw new BridgeError('gateway closed before JetStream acknowledged');
@@ -224,7 +247,7 @@ export class NatsBridge {
         }
       }
     } finally {
-      this.release(bytes);
+      this.release(bytes, envelopes);
     }
   }
 
@@ -232,7 +255,7 @@ export class NatsBridge {
     if (this.closed) return;
     this.closed = true;
     this.reconnected?.resolve();
-    for (const w of this.roomWaiters.splice(0)) w();
+    for (const w of this.waiting.splice(0)) w.refused(new BridgeError('gateway closed'));
     this.publisher.close();
     await this.nc.close().catch(() => undefined);
   }

@@ -16,6 +16,7 @@ import {
 import { toHeaders } from '@fieldline/runtime/nats';
 import type { Aedes } from 'aedes';
 import type { Logger } from 'pino';
+import { Bundler } from './bundler.js';
 import type { DeviceStatusWriter } from './device-status.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { NatsBridge } from './nats-bridge.js';
@@ -23,6 +24,8 @@ import type { SensorLimit } from './sensor-limit.js';
 
 /** Turns device PUBLISHes into JetStream messages; each method resolves once it is safe to PUBACK. */
 export class Uplink {
+  private readonly bundler: Bundler;
+
   constructor(
     private readonly broker: Aedes,
     private readonly bridge: NatsBridge,
@@ -31,9 +34,13 @@ export class Uplink {
     private readonly statuses: DeviceStatusWriter,
     private readonly log: Logger,
     private readonly sensors: SensorLimit,
-  ) {}
+    /** Largest TELEMETRY bundle, bytes; 0: every envelope alone (config `nats.bundleBytes`). */
+    bundleBytes: number,
+  ) {
+    this.bundler = new Bundler({ store: (job) => bridge.store(job), maxBytes: bundleBytes, onBundle: (n) => metrics.bundledEnvelopes.observe(n) });
+  }
 
-  /** Valid batch -> TELEMETRY (idempotent by batch id); invalid -> DEADLETTER + notice. */
+  /** Valid batch -> TELEMETRY, bundled with the device's others of this turn (idempotent by batch id); invalid -> DEADLETTER + notice. */
   async telemetry(device: string, payload: Buffer): Promise<void> {
     let env;
     try {
@@ -48,11 +55,7 @@ export class Uplink {
       await this.deadLetter(device, payload, 'sensor_limit', tooMany, 'telemetry', batchId(env));
       return;
     }
-    const ack = await this.bridge.store({
-      subject: subjects.telemetry(partitionOf(device, this.partitions), device),
-      payload,
-      msgID: batchId(env),
-    });
+    const ack = await this.bundler.add(subjects.telemetry(partitionOf(device, this.partitions), device), env, payload);
     this.metrics.edge.heartbeat(device, env.health);
     if (ack.duplicate) this.metrics.duplicates.inc();
     else this.metrics.readingsIn.inc(env.readings.length);

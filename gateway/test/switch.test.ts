@@ -7,13 +7,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
 import { join } from 'node:path';
-import { batchId, parseEnvelope, parseStatusEntry, STREAMS } from '@fieldline/contract';
+import { parseStatusEntry } from '@fieldline/contract';
 import { cleanupAll, freePort, NatsServer, onCleanup, PtyPair, sleep, tempDir, waitFor } from '@fieldline/harness';
-import { connect, type NatsConnection } from 'nats';
+import { connect } from 'nats';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { addDevice, loadGatewayConfig, startGateway, type Gateway } from '../src/index.js';
+import { distinctBatches, telemetryBatches, unexplainedRepeats } from './helpers.js';
 
 afterAll(() => cleanupAll());
 
@@ -89,18 +90,6 @@ async function spawnAgent(configFile: string): Promise<ChildProcess> {
   return child;
 }
 
-async function telemetry(nc: NatsConnection): Promise<{ id: string; values: number[] }[]> {
-  const jsm = await nc.jetstreamManager();
-  const info = await jsm.streams.info(STREAMS.TELEMETRY.name);
-  const out: { id: string; values: number[] }[] = [];
-  for (let s = info.state.first_seq; s <= info.state.last_seq && info.state.messages > 0; s++) {
-    const m = await jsm.streams.getMessage(STREAMS.TELEMETRY.name, { seq: s }).catch(() => null);
-    if (!m) continue;
-    const env = parseEnvelope(m.data, DEVICE);
-    if (env.readings.length) out.push({ id: batchId(env), values: env.readings.map((r) => r.value) });
-  }
-  return out;
-}
 
 const superseded = async (g: Gateway): Promise<number> => (await g.metrics.statusUpdates.get()).values.find((v) => v.labels.result === 'superseded')?.value ?? 0;
 
@@ -173,14 +162,14 @@ describe('two gateways, a device switching between them mid-stream', () => {
       const total = next;
       const batches = await waitFor(
         async () => {
-          const x = await telemetry(nc);
-          return x.reduce((n, y) => n + y.values.length, 0) >= total ? x : null;
+          const x = await telemetryBatches(nc, DEVICE);
+          return distinctBatches(x).reduce((n, y) => n + y.values.length, 0) >= total ? x : null;
         },
         { timeoutMs: 30_000, intervalMs: 500, what: `${total} readings in JetStream` },
       );
-      const ids = batches.map((x) => x.id);
-      expect(new Set(ids).size).toBe(ids.length);
-      expect(batches.flatMap((x) => x.values).sort((p, q) => p - q)).toEqual(Array.from({ length: total }, (_, i) => i));
+      // A batch twice only where a bundle was re-sent cut differently (the processor drops it).
+      expect(unexplainedRepeats(batches)).toEqual([]);
+      expect(distinctBatches(batches).flatMap((x) => x.values).sort((p, q) => p - q)).toEqual(Array.from({ length: total }, (_, i) => i));
       // A clean stop: the final status is offline, from the device's last connection.
       const last = (await status())!.conn!;
       agent.kill('SIGTERM');

@@ -57,6 +57,8 @@ export interface Row {
   sent: number;
   lost: number;
   duplicated: number;
+  /** Batches in TELEMETRY again from a bundle re-sent cut differently (the processor drops them; not a fault). */
+  rebundled: number;
   altered: number;
   outOfOrder: number;
   /** Missing but stated by the scenario (counted drops, unread windows). */
@@ -199,6 +201,7 @@ export async function runScenario(sc: Scenario, profile: Profile, seed: number, 
       sent: report.sent,
       lost: report.lost,
       duplicated: report.duplicated,
+      rebundled: report.rebundled,
       altered: report.altered,
       outOfOrder: report.outOfOrder,
       tolerated: report.tolerated,
@@ -216,6 +219,7 @@ export async function runScenario(sc: Scenario, profile: Profile, seed: number, 
       sent: 0,
       lost: 0,
       duplicated: 0,
+      rebundled: 0,
       altered: 0,
       outOfOrder: 0,
       tolerated: 0,

@@ -1,7 +1,7 @@
 /** The fault suite's report: scenario, readings sent, lost, duplicated, altered, time to recover. */
 import type { Row } from './suite.js';
 
-const COLUMNS = ['scenario', 'sent', 'lost', 'duplicated', 'altered', 'out of order', 'counted / unread', 'alerts (expected, missing, extra, twice)', 'recovered after', 'result'] as const;
+const COLUMNS = ['scenario', 'sent', 'lost', 'duplicated', 're-sent bundles', 'altered', 'out of order', 'counted / unread', 'alerts (expected, missing, extra, twice)', 'recovered after', 'result'] as const;
 
 function cells(r: Row): string[] {
   const a = r.alerts;
@@ -10,6 +10,7 @@ function cells(r: Row): string[] {
     String(r.sent),
     String(r.lost),
     String(r.duplicated),
+    String(r.rebundled),
     String(r.altered),
     String(r.outOfOrder),
     String(r.tolerated),

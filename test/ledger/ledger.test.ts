@@ -64,6 +64,17 @@ describe('ledger', () => {
     expect(isExact(r)).toBe(false);
   });
 
+  it('a batch again in a bundle re-sent cut differently is counted apart, not a duplicate; the same batch stored alone twice is one', () => {
+    const bundled = (m: TelemetryMessage): TelemetryMessage => ({ ...m, bundled: true });
+    const [b1, b2] = log();
+    const r = checkLedger({ sent, stored: storedOf(sent), telemetry: [bundled(b1!), bundled(b2!), { ...b2!, seq: 99 }] });
+    expect(r).toMatchObject({ rebundled: 1, duplicated: 0, outOfOrder: 0 });
+    expect(isExact(r)).toBe(true);
+    const twice = checkLedger({ sent, stored: storedOf(sent), telemetry: [b1!, b2!, { ...b2!, seq: 99 }] });
+    expect(twice).toMatchObject({ rebundled: 0, duplicated: 10 });
+    expect(isExact(twice)).toBe(false);
+  });
+
   it('finds an alert transition published twice, a missing one, an unresolved one and one the ground truth does not call for', () => {
     const expected = [{ device: 'd1', sensor: 'a', rule: 'hot', from: T, to: T + 200 }];
     const twice = checkLedger({ sent, stored: storedOf(sent), telemetry: log(), alerts: [alert('firing', T + 100), alert('firing', T + 100), alert('resolved', T + 100)] }, { alerts: { rules: ['hot'], expected } });

@@ -1,6 +1,6 @@
 /** Reads back what the pipeline kept, for the ledger: InfluxDB readings and the JetStream streams. */
 import { readFileSync } from 'node:fs';
-import { parseAlert, parseEnvelope, parseSession, STREAMS, type AlertEvent, type SessionSummary } from '@fieldline/contract';
+import { parseAlert, parseSession, STREAMS, telemetryEnvelopes, type AlertEvent, type SessionSummary } from '@fieldline/contract';
 import type { NatsConnection } from 'nats';
 import type { SentReading, StoredReading, TelemetryMessage } from './ledger.js';
 
@@ -74,8 +74,14 @@ export async function readStream(nc: NatsConnection, stream: string): Promise<{ 
   return out;
 }
 
+/** The TELEMETRY log, one entry per envelope (a bundle's one by one). */
 export async function readTelemetry(nc: NatsConnection): Promise<TelemetryMessage[]> {
-  return (await readStream(nc, STREAMS.TELEMETRY.name)).map((m) => ({ seq: m.seq, msgId: m.msgId, env: parseEnvelope(m.data) }));
+  const out: TelemetryMessage[] = [];
+  for (const m of await readStream(nc, STREAMS.TELEMETRY.name)) {
+    const { envelopes } = telemetryEnvelopes(m.data);
+    for (const env of envelopes) if (env) out.push({ seq: m.seq, msgId: m.msgId, env, bundled: envelopes.length > 1 });
+  }
+  return out;
 }
 
 export async function readAlerts(nc: NatsConnection): Promise<AlertEvent[]> {

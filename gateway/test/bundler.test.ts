@@ -1,0 +1,122 @@
+import { parseBundle, parseEnvelope, type Envelope } from '@fieldline/contract';
+import { cleanupAll } from '@fieldline/harness';
+import type { PubAck } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Bundler } from '../src/bundler.js';
+import type { StoreJob } from '../src/nats-bridge.js';
+import { connectDevice, envelope, metricsText, startRig, streamMessages, telemetryBatches, type Rig } from './helpers.js';
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** The bundler's logic against a store that records its jobs (the real one is below). */
+function recorder(): { jobs: StoreJob[]; store: (job: StoreJob) => Promise<PubAck>; fail?: Error } {
+  const r: { jobs: StoreJob[]; store: (job: StoreJob) => Promise<PubAck>; fail?: Error } = {
+    jobs: [],
+    store: (job) => {
+      r.jobs.push(job);
+      return r.fail ? Promise.reject(r.fail) : Promise.resolve({ stream: 'TELEMETRY', seq: r.jobs.length, duplicate: false } as PubAck);
+    },
+  };
+  return r;
+}
+
+const item = (device: string, seq: number): [Envelope, Buffer] => {
+  const text = envelope(device, 1, 'testepoch1', seq);
+  return [parseEnvelope(text), Buffer.from(text)];
+};
+
+describe('bundler: one device\'s envelopes of one turn, one JetStream message', () => {
+  it('bundles per subject in arrival order; a lone envelope goes alone, unchanged; each gets its message\'s PubAck', async () => {
+    const r = recorder();
+    const sizes: number[] = [];
+    const b = new Bundler({ store: r.store, maxBytes: 512 * 1024, onBundle: (n) => sizes.push(n) });
+    const acks = [1, 2, 3].map((s) => b.add('fl.telemetry.1.dev-a', ...item('dev-a', s)));
+    const lone = b.add('fl.telemetry.2.dev-b', ...item('dev-b', 9));
+    expect(r.jobs).toEqual([]); // nothing before the turn ends
+    await turn();
+    expect(r.jobs.map((j) => [j.subject, j.msgID, j.envelopes])).toEqual([
+      ['fl.telemetry.1.dev-a', 'dev-a:testepoch1:1..testepoch1:3', 3],
+      ['fl.telemetry.2.dev-b', 'dev-b:testepoch1:9', undefined],
+    ]);
+    expect(parseBundle(r.jobs[0]!.payload, 'dev-a').envelopes.map((e) => e!.seq)).toEqual([1, 2, 3]);
+    expect(Buffer.from(r.jobs[1]!.payload).toString()).toBe(envelope('dev-b', 1, 'testepoch1', 9));
+    expect((await Promise.all(acks)).map((a) => a.seq)).toEqual([1, 1, 1]);
+    expect((await lone).seq).toBe(2);
+    expect(sizes).toEqual([3]);
+  });
+
+  it('cuts at maxBytes (in order, a big one alone), and maxBytes 0 stores each at once', async () => {
+    const r = recorder();
+    const one = item('dev-a', 1)[1].byteLength;
+    const b = new Bundler({ store: r.store, maxBytes: 2 * one + 3 });
+    for (let s = 1; s <= 5; s++) void b.add('fl.telemetry.1.dev-a', ...item('dev-a', s));
+    await turn();
+    expect(r.jobs.map((j) => j.msgID)).toEqual(['dev-a:testepoch1:1..testepoch1:2', 'dev-a:testepoch1:3..testepoch1:4', 'dev-a:testepoch1:5']);
+
+    const off = recorder();
+    const plain = new Bundler({ store: off.store, maxBytes: 0 });
+    void plain.add('fl.telemetry.1.dev-a', ...item('dev-a', 1));
+    void plain.add('fl.telemetry.1.dev-a', ...item('dev-a', 2));
+    expect(off.jobs.map((j) => j.msgID)).toEqual(['dev-a:testepoch1:1', 'dev-a:testepoch1:2']);
+  });
+
+  it('a failed store fails every envelope of the bundle (none is PUBACKed)', async () => {
+    const r = recorder();
+    r.fail = new Error('gateway closed');
+    const b = new Bundler({ store: r.store, maxBytes: 512 * 1024 });
+    const all = [1, 2].map((s) => b.add('fl.telemetry.1.dev-a', ...item('dev-a', s)).then(() => 'acked', (err: Error) => err.message));
+    await turn();
+    expect(await Promise.all(all)).toEqual(['gateway closed', 'gateway closed']);
+    expect(r.jobs).toHaveLength(1);
+  });
+});
+
+describe('bundler in the gateway: a device with many envelopes in flight', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig(['dev-a', 'dev-b']);
+  });
+  afterAll(async () => {
+    await rig?.close();
+    cleanupAll();
+  });
+
+  it('50 envelopes sent at once: all PUBACKed, stored in order in fewer messages, each envelope once', async () => {
+    const c = await connectDevice(rig.mqttUrl, 'dev-a');
+    const before = await streamMessages(rig.nc, 'TELEMETRY');
+    const bodies = Array.from({ length: 50 }, (_, i) => envelope('dev-a', 2, 'bundleepoch', i + 1));
+    await Promise.all(bodies.map((body) => c.publishAsync('fl/v1/dev-a/telemetry', body, { qos: 1 })));
+    const stored = (await telemetryBatches(rig.nc)).filter((b) => b.id.startsWith('dev-a:bundleepoch:'));
+    expect(stored.map((b) => b.id)).toEqual(bodies.map((_, i) => `dev-a:bundleepoch:${i + 1}`));
+    expect(stored.some((b) => b.bundled)).toBe(true);
+    expect((await streamMessages(rig.nc, 'TELEMETRY')) - before).toBeLessThan(50);
+    expect(await metricsText(rig)).toMatch(/fieldline_gateway_bundle_envelopes_count [1-9]/);
+    expect(await metricsText(rig)).toMatch(/fieldline_gateway_readings_in_total 100\b/);
+
+    await c.endAsync();
+  });
+});
+
+describe('the in-flight bound counts envelopes, and admits in arrival order', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    // Small bundles: a device's envelopes of one turn make several, of different sizes.
+    rig = await startRig(['dev-a', 'dev-b'], { limits: { maxPendingEnvelopes: 3 }, nats: { bundleBytes: 1500 } });
+  });
+  afterAll(async () => {
+    await rig?.close();
+    cleanupAll();
+  });
+
+  it('two devices, 40 envelopes each at once, 3 in flight at most: every envelope stored once, each device in its order', async () => {
+    const [a, b] = await Promise.all([connectDevice(rig.mqttUrl, 'dev-a'), connectDevice(rig.mqttUrl, 'dev-b')]);
+    const send = (c: typeof a, device: string): Promise<unknown> =>
+      // Sizes differ (1 to 30 readings), so a small job could overtake a big one waiting for room.
+      Promise.all(Array.from({ length: 40 }, (_, i) => c.publishAsync(`fl/v1/${device}/telemetry`, envelope(device, 1 + ((i * 7) % 30), 'boundepoch', i + 1), { qos: 1 })));
+    await Promise.all([send(a, 'dev-a'), send(b, 'dev-b')]);
+    const stored = (await telemetryBatches(rig.nc)).map((s) => s.id);
+    for (const d of ['dev-a', 'dev-b']) expect(stored.filter((id) => id.startsWith(`${d}:`))).toEqual(Array.from({ length: 40 }, (_, i) => `${d}:boundepoch:${i + 1}`));
+    expect(await metricsText(rig)).toMatch(/fieldline_gateway_pending_envelopes 0\b/);
+    await Promise.all([a.endAsync(), b.endAsync()]);
+  });
+});
