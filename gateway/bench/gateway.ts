@@ -6,16 +6,16 @@
  * nats.js's `js.publish` and via the pipelined publisher the gateway uses.
  *
  *   npm run bench:gateway
- * BENCH_SECONDS, BENCH_DEVICES, BENCH_INFLIGHT override the defaults; GATEWAY_NODE_ARGS adds node flags (after GATEWAY_NODE_FLAGS) to the
+ * BENCH_SECONDS, BENCH_DEVICES, BENCH_INFLIGHT, BENCH_BUNDLE_BYTES override the defaults; GATEWAY_NODE_ARGS adds node flags (after GATEWAY_NODE_FLAGS) to the
  * gateway process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeEnvelope, type Envelope } from '@fieldline/contract';
+import { encodeEnvelope, isBundle, parseBundle, type Envelope } from '@fieldline/contract';
 import { runFleet, type FleetResult } from '@fieldline/firmware-sim';
 import { cleanupAll, freePort, ManagedProcess, NatsServer, tempDir } from '@fieldline/harness';
-import { connect, type NatsConnection } from 'nats';
+import { connect, DeliverPolicy, type NatsConnection } from 'nats';
 import { addDevice, GATEWAY_NODE_FLAGS } from '../src/index.js';
 import { JetStreamPublisher } from '../src/js-publisher.js';
 
@@ -24,6 +24,8 @@ const DEVICES = Number(process.env.BENCH_DEVICES ?? 50);
 const BATCH = 100;
 // Unacknowledged QoS 1 PUBLISHes per device (MQTT's receive window on the device side).
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 64);
+/** The gateway's `nats.bundleBytes` (0: every envelope its own JetStream message); unset: the gateway's default. */
+const BUNDLE_BYTES = process.env.BENCH_BUNDLE_BYTES;
 const PASSWORD = 'bench-password-1';
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -97,8 +99,23 @@ function rssMb(pid: number | undefined): number {
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }
 
-async function streamCount(nc: NatsConnection): Promise<number> {
-  return (await (await nc.jetstreamManager()).streams.info('TELEMETRY')).state.messages;
+async function lastSeq(nc: NatsConnection): Promise<number> {
+  return (await (await nc.jetstreamManager()).streams.info('TELEMETRY')).state.last_seq;
+}
+
+/** Envelopes TELEMETRY holds after stream sequence `after`, a bundle's counted one by one (read back, not assumed). */
+async function envelopesAfter(nc: NatsConnection, after: number): Promise<number> {
+  const last = await lastSeq(nc);
+  if (last <= after) return 0;
+  const consumer = await nc.jetstream().consumers.get('TELEMETRY', { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 });
+  const messages = await consumer.consume({ max_messages: 1024 });
+  let n = 0;
+  for await (const m of messages) {
+    n += isBundle(m.data) ? parseBundle(m.data).envelopes.length : 1;
+    if (m.seq >= last) break;
+  }
+  messages.stop();
+  return n;
 }
 
 async function main(): Promise<void> {
@@ -116,7 +133,7 @@ async function main(): Promise<void> {
       `mqtt: { host: 127.0.0.1, port: ${mqttPort}, connectionRatePerS: 1000, connectionBurst: 1000 }`,
       `auth: { registryFile: ${registry} }`,
       `limits: { messagesPerS: 1000000, messageBurst: 1000000, bytesPerS: 1000000000, byteBurst: 1000000000 }`,
-      `nats: { servers: ["${nats.url}"] }`,
+      `nats: { servers: ["${nats.url}"]${BUNDLE_BYTES === undefined ? '' : `, bundleBytes: ${Number(BUNDLE_BYTES)}`} }`,
       `http: null`,
       `log: { level: warn }`,
     ].join('\n'),
@@ -148,12 +165,12 @@ async function main(): Promise<void> {
   const lean1 = await withCpu(pids, () => rawJetStream(nc, 1, SECONDS, true));
   const leanB = await withCpu(pids, () => rawJetStream(nc, BATCH, SECONDS, true));
 
-  const phase = (readingsPerEnvelope: number) =>
-    withCpu(pids, async (): Promise<FleetResult & { stored: number }> => {
-      const before = await streamCount(nc);
-      const r = await runFleet({ url, devices: ids, credentials, rate: 0, readingsPerEnvelope, durationMs: SECONDS * 1000, maxInflight: INFLIGHT });
-      return { ...r, stored: (await streamCount(nc)) - before };
-    });
+  // The envelopes stored are read back after the phase, outside its CPU figures.
+  const phase = async (readingsPerEnvelope: number): Promise<FleetResult & { stored: number; cpu: { gateway: number; nats: number; bench: number } }> => {
+    const before = await lastSeq(nc);
+    const r = await withCpu(pids, () => runFleet({ url, devices: ids, credentials, rate: 0, readingsPerEnvelope, durationMs: SECONDS * 1000, maxInflight: INFLIGHT }));
+    return { ...r, stored: await envelopesAfter(nc, before) };
+  };
   const batched = await phase(BATCH);
   const single = await phase(1);
   const rss = rssMb(gateway.pid);
