@@ -1,7 +1,7 @@
-import { cleanupAll, findBinary, sleep, waitFor } from '@fieldline/harness';
+import { findBinary, sleep, waitFor } from '@fieldline/harness';
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, envelope, nextMessage, PASSWORD, run, startRig, streamMessages, type Rig } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { connectDevice, envelope, nextMessage, PASSWORD, run, rigFixture, streamMessages, type Rig } from './helpers.js';
 
 /** Publishes QoS 1 and reports whether a PUBACK came or the gateway closed the connection. */
 async function publishOutcome(c: MqttClient, topic: string, payload: string): Promise<'acked' | 'closed'> {
@@ -17,14 +17,7 @@ async function refusedMetric(rig: Rig, why: string): Promise<number> {
 }
 
 describe('authorization matrix', () => {
-  let rig: Rig;
-  beforeAll(async () => {
-    rig = await startRig(['dev-a', 'dev-b']);
-  });
-  afterAll(async () => {
-    await rig?.close();
-    cleanupAll();
-  });
+  const rig = rigFixture(['dev-a', 'dev-b']);
 
   describe('MQTT.js', () => {
     it('legitimate: own telemetry stored, own commands subscription receives a NATS command', async () => {

@@ -1,18 +1,11 @@
-import { cleanupAll, waitFor } from '@fieldline/harness';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@fieldline/harness';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { loadGatewayConfig, startGateway } from '../src/index.js';
-import { connectDevice, envelope, startRig, streamMessages, type Rig } from './helpers.js';
+import { connectDevice, envelope, rigFixture, streamMessages } from './helpers.js';
 
 describe('bridge: MQTT QoS 1 -> JetStream, PUBACK after store', () => {
-  let rig: Rig;
-  beforeAll(async () => {
-    rig = await startRig(['dev-a']);
-  });
-  afterAll(async () => {
-    await rig?.close();
-    cleanupAll();
-  });
+  const rig = rigFixture(['dev-a']);
 
   it('stores a valid envelope under fl.telemetry.{p}.{device} with Nats-Msg-Id = batch id, before the PUBACK', async () => {
     const c = await connectDevice(rig.mqttUrl, 'dev-a');

@@ -1,10 +1,9 @@
 import { parseBundle, parseEnvelope, type Envelope } from '@fieldline/contract';
-import { cleanupAll } from '@fieldline/harness';
 import type { PubAck } from 'nats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Bundler } from '../src/bundler.js';
 import type { StoreJob } from '../src/nats-bridge.js';
-import { connectDevice, envelope, metricsText, startRig, streamMessages, telemetryBatches, type Rig } from './helpers.js';
+import { connectDevice, envelope, metricsText, rigFixture, streamMessages, telemetryBatches } from './helpers.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -72,14 +71,7 @@ describe('bundler: one device\'s envelopes of one turn, one JetStream message', 
 });
 
 describe('bundler in the gateway: a device with many envelopes in flight', () => {
-  let rig: Rig;
-  beforeAll(async () => {
-    rig = await startRig(['dev-a', 'dev-b']);
-  });
-  afterAll(async () => {
-    await rig?.close();
-    cleanupAll();
-  });
+  const rig = rigFixture(['dev-a', 'dev-b']);
 
   it('50 envelopes sent at once: all PUBACKed, stored in order in fewer messages, each envelope once', async () => {
     const c = await connectDevice(rig.mqttUrl, 'dev-a');
@@ -98,15 +90,8 @@ describe('bundler in the gateway: a device with many envelopes in flight', () =>
 });
 
 describe('the in-flight bound counts envelopes, and admits in arrival order', () => {
-  let rig: Rig;
-  beforeAll(async () => {
-    // Small bundles: a device's envelopes of one turn make several, of different sizes.
-    rig = await startRig(['dev-a', 'dev-b'], { limits: { maxPendingEnvelopes: 3 }, nats: { bundleBytes: 1500 } });
-  });
-  afterAll(async () => {
-    await rig?.close();
-    cleanupAll();
-  });
+  // Small bundles: a device's envelopes of one turn make several, of different sizes.
+  const rig = rigFixture(['dev-a', 'dev-b'], { limits: { maxPendingEnvelopes: 3 }, nats: { bundleBytes: 1500 } });
 
   it('two devices, 40 envelopes each at once, 3 in flight at most: every envelope stored once, each device in its order', async () => {
     const [a, b] = await Promise.all([connectDevice(rig.mqttUrl, 'dev-a'), connectDevice(rig.mqttUrl, 'dev-b')]);

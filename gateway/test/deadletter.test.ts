@@ -1,17 +1,9 @@
 import { DEADLETTER_HEADERS, type RejectionNotice } from '@fieldline/contract';
-import { cleanupAll } from '@fieldline/harness';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, envelope, nextMessage, startRig, streamMessages, type Rig } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { connectDevice, envelope, nextMessage, rigFixture, streamMessages } from './helpers.js';
 
 describe('dead letters', () => {
-  let rig: Rig;
-  beforeAll(async () => {
-    rig = await startRig(['dev-a']);
-  });
-  afterAll(async () => {
-    await rig?.close();
-    cleanupAll();
-  });
+  const rig = rigFixture(['dev-a']);
 
   const cases: { name: string; payload: Buffer; reason: string; batch: string | null }[] = [
     { name: 'bytes that are not JSON', payload: Buffer.from([0xff, 0x00, 0x7b, 0x0a, 0x0d]), reason: 'bad_json', batch: null },

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { batchId, telemetryEnvelopes } from '@fieldline/contract';
-import { NatsServer, tempDir } from '@fieldline/harness';
+import { cleanupAll, NatsServer, tempDir } from '@fieldline/harness';
 import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { afterAll, beforeAll } from 'vitest';
 import { addDevice, loadGatewayConfig, startGateway, type Gateway, type GatewayConfigInput } from '../src/index.js';
 
 export const PASSWORD = 'correct-horse-battery';
@@ -20,6 +21,22 @@ export interface Rig {
 }
 
 /** nats-server + a registry with `devices` (password {@link PASSWORD}) + an in-process gateway. */
+/**
+ * A rig (`startRig`) for the enclosing `describe`: started before its tests, closed and cleaned up
+ * after them. The returned object reads through to the started rig, inside tests only.
+ */
+export function rigFixture(devices: string[], overrides: Partial<GatewayConfigInput> = {}): Rig {
+  let rig: Rig | undefined;
+  beforeAll(async () => {
+    rig = await startRig(devices, overrides);
+  });
+  afterAll(async () => {
+    await rig?.close();
+    cleanupAll();
+  });
+  return new Proxy({} as Rig, { get: (_, key) => (rig as unknown as Record<string | symbol, unknown>)[key] });
+}
+
 export async function startRig(devices: string[], overrides: Partial<GatewayConfigInput> = {}): Promise<Rig> {
   const dir = tempDir('gw');
   const registryFile = join(dir, 'devices.json');

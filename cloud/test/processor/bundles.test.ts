@@ -3,10 +3,9 @@
 // re-sent cut differently (after a gateway crash) repeats envelopes, which it drops by batch id;
 // an invalid envelope in a bundle is dead-lettered alone.
 import { bundleId, DEADLETTER_HEADERS, encodeBundle, encodeEnvelope, partitionOf, STREAMS, subjects, type Envelope } from '@fieldline/contract';
-import { cleanupAll, waitFor } from '@fieldline/harness';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProcessor, type Processor } from '../../src/processor/index.js';
-import { PARTITIONS, baseConfig, envelope, queryRows, silentLogger, startServices, stopServices, type Services } from './helpers.js';
+import { waitFor } from '@fieldline/harness';
+import { describe, expect, it } from 'vitest';
+import { PARTITIONS, envelope, processorFixture, queryRows, type Services } from './helpers.js';
 
 const T0 = Date.UTC(2026, 0, 7);
 
@@ -19,32 +18,22 @@ async function publishBundle(s: Services, parts: (Envelope | string)[]): Promise
 }
 
 describe('processor: TELEMETRY bundles', () => {
-  let s: Services | undefined;
-  let p: Processor | undefined;
-  beforeAll(async () => {
-    s = await startServices();
-    p = await startProcessor(baseConfig(s), { logger: silentLogger });
-  });
-  afterAll(async () => {
-    await p?.close();
-    await stopServices(s);
-    cleanupAll();
-  });
+  const rig = processorFixture();
 
   it('every envelope of a bundle lands; a bundle re-sent cut differently lands nothing twice', async () => {
     const device = 'dev-bundle';
     const envs = Array.from({ length: 6 }, (_, i) => envelope(device, [{ sensor: 's', ts: T0 + i * 1000, value: i + 0.25 }, { sensor: 't', ts: T0 + i * 1000, value: 100 - i }]));
-    await publishBundle(s!, envs.slice(0, 4));
+    await publishBundle(rig.services, envs.slice(0, 4));
     // The gateway crashed before its PUBACKs: the device re-sent 3..6, the next gateway cut them 3..4, 5..6.
-    await publishBundle(s!, envs.slice(2, 4));
-    await publishBundle(s!, envs.slice(4, 6));
+    await publishBundle(rig.services, envs.slice(2, 4));
+    await publishBundle(rig.services, envs.slice(4, 6));
     const rows = await waitFor(async () => {
-      const r = await queryRows(s!.influx, `SELECT value FROM readings WHERE device='${device}' AND sensor='s'`);
+      const r = await queryRows(rig.services.influx, `SELECT value FROM readings WHERE device='${device}' AND sensor='s'`);
       return r.length === 6 ? r : null;
     }, { what: 'six readings of sensor s' });
     expect(rows.map((r) => r.value)).toEqual([0.25, 1.25, 2.25, 3.25, 4.25, 5.25]);
-    expect(await queryRows(s!.influx, `SELECT count(value) FROM readings WHERE device='${device}'`)).toMatchObject([{ count: 12 }]);
-    const metrics = await (await fetch(`http://127.0.0.1:${p!.httpPort}/metrics`)).text();
+    expect(await queryRows(rig.services.influx, `SELECT count(value) FROM readings WHERE device='${device}'`)).toMatchObject([{ count: 12 }]);
+    const metrics = await (await fetch(`http://127.0.0.1:${rig.processor.httpPort}/metrics`)).text();
     // Two repeated envelopes (3 and 4), dropped by batch id.
     expect(metrics).toMatch(/fieldline_processor_duplicate_batches_total\{partition="\d"\} 2/);
   });
@@ -53,9 +42,9 @@ describe('processor: TELEMETRY bundles', () => {
     const device = 'dev-bundle-bad';
     const a = envelope(device, [{ sensor: 's', ts: T0, value: 1 }]);
     const b = envelope(device, [{ sensor: 's', ts: T0 + 1000, value: 2 }]);
-    await publishBundle(s!, [a, '{"v":1,"device":"dev-bundle-bad"}', b]);
-    await waitFor(async () => (await queryRows(s!.influx, `SELECT value FROM readings WHERE device='${device}'`)).length === 2, { what: 'the two good envelopes' });
-    const jsm = await s!.nc.jetstreamManager();
+    await publishBundle(rig.services, [a, '{"v":1,"device":"dev-bundle-bad"}', b]);
+    await waitFor(async () => (await queryRows(rig.services.influx, `SELECT value FROM readings WHERE device='${device}'`)).length === 2, { what: 'the two good envelopes' });
+    const jsm = await rig.services.nc.jetstreamManager();
     const dl = await waitFor(async () => jsm.streams.getMessage(STREAMS.DEADLETTER.name, { last_by_subj: `fl.deadletter.bad_schema.${device}` }).catch(() => null), { what: 'the dead letter' });
     expect(JSON.parse(Buffer.from(dl.data).toString())).toEqual({ v: 1, device });
     expect(dl.header.get(DEADLETTER_HEADERS.error)).toBe('[1].epoch: is required');

@@ -1,9 +1,8 @@
 import { DEADLETTER_HEADERS, partitionOf, readDeadLetter, STREAMS, subjects } from '@fieldline/contract';
-import { cleanupAll, waitFor } from '@fieldline/harness';
+import { waitFor } from '@fieldline/harness';
 import { AckPolicy, DeliverPolicy, type JsMsg } from 'nats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProcessor, type Processor } from '../../src/processor/index.js';
-import { PARTITIONS, baseConfig, envelope, publish, queryRows, silentLogger, startServices, stopServices, type Services } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { PARTITIONS, envelope, processorFixture, publish, queryRows, type Services } from './helpers.js';
 
 async function deadLetters(s: Services, want: number): Promise<JsMsg[]> {
   const jsm = await s.nc.jetstreamManager();
@@ -17,32 +16,22 @@ async function deadLetters(s: Services, want: number): Promise<JsMsg[]> {
 }
 
 describe('processor: bad input and refused points go to DEADLETTER without blocking the rest', () => {
-  let s: Services | undefined;
-  let p: Processor | undefined;
-  beforeAll(async () => {
-    s = await startServices();
-    p = await startProcessor(baseConfig(s), { logger: silentLogger });
-  });
-  afterAll(async () => {
-    await p?.close();
-    await stopServices(s);
-    cleanupAll();
-  });
+  const rig = processorFixture();
 
   it('quarantines a point InfluxDB refuses (field type conflict) with the reason; the batch’s other points land', async () => {
     // In 2001's shard `value` is already a string, so a float `value` there is a type conflict.
     const old = Date.UTC(2001, 0, 1);
-    const res = await fetch(`${s!.influx.url}/write?db=fieldline&precision=ms`, { method: 'POST', body: `readings,device=other,sensor=x value="text" ${old}` });
+    const res = await fetch(`${rig.services.influx.url}/write?db=fieldline&precision=ms`, { method: 'POST', body: `readings,device=other,sensor=x value="text" ${old}` });
     expect(res.status).toBe(204);
     const now = Date.UTC(2026, 0, 5);
-    await publish(s!.js, envelope('dev-dl', [{ sensor: 's', ts: old + 1, value: 1 }, { sensor: 's', ts: now, value: 2 }, { sensor: 's', ts: now + 1000, value: 3 }]));
-    const [dl] = await deadLetters(s!, 1);
+    await publish(rig.services.js, envelope('dev-dl', [{ sensor: 's', ts: old + 1, value: 1 }, { sensor: 's', ts: now, value: 2 }, { sensor: 's', ts: now + 1000, value: 3 }]));
+    const [dl] = await deadLetters(rig.services, 1);
     expect(dl!.subject).toBe('fl.deadletter.influx_rejected.dev-dl');
     expect(dl!.headers?.get(DEADLETTER_HEADERS.reason)).toBe('influx_rejected');
     expect(dl!.headers?.get(DEADLETTER_HEADERS.error)).toMatch(/field type conflict/);
     expect(dl!.string()).toMatch(/^readings,device=dev-dl,sensor=s value=1,score=0 978307200001000000$/);
     const rows = await waitFor(async () => {
-      const r = await queryRows(s!.influx, `SELECT value FROM readings WHERE device='dev-dl'`);
+      const r = await queryRows(rig.services.influx, `SELECT value FROM readings WHERE device='dev-dl'`);
       return r.length === 2 ? r : null;
     }, { what: 'the two good readings' });
     expect(rows.map((r) => r.value)).toEqual([2, 3]);
@@ -51,14 +40,14 @@ describe('processor: bad input and refused points go to DEADLETTER without block
   it('dead-letters an invalid TELEMETRY message with its reason and keeps processing the partition', async () => {
     const device = 'dev-bad';
     const subject = subjects.telemetry(partitionOf(device, PARTITIONS), device);
-    await s!.js.publish(subject, '{"v":1,"device":"dev-bad", oops');
-    await publish(s!.js, envelope(device, [{ sensor: 's', ts: Date.UTC(2026, 0, 5), value: 7 }]));
-    const dls = await deadLetters(s!, 2);
+    await rig.services.js.publish(subject, '{"v":1,"device":"dev-bad", oops');
+    await publish(rig.services.js, envelope(device, [{ sensor: 's', ts: Date.UTC(2026, 0, 5), value: 7 }]));
+    const dls = await deadLetters(rig.services, 2);
     const bad = dls.find((m) => m.subject === `fl.deadletter.bad_json.${device}`);
     expect(bad?.string()).toBe('{"v":1,"device":"dev-bad", oops');
     expect(bad?.headers?.get(DEADLETTER_HEADERS.error)).toMatch(/payload: is not valid JSON/);
-    await waitFor(async () => (await queryRows(s!.influx, `SELECT value FROM readings WHERE device='${device}'`)).length === 1, { what: 'the good envelope' });
-    const metrics = await (await fetch(`http://127.0.0.1:${p!.httpPort}/metrics`)).text();
+    await waitFor(async () => (await queryRows(rig.services.influx, `SELECT value FROM readings WHERE device='${device}'`)).length === 1, { what: 'the good envelope' });
+    const metrics = await (await fetch(`http://127.0.0.1:${rig.processor.httpPort}/metrics`)).text();
     expect(metrics).toMatch(/fieldline_processor_bad_messages_total\{reason="bad_json"\} 1/);
     expect(metrics).toMatch(/fieldline_processor_sink_quarantined_total 1/);
     expect(metrics).toMatch(/fieldline_processor_readings_total\{partition="\d"\} \d/);
@@ -67,15 +56,15 @@ describe('processor: bad input and refused points go to DEADLETTER without block
   it('files a message seen twice (a redelivery) as one dead letter: same bytes, same msgID', async () => {
     const device = 'dev-twice';
     const subject = subjects.telemetry(partitionOf(device, PARTITIONS), device);
-    const jsm = await s!.nc.jetstreamManager();
+    const jsm = await rig.services.nc.jetstreamManager();
     const before = (await jsm.streams.info(STREAMS.DEADLETTER.name)).state.messages;
     // Two stream messages with the same bytes: what the processor sees when JetStream redelivers.
-    await s!.js.publish(subject, '{"v":2}');
-    await s!.js.publish(subject, '{"v":2}');
-    await publish(s!.js, envelope(device, [{ sensor: 's', ts: Date.UTC(2026, 0, 6), value: 1 }]));
-    await waitFor(async () => (await queryRows(s!.influx, `SELECT value FROM readings WHERE device='${device}'`)).length === 1, { what: 'the envelope after them' });
+    await rig.services.js.publish(subject, '{"v":2}');
+    await rig.services.js.publish(subject, '{"v":2}');
+    await publish(rig.services.js, envelope(device, [{ sensor: 's', ts: Date.UTC(2026, 0, 6), value: 1 }]));
+    await waitFor(async () => (await queryRows(rig.services.influx, `SELECT value FROM readings WHERE device='${device}'`)).length === 1, { what: 'the envelope after them' });
     await waitFor(async () => (await jsm.streams.info(STREAMS.DEADLETTER.name)).state.messages > before, { what: 'the dead letter' });
-    const all = await deadLetters(s!, before + 1);
+    const all = await deadLetters(rig.services, before + 1);
     const mine = all.filter((m) => m.subject === `fl.deadletter.bad_schema.${device}`);
     expect(mine).toHaveLength(1);
     expect(readDeadLetter((k) => mine[0]!.headers?.get(k))).toMatchObject({ reason: 'bad_schema', device, source: expect.stringMatching(/^processor\/partition-\d$/) });

@@ -1,8 +1,10 @@
 import { batchId, encodeEnvelope, partitionOf, subjects, type Envelope, type Reading } from '@fieldline/contract';
-import { InfluxServer, NatsServer, type InfluxSeries } from '@fieldline/harness';
+import { cleanupAll, InfluxServer, NatsServer, type InfluxSeries } from '@fieldline/harness';
 import { connect, type JetStreamClient, type NatsConnection } from 'nats';
 import { pino } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import type { ProcessorConfigInput } from '../../src/processor/config.js';
+import { startProcessor, type Processor } from '../../src/processor/processor.js';
 import { drained as drainedGroup } from '../../src/processor/progress.js';
 
 export const PARTITIONS = 4;
@@ -32,6 +34,32 @@ export async function stopServices(s: Services | undefined): Promise<void> {
  * every tier is kept forever, so no test point falls outside a retention (the defaults, raw 30 d
  * and 1 m 365 d, are tested in cloud/test/influx/retention.test.ts).
  */
+/**
+ * nats-server, influxd and one processor on them (`config`) for the enclosing `describe`: started
+ * before its tests, closed and cleaned up after them. Read `services` and `processor` inside tests.
+ */
+export function processorFixture(config: (s: Services) => ProcessorConfigInput = (s) => baseConfig(s)): { readonly services: Services; readonly processor: Processor } {
+  let services: Services | undefined;
+  let processor: Processor | undefined;
+  beforeAll(async () => {
+    services = await startServices();
+    processor = await startProcessor(config(services), { logger: silentLogger });
+  });
+  afterAll(async () => {
+    await processor?.close();
+    await stopServices(services);
+    cleanupAll();
+  });
+  return {
+    get services() {
+      return services!;
+    },
+    get processor() {
+      return processor!;
+    },
+  };
+}
+
 export const KEEP_FOREVER = {
   raw: { retention: 'inf' },
   rollups: [
