@@ -38,7 +38,9 @@ the pipeline as separate processes (firmware-sim, edge agents, gateway, processo
 influxd) under steady load, and the ledger (\`test/ledger/\`) compares what firmware-sim wrote with
 InfluxDB and the TELEMETRY, ALERTS and SESSIONS streams. "Counted / unread" are readings missing
 that the scenario states: the edge's counted drops (queue full, disk full), or frames written
-while no agent was running to read its serial port (kill -9 of the edge). "Recovered after":
+while no agent was running to read its serial port (kill -9 of the edge). "Re-sent bundles"
+are batches TELEMETRY holds twice because a gateway bundle was re-sent cut differently (JetStream's
+dedup cannot see them; the processor drops them by batch id), not faults. "Recovered after":
 from the fault cleared until every reading sent by then is in InfluxDB.
 
 ${head}
