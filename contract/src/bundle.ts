@@ -1,4 +1,4 @@
-import { ContractError } from './errors.js';
+import { clip, ContractError } from './errors.js';
 import { envelopeMessage, parseEnvelope, type Envelope } from './envelope.js';
 import { EnvelopeSchema } from './generated/json-schemas.js';
 import { MAX_BUNDLE_BYTES, MAX_BUNDLE_ENVELOPES } from './limits.js';
@@ -75,7 +75,7 @@ export function parseBundle(payload: Uint8Array | string, expectedDevice?: strin
   try {
     value = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
   } catch (err) {
-    throw new ContractError('bad_json', 'payload', `bundle is not valid JSON (${String((err as Error).message).slice(0, 200)})`, { cause: err });
+    throw new ContractError('bad_json', 'payload', `bundle is not valid JSON (${clip(String((err as Error).message), 200)})`, { cause: err });
   }
   if (!Array.isArray(value)) throw new ContractError('bad_schema', 'payload', 'bundle must be an array of envelopes');
   if (value.length < 2 || value.length > MAX_BUNDLE_ENVELOPES) throw new ContractError('bad_schema', 'payload', `bundle holds ${value.length} envelopes; 2 to ${MAX_BUNDLE_ENVELOPES} are allowed`);

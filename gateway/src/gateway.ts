@@ -84,7 +84,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     await new Promise<void>((r) => broker.close(() => r()));
     throw err;
   }
-  uplink = new Uplink(broker, bridge, metrics, config.nats.partitions, statuses(bridge), log.child({ component: 'uplink' }), new SensorLimit(config.limits.maxSensorsPerDevice), config.nats.bundleBytes);
+  uplink = new Uplink(broker, bridge, metrics, config.nats.partitions, statuses(bridge), log.child({ component: 'uplink' }), new SensorLimit(config.limits.maxSensorsPerDevice), bridge.bundleBytes);
   const downlink = startDownlink(bridge.nc, broker, metrics, log.child({ component: 'downlink' }));
 
   const sockets = new Set<Duplex>();

@@ -65,6 +65,9 @@ export async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamCon
 /** Re-sends after a failed publish: 100 ms doubling to 5 s, no jitter (the gateway is one client). */
 const PUBLISH_BACKOFF = { baseMs: 100, maxMs: 5000, jitter: false } as const;
 
+/** Bytes of a bundle's message left for its headers under the server's `max_payload`. */
+const BUNDLE_HEADROOM = 4096;
+
 /** One message to store; `msgID` makes re-sends idempotent within the duplicate window. */
 export interface StoreJob {
   subject: string;
@@ -149,6 +152,16 @@ export class NatsBridge {
 
   get isConnected(): boolean {
     return this.connected && !this.closed;
+  }
+
+  /**
+   * The largest bundle to build: `nats.bundleBytes`, within what the server accepts. A server
+   * with a smaller `max_payload` would refuse a bundle every time, and a refused publish is
+   * retried until it is stored. The headroom is for the headers (`Nats-Msg-Id`).
+   */
+  get bundleBytes(): number {
+    const maxPayload = this.nc.info?.max_payload;
+    return maxPayload ? Math.max(0, Math.min(this.cfg.nats.bundleBytes, maxPayload - BUNDLE_HEADROOM)) : this.cfg.nats.bundleBytes;
   }
 
   get pending(): { envelopes: number; bytes: number } {

@@ -105,3 +105,19 @@ describe('the in-flight bound counts envelopes, and admits in arrival order', ()
     await Promise.all([a.endAsync(), b.endAsync()]);
   });
 });
+
+describe('a server with a small max_payload', () => {
+  const rig = rigFixture(['dev-a'], {}, 'max_payload: 16384');
+
+  it('bundles stay within it: 60 envelopes of ~2.4 KB at once are all stored (a bundle too big for the server would be retried forever)', async () => {
+    const c = await connectDevice(rig.mqttUrl, 'dev-a');
+    const bodies = Array.from({ length: 60 }, (_, i) => envelope('dev-a', 50, 'smallepoch', i + 1));
+    expect(bodies.reduce((n, b) => n + b.length, 0)).toBeGreaterThan(16384 * 8);
+    await Promise.all(bodies.map((body) => c.publishAsync('fl/v1/dev-a/telemetry', body, { qos: 1 })));
+    const stored = await telemetryBatches(rig.nc, 'dev-a');
+    expect(stored.map((b) => b.id)).toEqual(bodies.map((_, i) => `dev-a:smallepoch:${i + 1}`));
+    expect(stored.some((b) => b.bundled)).toBe(true);
+    expect(await metricsText(rig)).toMatch(/fieldline_gateway_js_publish_retries_total 0\b/);
+    await c.endAsync();
+  });
+});

@@ -20,15 +20,14 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-/** nats-server + a registry with `devices` (password {@link PASSWORD}) + an in-process gateway. */
 /**
  * A rig (`startRig`) for the enclosing `describe`: started before its tests, closed and cleaned up
  * after them. The returned object reads through to the started rig, inside tests only.
  */
-export function rigFixture(devices: string[], overrides: Partial<GatewayConfigInput> = {}): Rig {
+export function rigFixture(devices: string[], overrides: Partial<GatewayConfigInput> = {}, natsConfig?: string): Rig {
   let rig: Rig | undefined;
   beforeAll(async () => {
-    rig = await startRig(devices, overrides);
+    rig = await startRig(devices, overrides, natsConfig);
   });
   afterAll(async () => {
     await rig?.close();
@@ -37,11 +36,12 @@ export function rigFixture(devices: string[], overrides: Partial<GatewayConfigIn
   return new Proxy({} as Rig, { get: (_, key) => (rig as unknown as Record<string | symbol, unknown>)[key] });
 }
 
-export async function startRig(devices: string[], overrides: Partial<GatewayConfigInput> = {}): Promise<Rig> {
+/** nats-server (`natsConfig`: extra lines of its config) + a registry with `devices` (password {@link PASSWORD}) + an in-process gateway. */
+export async function startRig(devices: string[], overrides: Partial<GatewayConfigInput> = {}, natsConfig?: string): Promise<Rig> {
   const dir = tempDir('gw');
   const registryFile = join(dir, 'devices.json');
   for (const d of devices) await addDevice(registryFile, d, PASSWORD);
-  const nats = await NatsServer.start();
+  const nats = await NatsServer.start(natsConfig ? { extraConfig: natsConfig } : {});
   const cfg = loadGatewayConfig({
     mqtt: { host: '127.0.0.1', port: 0 },
     auth: { registryFile },
