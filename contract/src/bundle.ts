@@ -69,7 +69,8 @@ export interface ParsedBundle {
  * fails alone: its slot is undefined and its error listed. Never throws anything else.
  */
 export function parseBundle(payload: Uint8Array | string, expectedDevice?: string): ParsedBundle {
-  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+  // A text of n characters is at most 3n bytes in UTF-8: counted only when that could exceed the bound (the envelope parser's shortcut).
+  const size = typeof payload === 'string' ? (payload.length * 3 <= MAX_BUNDLE_BYTES ? payload.length : Buffer.byteLength(payload)) : payload.byteLength;
   if (size > MAX_BUNDLE_BYTES) throw new ContractError('too_large', 'payload', `bundle is ${size} bytes; at most ${MAX_BUNDLE_BYTES} are allowed`);
   let value: unknown;
   try {
