@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection } from 'nats';
+import { connect } from 'nats';
 import { stringify } from 'yaml';
-import { batchId, STREAMS, telemetryEnvelopes } from '@fieldline/contract';
 import { addDevice, loadGatewayConfig, startGateway, type Gateway } from '@fieldline/gateway';
 import { cleanupAll, freePort, NatsServer, onCleanup, PtyPair, sleep, tempDir, waitFor } from '@fieldline/harness';
+import { distinctBatches, telemetryBatches, unexplainedRepeats } from '../../test/ledger/read.js';
 
 afterAll(() => cleanupAll());
 
@@ -34,20 +34,6 @@ async function kill9(child: ChildProcess): Promise<void> {
 }
 
 /** Every message in TELEMETRY for the device, in stream order. */
-/** Every envelope of this device in TELEMETRY (a bundle's one by one), in stream order, and whether it came in a bundle. */
-async function telemetry(nc: NatsConnection): Promise<Array<{ id: string; values: number[]; bundled: boolean }>> {
-  const jsm = await nc.jetstreamManager();
-  const info = await jsm.streams.info(STREAMS.TELEMETRY.name);
-  const out: Array<{ id: string; values: number[]; bundled: boolean }> = [];
-  for (let s = info.state.first_seq; s <= info.state.last_seq && info.state.messages > 0; s++) {
-    const m = await jsm.streams.getMessage(STREAMS.TELEMETRY.name, { seq: s }).catch(() => null);
-    if (!m || !m.subject.endsWith(`.${DEVICE}`)) continue;
-    const { envelopes } = telemetryEnvelopes(m.data, DEVICE);
-    for (const env of envelopes) if (env?.readings.length) out.push({ id: batchId(env), values: env.readings.map((r) => r.value), bundled: envelopes.length > 1 });
-  }
-  return out;
-}
-
 describe('store-and-forward across kill -9 and a broker outage', () => {
   it('every generated reading is in JetStream exactly once (by epoch:seq and by reading)', async () => {
     const nats = await NatsServer.start();
@@ -107,20 +93,15 @@ describe('store-and-forward across kill -9 and a broker outage', () => {
       const total = next;
       const batches = await waitFor(
         async () => {
-          const b = await telemetry(nc);
+          const b = await telemetryBatches(nc, DEVICE);
           return new Set(b.flatMap((x) => x.values)).size >= total ? b : null;
         },
         { timeoutMs: 30_000, intervalMs: 500, what: `${total} readings in JetStream` },
       );
       // A batch twice only where a bundle was re-sent cut differently (the processor drops the
       // repeat by batch id); stored alone, a resend keeps its Nats-Msg-Id and JetStream drops it.
-      const once = new Map<string, (typeof batches)[number]>();
-      for (const b of batches) {
-        const first = once.get(b.id);
-        if (first) expect(first.bundled || b.bundled, `batch ${b.id} stored twice, neither time in a bundle`).toBe(true);
-        else once.set(b.id, b);
-      }
-      const values = [...once.values()].flatMap((b) => b.values).sort((a, b) => a - b);
+      expect(unexplainedRepeats(batches)).toEqual([]);
+      const values = distinctBatches(batches).flatMap((b) => b.values).sort((a, b) => a - b);
       expect(values).toEqual(Array.from({ length: total }, (_, i) => i));
     } finally {
       closeSync(board);

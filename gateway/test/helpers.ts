@@ -1,12 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { batchId, telemetryEnvelopes } from '@fieldline/contract';
 import { cleanupAll, NatsServer, tempDir } from '@fieldline/harness';
 import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll } from 'vitest';
 import { addDevice, loadGatewayConfig, startGateway, type Gateway, type GatewayConfigInput } from '../src/index.js';
+import { telemetryBatches } from '../../test/ledger/read.js';
+
+// What TELEMETRY holds, envelope by envelope: one reader for the gateway's, the edge's and the fault suite's tests.
+export { distinctBatches, telemetryBatches, unexplainedRepeats, type StoredBatch } from '../../test/ledger/read.js';
 
 export const PASSWORD = 'correct-horse-battery';
 
@@ -172,51 +175,8 @@ export class SteadyDevice {
   }
 }
 
-/** One envelope of the TELEMETRY stream: its batch id, its readings' values, and whether it came in a bundle. */
-export interface StoredBatch {
-  id: string;
-  values: number[];
-  bundled: boolean;
-}
-
-/** Every envelope in the TELEMETRY stream (a bundle's one by one), in stream order; of one `device` when given. */
-export async function telemetryBatches(nc: NatsConnection, device?: string): Promise<StoredBatch[]> {
-  const jsm = await nc.jetstreamManager();
-  const info = await jsm.streams.info('TELEMETRY');
-  const out: StoredBatch[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await jsm.streams.getMessage('TELEMETRY', { seq }).catch(() => null);
-    if (!m || (device && !m.subject.endsWith(`.${device}`))) continue;
-    const { envelopes } = telemetryEnvelopes(m.data);
-    for (const env of envelopes) if (env) out.push({ id: batchId(env), values: env.readings.map((r) => r.value), bundled: envelopes.length > 1 });
-  }
-  return out;
-}
-
-/** Each batch once (its first copy), in stream order. */
-export function distinctBatches(batches: readonly StoredBatch[]): StoredBatch[] {
-  const seen = new Set<string>();
-  return batches.filter((b) => !seen.has(b.id) && seen.add(b.id));
-}
-
 /** The batch id of every envelope in the TELEMETRY stream, in stream order. */
 export async function telemetryIds(nc: NatsConnection): Promise<string[]> {
   return (await telemetryBatches(nc)).map((b) => b.id);
 }
 
-/**
- * Batch ids stored more than once with no copy in a bundle. Stored alone, a re-sent envelope
- * keeps its `Nats-Msg-Id` and JetStream drops the repeat: such a repeat is a gateway bug. A
- * bundle re-sent after a crash or a reconnect may be cut differently (another id): that repeat is
- * the processor's to drop, by batch id (contract bundle.ts), and is not listed.
- */
-export function unexplainedRepeats(batches: readonly StoredBatch[]): string[] {
-  const seen = new Map<string, { n: number; bundled: boolean }>();
-  for (const b of batches) {
-    const s = seen.get(b.id) ?? { n: 0, bundled: false };
-    s.n++;
-    s.bundled ||= b.bundled;
-    seen.set(b.id, s);
-  }
-  return [...seen].filter(([, s]) => s.n > 1 && !s.bundled).map(([id]) => id);
-}

@@ -1,6 +1,6 @@
 /** Reads back what the pipeline kept, for the ledger: InfluxDB readings and the JetStream streams. */
 import { readFileSync } from 'node:fs';
-import { parseAlert, parseSession, STREAMS, telemetryEnvelopes, type AlertEvent, type SessionSummary } from '@fieldline/contract';
+import { batchId, parseAlert, parseSession, STREAMS, telemetryEnvelopes, type AlertEvent, type SessionSummary } from '@fieldline/contract';
 import type { NatsConnection } from 'nats';
 import type { SentReading, StoredReading, TelemetryMessage } from './ledger.js';
 
@@ -82,6 +82,41 @@ export async function readTelemetry(nc: NatsConnection): Promise<TelemetryMessag
     for (const env of envelopes) if (env) out.push({ seq: m.seq, msgId: m.msgId, env, bundled: envelopes.length > 1 });
   }
   return out;
+}
+
+/** One envelope of the TELEMETRY stream: its batch id, its readings' values, and whether it came in a bundle. */
+export interface StoredBatch {
+  id: string;
+  values: number[];
+  bundled: boolean;
+}
+
+/** Every envelope in the TELEMETRY stream (a bundle's one by one), in stream order; of one `device` when given. */
+export async function telemetryBatches(nc: NatsConnection, device?: string): Promise<StoredBatch[]> {
+  return (await readTelemetry(nc)).filter((m) => !device || m.env.device === device).map((m) => ({ id: batchId(m.env), values: m.env.readings.map((r) => r.value), bundled: !!m.bundled }));
+}
+
+/** Each batch once (its first copy), in stream order. */
+export function distinctBatches(batches: readonly StoredBatch[]): StoredBatch[] {
+  const seen = new Set<string>();
+  return batches.filter((b) => !seen.has(b.id) && seen.add(b.id));
+}
+
+/**
+ * Batch ids stored more than once with no copy in a bundle. Stored alone, a re-sent envelope
+ * keeps its `Nats-Msg-Id` and JetStream drops the repeat: such a repeat is a gateway bug. A
+ * bundle re-sent after a crash or a reconnect may be cut differently (another id): that repeat is
+ * the processor's to drop, by batch id (contract bundle.ts), and is not listed.
+ */
+export function unexplainedRepeats(batches: readonly StoredBatch[]): string[] {
+  const seen = new Map<string, { n: number; bundled: boolean }>();
+  for (const b of batches) {
+    const s = seen.get(b.id) ?? { n: 0, bundled: false };
+    s.n++;
+    s.bundled ||= b.bundled;
+    seen.set(b.id, s);
+  }
+  return [...seen].filter(([, s]) => s.n > 1 && !s.bundled).map(([id]) => id);
 }
 
 export async function readAlerts(nc: NatsConnection): Promise<AlertEvent[]> {

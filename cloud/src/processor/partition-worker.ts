@@ -11,7 +11,7 @@ import { LIVE_SUBJECTS, pendingOutputs, publishPending, type OutputSubjects, typ
 import { SNAPSHOT_SLICE_MS, SnapshotCut } from './pipeline-state.js';
 import { Effects, type PartitionPipeline } from './pipeline.js';
 import type { TakeoverPlan } from './takeover.js';
-import { readTelemetry, type Parsed } from './telemetry.js';
+import { envelopeBytes, readTelemetry, type Parsed } from './telemetry.js';
 import { storedMs } from './clock-check.js';
 
 export interface WorkerOptions {
@@ -320,7 +320,7 @@ export class PartitionWorker {
     this.lastSeen = m.seq;
     try {
       const at = storedMs(m);
-      for (const p of readTelemetry(m.data, deviceOf(m)).parsed) {
+      for (const p of readTelemetry(m.data, deviceOf(m), { values: false }).parsed) {
         try {
           this.pipeline.process(p.env, this.replayFx, undefined, at);
         } catch (err) {
@@ -367,7 +367,7 @@ export class PartitionWorker {
       try {
         this.pipeline.process(p.env, fx, p.values, at);
       } catch (err) {
-        this.deadLetter(m, p.env.device, err, parsed.length > 1 ? Buffer.from(JSON.stringify(p.env)) : undefined);
+        this.deadLetter(m, p.env.device, err, parsed.length > 1 ? envelopeBytes(p.env) : undefined);
       }
     }
     if (fx.alerts.length > a0) this.raise(fx.alerts.slice(a0), m.seq);

@@ -7,6 +7,9 @@ export interface Parsed {
   values: (string | undefined)[] | undefined;
 }
 
+/** The bytes a bundle's envelope is dead-lettered with, alone (its own JSON; the bundle's bytes hold the others too). */
+export const envelopeBytes = (value: unknown): Buffer => Buffer.from(JSON.stringify(value) ?? 'null');
+
 /** A TELEMETRY message read: its valid envelopes in order, and each invalid one of a bundle, as bytes to dead-letter. */
 export interface TelemetryMessage {
   parsed: Parsed[];
@@ -18,19 +21,20 @@ export interface TelemetryMessage {
  * `device`. Throws a ContractError when the message as a whole is bad. A bundle's value texts
  * come from one scan of its text, cut per envelope; when one of its envelopes failed, its values
  * would shift the count, so none are taken (the lines format every value: the same points).
+ * `values: false` skips them (a replay that only rebuilds state writes no line).
  */
-export function readTelemetry(data: Uint8Array, device: string): TelemetryMessage {
+export function readTelemetry(data: Uint8Array, device: string, o: { values: boolean } = { values: true }): TelemetryMessage {
   const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
   const { envelopes, errors } = telemetryEnvelopes(text, device);
-  const failed = errors.map((e) => ({ error: e.error, payload: Buffer.from(JSON.stringify(e.value) ?? 'null') }));
+  const failed = errors.map((e) => ({ error: e.error, payload: envelopeBytes(e.value) }));
   if (envelopes.length === 1) {
     const env = envelopes[0]!;
-    return { parsed: [{ env, values: valueTexts(text, env.readings.length) }], failed };
+    return { parsed: [{ env, values: o.values ? valueTexts(text, env.readings.length) : undefined }], failed };
   }
   const parsed: Parsed[] = [];
   let total = 0;
   for (const env of envelopes) if (env) total += env.readings.length;
-  const all = failed.length === 0 ? valueTexts(text, total) : undefined;
+  const all = o.values && failed.length === 0 ? valueTexts(text, total) : undefined;
   let at = 0;
   for (const env of envelopes) {
     if (!env) continue;
