@@ -35,7 +35,7 @@ async function kill9(child: ChildProcess): Promise<void> {
 
 /** Every message in TELEMETRY for the device, in stream order. */
 describe('store-and-forward across kill -9 and a broker outage', () => {
-  it('every generated reading is in JetStream exactly once (by epoch:seq and by reading)', async () => {
+  it('every generated reading is in JetStream (by epoch:seq and by reading), a batch twice only where a bundle was re-sent', async () => {
     const nats = await NatsServer.start();
     const registryFile = join(tempDir('gw'), 'devices.json');
     await addDevice(registryFile, DEVICE, 'k9-password-123');
