@@ -1,7 +1,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { commandsTopic, parseRejectionNotice, REJECTED_COMMAND, statusTopic, telemetryTopic, type StatusMessage } from '@fieldline/contract';
-import { backoffDelay } from '@fieldline/runtime';
+import { backoffDelay, settlesWithin } from '@fieldline/runtime';
 import { readPassword, type EdgeConfig } from './config.js';
 import { readTls } from './preflight.js';
 
@@ -159,10 +159,7 @@ export class Uplink {
     if (!client) return;
     if (client.connected) {
       const offline: StatusMessage = { v: 1, device: this.cfg.device, state: 'offline', ts: this.now() };
-      await Promise.race([
-        client.publishAsync(statusTopic(this.cfg.device), JSON.stringify(offline), { qos: 1, retain: true }).catch(() => undefined),
-        new Promise((r) => setTimeout(r, 2000)),
-      ]);
+      await settlesWithin(client.publishAsync(statusTopic(this.cfg.device), JSON.stringify(offline), { qos: 1, retain: true }), 2000);
     }
     await client.endAsync(true).catch(() => undefined);
   }

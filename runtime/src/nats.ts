@@ -2,7 +2,8 @@
  * `@fieldline/runtime/nats`: NATS helpers every part needs once. JetStream API errors are told
  * apart by their `err_code` (the server's stable JetStream error code), never by message text.
  */
-import { headers as natsHeaders, type MsgHdrs, NatsError } from 'nats';
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection, NatsError } from 'nats';
+import { settlesWithin } from './deadline.js';
 
 /** JetStream API error codes (nats-server `server/errors.json`). */
 export const JS_ERR = {
@@ -51,4 +52,18 @@ export function toHeaders(record: Readonly<Record<string, string>>): MsgHdrs {
   const h = natsHeaders();
   for (const [k, v] of Object.entries(record)) h.set(k, v);
   return h;
+}
+
+/**
+ * Drains `nc` (its subscriptions finish what they hold, then a flush), but for at most `ms`: a drain
+ * ends with a PING/PONG, which a server that stopped answering (frozen, partitioned) never returns,
+ * so an unbounded drain holds a shutdown until the service deadline. Past `ms` the connection is
+ * closed without it. Resolves `true` when the drain finished.
+ * @param ms @default 5000
+ */
+export async function drainOrClose(nc: NatsConnection, ms = 5_000): Promise<boolean> {
+  if (nc.isClosed()) return true;
+  if (await settlesWithin(nc.drain(), ms)) return true;
+  await nc.close().catch(() => undefined);
+  return false;
 }

@@ -9,6 +9,7 @@ import { connect, type NatsConnection, type Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { commandMessage, parseAlert, parseSession, parseStatusEntry, subjects, telemetryEnvelopes, type CommandMessage, type DeviceStatusEntry, type Envelope } from '@fieldline/contract';
 import { readSecret } from '@fieldline/runtime';
+import { drainOrClose } from '@fieldline/runtime/nats';
 import type { ApiConfig } from './config.js';
 
 export interface LiveFilter {
@@ -215,6 +216,6 @@ export class Live {
     for (const c of this.clients) c.res.end();
     this.clients.clear();
     for (const s of this.subs) s.unsubscribe();
-    await this.nc.drain().catch(() => undefined);
+    if (!(await drainOrClose(this.nc))) this.log.warn('NATS did not answer the drain; connection closed without it');
   }
 }

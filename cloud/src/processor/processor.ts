@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { deadLetter } from '@fieldline/contract';
 import { createLogger, Health, packageVersion, startOpsServer, type OpsServer } from '@fieldline/runtime';
-import { toHeaders } from '@fieldline/runtime/nats';
+import { drainOrClose, toHeaders } from '@fieldline/runtime/nats';
 import { connect, credsAuthenticator, StorageType, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { BatchingSink } from '../influx/batching.js';
@@ -287,7 +287,7 @@ export async function startProcessor(
           }),
         );
         await table.close();
-        await nc.drain().catch(() => {});
+        if (!(await drainOrClose(nc))) logger.warn('NATS did not answer the drain; connection closed without it');
         await writer.close();
         await ops?.close();
         logger.info('processor stopped');

@@ -1,5 +1,5 @@
 import { ContractError, STREAMS } from '@fieldline/contract';
-import { isNotFound } from '@fieldline/runtime/nats';
+import { drainOrClose, isNotFound } from '@fieldline/runtime/nats';
 import { connect, credsAuthenticator, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -146,7 +146,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     return r;
   } finally {
     await writer.close();
-    await nc.drain().catch(() => undefined);
+    await drainOrClose(nc);
   }
 }
 
