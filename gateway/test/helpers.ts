@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { cleanupAll, NatsServer, tempDir } from '@fieldline/harness';
+import { cleanupAll, NatsServer, teardown, tempDir } from '@fieldline/harness';
 import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -32,10 +32,7 @@ export function rigFixture(devices: string[], overrides: Partial<GatewayConfigIn
   beforeAll(async () => {
     rig = await startRig(devices, overrides, natsConfig);
   });
-  afterAll(async () => {
-    await rig?.close();
-    cleanupAll();
-  });
+  afterAll(() => teardown({ 'rig.close': () => rig?.close(), cleanupAll }));
   return new Proxy({} as Rig, { get: (_, key) => (rig as unknown as Record<string | symbol, unknown>)[key] });
 }
 

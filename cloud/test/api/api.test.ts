@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import { AlertEventSchema, encodeBundle, ID_PATTERN } from '@fieldline/contract';
 import { pino } from 'pino';
-import { cleanupAll, InfluxServer, NatsServer } from '@fieldline/harness';
+import { cleanupAll, InfluxServer, NatsServer, teardown } from '@fieldline/harness';
 import { loadApiConfig, startApi, type ApiHandle } from '../../src/api/index.js';
 import { KEEP_FOREVER } from '../processor/helpers.js';
 import { readingLine } from '../../src/influx/points.js';
@@ -33,12 +33,14 @@ beforeAll(async () => {
   api = await startApi(config, { logger: pino({ level: 'silent' }) });
 });
 
-afterAll(async () => {
-  await api?.close();
-  await nc?.close();
-  await Promise.all([influx?.stop(), nats?.stop()]);
-  cleanupAll();
-});
+afterAll(() =>
+  teardown({
+    'api.close': () => api?.close(),
+    'nc.close': () => nc?.close(),
+    'servers.stop': () => Promise.all([influx?.stop(), nats?.stop()]),
+    cleanupAll,
+  }),
+);
 
 describe('query API against real InfluxDB 1.x', () => {
   it('lists devices and sensors with their last reading and unit', async () => {
@@ -275,7 +277,9 @@ describe('authentication', () => {
     const html = await fetch(`${api.url}/`);
     expect(html.headers.get('content-type')).toContain('text/html');
     expect(await html.text()).toContain('vendor/uPlot.iife.min.js');
-    expect((await fetch(`${api.url}/vendor/uPlot.iife.min.js`)).status).toBe(200);
+    const uplot = await fetch(`${api.url}/vendor/uPlot.iife.min.js`);
+    expect(uplot.status).toBe(200);
+    expect((await uplot.text()).length).toBeGreaterThan(10_000);
   });
 });
 

@@ -1,5 +1,5 @@
 import { batchId, encodeEnvelope, partitionOf, subjects, type Envelope, type Reading } from '@fieldline/contract';
-import { cleanupAll, InfluxServer, NatsServer, type InfluxSeries } from '@fieldline/harness';
+import { cleanupAll, InfluxServer, NatsServer, teardown, type InfluxSeries } from '@fieldline/harness';
 import { connect, type JetStreamClient, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { afterAll, beforeAll } from 'vitest';
@@ -45,11 +45,7 @@ export function processorFixture(config: (s: Services) => ProcessorConfigInput =
     services = await startServices();
     processor = await startProcessor(config(services), { logger: silentLogger });
   });
-  afterAll(async () => {
-    await processor?.close();
-    await stopServices(services);
-    cleanupAll();
-  });
+  afterAll(() => teardown({ 'processor.close': () => processor?.close(), 'services.stop': () => stopServices(services), cleanupAll }));
   return {
     get services() {
       return services!;

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { settlesWithin } from '@fieldline/runtime';
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; the socket is closed before returning). */
 export function freePort(): Promise<number> {
@@ -50,4 +51,29 @@ export async function waitFor<T>(
     }
     await sleep(intervalMs);
   }
+}
+
+/**
+ * Runs teardown steps in order, each bounded by `stepMs`. A step that fails or overruns is named in
+ * the error thrown once all have run, and the steps after it still run, so servers are stopped
+ * and temp dirs removed; a hung close reads `teardown: api.close did not finish in 15000 ms`
+ * instead of a bare hook timeout.
+ */
+export async function teardown(steps: Record<string, () => unknown>, stepMs = 15_000): Promise<void> {
+  const problems: string[] = [];
+  const causes: unknown[] = [];
+  for (const [name, step] of Object.entries(steps)) {
+    let failed: unknown;
+    const run = Promise.resolve()
+      .then(step)
+      .catch((err: unknown) => {
+        failed = err ?? new Error('rejected');
+      });
+    if (!(await settlesWithin(run, stepMs))) problems.push(`${name} did not finish in ${stepMs} ms`);
+    else if (failed !== undefined) {
+      problems.push(`${name} failed: ${(failed as Error).message ?? String(failed)}`);
+      causes.push(failed);
+    }
+  }
+  if (problems.length) throw new Error(`teardown: ${problems.join('; ')}`, { cause: causes[0] });
 }
