@@ -39,14 +39,14 @@ export const PACKAGES: PackageRule[] = [
   {
     dir: 'runtime',
     name: '@fieldline/runtime',
-    owns: 'service plumbing, once: config loader and its error format, CLI conventions and exit codes, `runService`, backoff/retry, the ops server, the logger; `./process`: child processes and pty pairs; `./nats`: typed JetStream error checks; `./metrics`: the standard process metrics of every `/metrics`',
+    owns: 'service plumbing, once: config loader and its error format, CLI conventions and exit codes, `runService`, backoff/retry, the ops server, the logger, bounded waits (`settlesWithin`); `./process`: child processes and pty pairs; `./nats`: typed JetStream error checks; `./metrics`: the standard process metrics of every `/metrics`',
     fieldline: [],
     npm: ['pino', 'yaml', 'zod', 'nats', 'prom-client'],
   },
   {
     dir: 'test/harness',
     name: '@fieldline/harness',
-    owns: 'real services for tests, benches and the demo: nats-server, influxd, free ports, waiting, CPU and RSS of a process (builds on runtime/process)',
+    owns: 'real services for tests, benches and the demo: nats-server, influxd, free ports, waiting, teardown that names a hung step, CPU and RSS of a process (builds on runtime/process)',
     fieldline: ['@fieldline/runtime/process'],
     npm: [],
   },

@@ -5,3 +5,5 @@ export { MissingBinaryError, ServiceStartError } from './errors.js';
 export { ManagedProcess, type ManagedProcessOptions } from './managed-process.js';
 export { PtyPair, type PtyPairOptions } from './pty.js';
 export { findBinary, tempDir } from './util.js';
+// Bounded waits belong to stopping things too (the harness's teardown).
+export { settlesWithin } from '../deadline.js';

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { settlesWithin } from '@fieldline/runtime';
+import { settlesWithin } from '@fieldline/runtime/process';
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; the socket is closed before returning). */
 export function freePort(): Promise<number> {
