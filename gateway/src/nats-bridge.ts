@@ -134,6 +134,17 @@ export class NatsBridge {
     } catch (err) {
       throw new BridgeError(`cannot connect to NATS at ${servers.join(', ')}`, { cause: err });
     }
+    // A packet the broker accepts must fit one NATS message with its headers, dead-lettered as it
+    // came if it is bad: the server refuses a bigger one every time, and a refused publish is
+    // retried until it is stored, so that device's PUBACKs would never come (nats.js checks
+    // max_payload from the server's INFO before it sends).
+    const maxPayload = nc.info?.max_payload;
+    if (maxPayload !== undefined && cfg.mqtt.maximumPacketSize > maxPayload - BUNDLE_HEADROOM) {
+      await nc.close().catch(() => undefined);
+      throw new BridgeError(
+        `mqtt.maximumPacketSize is ${cfg.mqtt.maximumPacketSize} bytes, but the NATS server's max_payload is ${maxPayload}: a packet the broker accepts could never be stored. Lower mqtt.maximumPacketSize to at most ${Math.max(0, maxPayload - BUNDLE_HEADROOM)} or raise max_payload`,
+      );
+    }
     try {
       const jsm = await nc.jetstreamManager();
       const s = cfg.nats.streams;

@@ -1,7 +1,10 @@
 import { parseBundle, parseEnvelope, type Envelope } from '@fieldline/contract';
 import type { PubAck } from 'nats';
 import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { Bundler } from '../src/bundler.js';
+import { BridgeError } from '../src/errors.js';
+import { loadGatewayConfig, startGateway, type GatewayConfigInput } from '../src/index.js';
 import type { StoreJob } from '../src/nats-bridge.js';
 import { connectDevice, envelope, metricsText, rigFixture, streamMessages, telemetryBatches } from './helpers.js';
 
@@ -107,7 +110,8 @@ describe('the in-flight bound counts envelopes, and admits in arrival order', ()
 });
 
 describe('a server with a small max_payload', () => {
-  const rig = rigFixture(['dev-a'], {}, 'max_payload: 16384');
+  // The broker's packet limit within the server's (with the default one the gateway does not start: below).
+  const rig = rigFixture(['dev-a'], { mqtt: { host: '127.0.0.1', port: 0, maximumPacketSize: 12_288 } } as Partial<GatewayConfigInput>, 'max_payload: 16384');
 
   it('bundles stay within it: 60 envelopes of ~2.4 KB at once are all stored (a bundle too big for the server would be retried forever)', async () => {
     const c = await connectDevice(rig.mqttUrl, 'dev-a');
@@ -119,5 +123,13 @@ describe('a server with a small max_payload', () => {
     expect(stored.some((b) => b.bundled)).toBe(true);
     expect(await metricsText(rig)).toMatch(/fieldline_gateway_js_publish_retries_total 0\b/);
     await c.endAsync();
+  });
+  it('a broker packet limit the server cannot store refuses to start, naming both limits (else that envelope is re-sent for ever)', async () => {
+    const cfg = loadGatewayConfig({ mqtt: { host: '127.0.0.1', port: 0 }, auth: { registryFile: rig.registryFile }, nats: { servers: [rig.nats.url] }, http: null });
+    const err = await startGateway(cfg, { logger: pino({ level: 'silent' }) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BridgeError);
+    expect((err as Error).message).toBe(
+      "mqtt.maximumPacketSize is 263168 bytes, but the NATS server's max_payload is 16384: a packet the broker accepts could never be stored. Lower mqtt.maximumPacketSize to at most 12288 or raise max_payload",
+    );
   });
 });
