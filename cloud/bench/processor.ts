@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { batchId, encodeEnvelope, parseEnvelope, partitionOf, subjects, type Envelope } from '@fieldline/contract';
+import { batchId, bundleId, encodeBundle, encodeEnvelope, parseEnvelope, partitionOf, subjects, type Envelope } from '@fieldline/contract';
 import { cleanupAll, InfluxServer, NatsServer, waitFor } from '@fieldline/harness';
 import { connect } from 'nats';
 import { pino } from 'pino';
@@ -94,6 +94,32 @@ function fleetShape(run: number): Payload[] {
     const partition = partitionOf(env.device, PARTITIONS);
     return { subject: subjects.telemetry(partition, env.device), msgID: batchId(env), partition, data: encodeEnvelope(env) };
   });
+}
+
+/** Envelopes of one device per bundle in the bundled run (the gateway's envelopes of one event-loop turn). */
+const BUNDLE_ENVELOPES = 5;
+
+/**
+ * The same messages as the gateway stores them (contract bundle.ts): each device's envelopes in
+ * runs of {@link BUNDLE_ENVELOPES}, one message per run, the runs in the stream's order.
+ */
+function bundled(payloads: readonly Payload[]): Payload[] {
+  const runs = new Map<string, Payload[]>();
+  const out: Payload[] = [];
+  const close = (run: Payload[]): void => {
+    const [device, epoch, seq] = run[0]!.msgID.split(':') as [string, string, string];
+    const [, lastEpoch, lastSeq] = run.at(-1)!.msgID.split(':') as [string, string, string];
+    const data = encodeBundle(run.map((p) => Buffer.from(p.data))).toString('utf8');
+    out.push({ subject: run[0]!.subject, partition: run[0]!.partition, msgID: bundleId({ device, epoch, seq: Number(seq) }, { epoch: lastEpoch, seq: Number(lastSeq) }), data });
+  };
+  for (const p of payloads) {
+    const run = runs.get(p.subject) ?? [];
+    run.push(p);
+    runs.set(p.subject, run);
+    if (run.length === BUNDLE_ENVELOPES) close(run), runs.delete(p.subject);
+  }
+  for (const run of runs.values()) close(run);
+  return out;
 }
 
 /** Heap held by pipeline state per sensor with one open session each (pure, no servers). */
@@ -299,8 +325,18 @@ async function main(): Promise<void> {
       plainRuns.push(await runProcessor(plainConfig, `plain${round}`));
       fullRuns.push(await runProcessor(config, `full${round}`));
     }
+    // The same envelopes again, as the gateway bundles them: a stream of bundles only.
+    await jsm.streams.purge('TELEMETRY');
+    const bundles = bundled(payloads);
+    for (let i = 0; i < bundles.length; i += 500) {
+      await Promise.all(bundles.slice(i, i + 500).map((p) => js.publish(p.subject, p.data, { msgID: p.msgID })));
+    }
+    const bundledRuns = [];
+    for (let round = 0; round < 2; round++) bundledRuns.push(await runProcessor(config, `bundled${round}`));
     await nc.close();
     const best = <T extends { seconds: number }>(xs: T[]): T => xs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const bundledBest = best(bundledRuns);
+    if (bundledBest.lines !== pure.lines) throw new Error(`processor wrote ${bundledBest.lines} lines from bundles, the pure pipeline made ${pure.lines}`);
     const full = best(fullRuns);
     const plain = best(plainRuns);
     const procSeconds = full.seconds;
@@ -323,6 +359,8 @@ async function main(): Promise<void> {
       influx_raw_readings_per_s: Math.round(readings / rawSeconds),
       pipeline_only_readings_per_s: Math.round(readings / pure.seconds),
       processor_without_rollups_readings_per_s: Math.round(readings / plain.seconds),
+      processor_bundled_readings_per_s: Math.round(readings / bundledBest.seconds),
+      bundle_envelopes: BUNDLE_ENVELOPES,
       pipeline_only_without_rollups_readings_per_s: Math.round(readings / purePlainSeconds),
       pipeline_only_fleet_shape_readings_per_s: Math.round(fleetReadings / Math.min(...fleetCold)),
       pipeline_only_fleet_shape_runs_of_10_readings_per_s: Math.round(fleetReadings / Math.min(...fleetWarm)),
@@ -344,6 +382,7 @@ async function main(): Promise<void> {
     const rows: [string, string, string][] = [
       ['readings through the processor', `${result.processor_readings_per_s.toLocaleString('en')} readings/s`, 'target >= 100,000 (JetStream consume -> InfluxDB accepted -> ack); with rollups and a window rule'],
       ['…without rollups and window rule', `${result.processor_without_rollups_readings_per_s.toLocaleString('en')} readings/s`, `same stream, same run: rollups + 1 window rule/sensor cost ${result.rollups_window_rule_cost_pct} % (target <= 25 %)`],
+      ['…the same envelopes as bundles', `${result.processor_bundled_readings_per_s.toLocaleString('en')} readings/s`, `${BUNDLE_ENVELOPES} envelopes of a device per message, as the gateway stores them (contract bundle.ts); with rollups and a window rule`],
       ['raw InfluxDB batch writes (baseline)', `${result.influx_raw_lines_per_s.toLocaleString('en')} lines/s`, `= ${result.influx_raw_readings_per_s.toLocaleString('en')} readings/s; the processor's own lines, ${BATCH_LINES}/batch, ${PARTITIONS} concurrent`],
       ['pure pipeline, no I/O (one core)', `${result.pipeline_only_readings_per_s.toLocaleString('en')} readings/s`, 'JSON parse + validate, windows, 5 detectors + window rule, rollups, lines (as the worker)'],
       ['…without rollups and window rule', `${result.pipeline_only_without_rollups_readings_per_s.toLocaleString('en')} readings/s`, `cost ${result.rollups_window_rule_cost_pipeline_pct} % of the pipeline's own time`],
