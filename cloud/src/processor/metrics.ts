@@ -1,5 +1,6 @@
 import { collectProcessMetrics } from '@fieldline/runtime/metrics';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Effects } from './pipeline.js';
 
 /** Prometheus metrics of one processor (its own registry, so several can run in one process). */
 export function createMetrics() {
@@ -42,3 +43,18 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Counts what a committed batch did (its effects are durable: counted once, never for a retry). */
+export function countCommitted(m: Metrics, partition: number, fx: Effects, lines: number, openSessions: number): void {
+  const label = { partition: String(partition) };
+  m.readings.inc(label, fx.readings);
+  m.late.inc(label, fx.late);
+  m.implausible.inc(label, fx.implausible);
+  m.duplicates.inc(label, fx.duplicates);
+  m.sinkLines.inc(lines);
+  m.rollupLines.inc(fx.points.rollupCount);
+  m.rollupRepairs.inc(fx.points.repairs.length);
+  for (const a of fx.alerts) m.alerts.inc({ severity: a.severity, state: a.state });
+  for (const s of fx.sessions) m.sessions.inc({ closed_by: s.closedBy });
+  m.sessionsOpen.set(label, openSessions);
+}

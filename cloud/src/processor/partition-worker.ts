@@ -3,10 +3,11 @@ import { retry } from '@fieldline/runtime';
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import type { BatchingSink } from '../influx/batching.js';
+import { CheckpointKeeper } from './checkpoint-keeper.js';
 import { FencedError, type CheckpointRef, type Commits, type Snapshots } from './checkpoints.js';
 import { FlushChain } from './flush-chain.js';
 import type { RollupSink } from '../rollups/sink.js';
-import type { Metrics } from './metrics.js';
+import { countCommitted, type Metrics } from './metrics.js';
 import { LIVE_SUBJECTS, pendingOutputs, publishPending, type OutputSubjects, type PendingOutput } from './outputs.js';
 import { SNAPSHOT_SLICE_MS, SnapshotCut } from './pipeline-state.js';
 import { Effects, type PartitionPipeline } from './pipeline.js';
@@ -137,7 +138,9 @@ export class PartitionWorker {
   private readonly uncommitted: number[] = [];
   private committed: number;
   private commitRev: number;
-  private checkpoint: CheckpointRef | null;
+  private readonly checkpoints: CheckpointKeeper;
+  /** This partition's metric label. */
+  private readonly label: { partition: string };
   /**
    * A checkpoint's snapshot being written beside the processing (`cut`, `SnapshotCut`): its bytes
    * are the state after the cut's `seq` though the loop goes on. No other snapshot starts meanwhile.
@@ -149,17 +152,6 @@ export class PartitionWorker {
    */
   private handing: Promise<void> = Promise.resolve();
   private held = 0;
-  /** A checkpoint being stored beside the batches (see `commit`). */
-  private storing: Promise<void> | undefined;
-  /** A checkpoint stored and not yet named by a commit: the next commit names it. */
-  private stored: CheckpointRef | undefined;
-  /**
-   * This partition's checkpoints fall at `checkpointPhase + k × checkpointMs` (performance.now()):
-   * its own point of the period, kept across idle spells (see the constructor and `tickFlush`).
-   */
-  private readonly checkpointPhase: number;
-  /** When the next checkpoint is due. */
-  private nextCheckpointAt: number;
   private published: Set<string> | undefined;
   private live = false;
   /** Last message processed (replayed or live). */
@@ -198,7 +190,7 @@ export class PartitionWorker {
   }
 
   private setLag(): void {
-    this.o.metrics.lag.set({ partition: String(this.o.partition) }, this.lastPending + this.uncommitted.length);
+    this.o.metrics.lag.set(this.label, this.lastPending + this.uncommitted.length);
   }
 
   get partition(): number {
@@ -216,14 +208,13 @@ export class PartitionWorker {
     this.epoch = plan.epoch;
     this.committed = plan.committed;
     this.commitRev = plan.commitRev;
-    this.checkpoint = plan.checkpoint;
-    // Partitions taken over together would checkpoint together, every checkpointMs, and their
-    // snapshots would stall the processor one after another (bench: 7 partitions' cuts of ~110 ms
-    // within 50 ms). Each partition checkpoints at its own point of the period.
-    this.checkpointPhase = performance.now() - (o.checkpointMs * (o.partition % o.partitions)) / o.partitions;
-    this.nextCheckpointAt = this.checkpointPhase + o.checkpointMs;
+    this.label = { partition: String(o.partition) };
+    this.checkpoints = new CheckpointKeeper(
+      { partition: o.partition, partitions: o.partitions, epoch: plan.epoch, periodMs: o.checkpointMs, snapshots: o.snapshots, metrics: o.metrics, logger: o.logger, fenced: () => this.fenced },
+      plan.checkpoint,
+    );
     this.published = plan.published.size ? plan.published : undefined;
-    o.metrics.committedSeq.set({ partition: String(o.partition) }, this.committed);
+    o.metrics.committedSeq.set(this.label, this.committed);
   }
 
   start(): void {
@@ -255,7 +246,7 @@ export class PartitionWorker {
     this.stopping.abort();
     // A checkpoint still being stored beside the batches: the closing one supersedes it (and deletes it once committed).
     await this.handing;
-    await this.storing;
+    await this.checkpoints.storing;
     if (!this.fenced && this.live) await this.cut({ checkpoint: true, closed: true });
     await this.chain.settled();
   }
@@ -272,7 +263,6 @@ export class PartitionWorker {
   }
 
   private async run(): Promise<void> {
-    const label = { partition: String(this.o.partition) };
     const filterSubjects = subjects.telemetryPartition(this.o.partition);
     while (!this.closing) {
       try {
@@ -414,7 +404,7 @@ export class PartitionWorker {
       waited = true;
       await (this.chain.pending > 0 ? this.chain.oldestSettled() : this.handing);
     }
-    if (waited) this.o.metrics.loopWait.inc({ partition: String(this.o.partition) }, (performance.now() - t0) / 1000);
+    if (waited) this.o.metrics.loopWait.inc(this.label, (performance.now() - t0) / 1000);
     void this.cut();
   }
 
@@ -422,23 +412,13 @@ export class PartitionWorker {
   private tickFlush(): void {
     if (this.closing || !this.live) return;
     if (this.last) void this.cut();
-    else if (this.chain.pending === 0 && this.held === 0 && this.checkpointDue()) {
-      if (this.committed > (this.checkpoint?.seq ?? 0)) void this.cut({ checkpoint: true });
+    else if (this.chain.pending === 0 && this.held === 0 && this.checkpoints.due) {
+      if (this.committed > (this.checkpoints.current?.seq ?? 0)) void this.cut({ checkpoint: true });
       // Idle, its state checkpointed already: the next one at this partition's next point of the
       // period. Else every partition idle for a while would be due at once, and cut together
       // when input returns (the bench's fleets start after an idle spell).
-      else this.scheduleCheckpoint();
+      else this.checkpoints.schedule();
     }
-  }
-
-  private checkpointDue(): boolean {
-    return performance.now() >= this.nextCheckpointAt;
-  }
-
-  /** The next checkpoint: this partition's first point of the period after now. */
-  private scheduleCheckpoint(): void {
-    const period = this.o.checkpointMs;
-    this.nextCheckpointAt = this.checkpointPhase + (Math.floor((performance.now() - this.checkpointPhase) / period) + 1) * period;
   }
 
   /**
@@ -458,7 +438,7 @@ export class PartitionWorker {
     const out = pendingOutputs({ alerts: [], alertSeqs: [], sessions: fx.sessions, sessionSeqs: this.sessionSeqs, dead: this.deadLetters }, this.o.subjects ?? LIVE_SUBJECTS, { partition: this.o.partition, epoch: this.epoch }, this.published);
     if (out.skipped) this.o.metrics.republishSkipped.inc(out.skipped);
     const batch: Batch = { fx, seq, lines, pending: [...this.alertsOut, ...out.pending], inFlight: this.alertsInFlight, written: lines === 0 && points.rollupCount === 0 && points.repairs.length === 0, closed: !!o.closed, inline: !!o.checkpoint, cutAt: performance.now() };
-    const snapshot = !this.snapshotting && (o.checkpoint || (this.checkpointDue() && !this.storing)) && seq > ((this.stored ?? this.checkpoint)?.seq ?? 0);
+    const snapshot = !this.snapshotting && (o.checkpoint || (this.checkpoints.due && !this.checkpoints.storing)) && seq > this.checkpoints.newestSeq;
     this.fx = new Effects();
     this.deadLetters = [];
     this.alertsOut = [];
@@ -476,7 +456,7 @@ export class PartitionWorker {
     }
     // The state is exactly that after `seq` now, between two messages: the cut takes it as it is
     // and writes it in slices while the loop goes on (a device about to change is written first).
-    this.scheduleCheckpoint();
+    this.checkpoints.schedule();
     const end = this.o.metrics.flushStage.startTimer({ stage: 'snapshot' });
     const cut = new SnapshotCut(this.pipeline, { partition: this.o.partition, partitions: this.o.partitions, seq });
     this.snapshotting = cut;
@@ -542,28 +522,6 @@ export class PartitionWorker {
     });
   }
 
-  /** Stores a checkpoint; undefined when it failed (a checkpoint only speeds a restart up: its failure never holds the partition). */
-  private async storeCheckpoint(seq: number, snapshot: Uint8Array): Promise<CheckpointRef | undefined> {
-    try {
-      return await this.stage('checkpoint', () => this.o.snapshots.put(this.o.partition, this.epoch, seq, snapshot));
-    } catch (err) {
-      this.o.metrics.checkpoints.inc({ result: 'failed' });
-      this.o.logger.warn({ err }, 'checkpoint not stored; the next one will be');
-      return undefined;
-    }
-  }
-
-  /** A checkpoint stored beside the batches: the next commit names it, unless a newer one was committed meanwhile. */
-  private keepStored(ref: CheckpointRef | undefined): void {
-    if (!ref) return;
-    if (this.fenced || (this.checkpoint && this.checkpoint.seq >= ref.seq)) {
-      void this.o.snapshots.delete(ref.name);
-      return;
-    }
-    if (this.stored) void this.o.snapshots.delete(this.stored.name);
-    this.stored = ref;
-  }
-
   private stage<T>(name: string, step: () => Promise<T>): Promise<T> {
     const end = this.o.metrics.flushStage.startTimer({ stage: name });
     return step().finally(() => end());
@@ -589,7 +547,6 @@ export class PartitionWorker {
    * first, so none is sent twice at once), its checkpoint, then the commit, which is the ack.
    */
   private async commit(b: Batch): Promise<void> {
-    const label = { partition: String(this.o.partition) };
     /** The checkpoint the commit names. */
     let named: CheckpointRef | null = null;
     await this.retrying(b, async () => {
@@ -601,49 +558,22 @@ export class PartitionWorker {
       if (b.snapshot && !b.ref) {
         const snapshot = b.snapshot;
         b.snapshot = undefined;
-        // Under load the checkpoint is stored beside the next batches and named by the first
-        // commit after it is stored: a 3.7 MB state takes longer to store than a batch to commit.
-        // Closing (the hand-over restores from it) and idle, the commit waits for it.
-        if (b.inline || b.closed) b.ref = await this.storeCheckpoint(b.seq, snapshot);
-        else this.storing = this.storeCheckpoint(b.seq, snapshot).then((ref) => {
-          this.storing = undefined;
-          this.keepStored(ref);
-        });
+        // Closing (the hand-over restores from it) and idle, the commit waits for it; under load
+        // it is stored beside the next batches (checkpoint-keeper.ts).
+        if (b.inline || b.closed) b.ref = await this.checkpoints.store(b.seq, snapshot);
+        else this.checkpoints.storeBeside(b.seq, snapshot);
       }
       this.fence();
-      const checkpoint = (named = b.ref ?? this.stored ?? this.checkpoint);
+      const checkpoint = (named = this.checkpoints.toName(b.ref));
       this.commitRev = await this.stage('commit', () => this.o.commits.commit({ v: 1, partition: this.o.partition, epoch: this.epoch, owner: this.o.owner, from: this.committed + 1, seq: b.seq, checkpoint, closed: b.closed }, this.commitRev));
     });
     this.o.metrics.flushStage.observe({ stage: 'total' }, (performance.now() - b.startedAt!) / 1000);
     this.committed = b.seq;
-    const ref = named as CheckpointRef | null;
-    if (ref && ref.name !== this.checkpoint?.name) {
-      const old = this.checkpoint;
-      this.checkpoint = ref;
-      this.o.metrics.checkpoints.inc({ result: 'ok' });
-      this.o.metrics.checkpointBytes.set(label, ref.bytes);
-      if (old) void this.o.snapshots.delete(old.name);
-    }
-    // Named now; or overtaken by this commit's own (closing): not needed any more. One stored
-    // during the commit and newer waits for the next commit.
-    if (this.stored && this.stored.seq <= (this.checkpoint?.seq ?? 0)) {
-      if (this.stored.name !== this.checkpoint?.name) void this.o.snapshots.delete(this.stored.name);
-      this.stored = undefined;
-    }
+    this.checkpoints.committed(named as CheckpointRef | null);
     this.lastError = undefined;
     while (this.uncommitted.length && this.uncommitted[0]! <= b.seq) this.uncommitted.shift();
     this.setLag();
-    const fx = b.fx;
-    this.o.metrics.committedSeq.set(label, b.seq);
-    this.o.metrics.readings.inc(label, fx.readings);
-    this.o.metrics.late.inc(label, fx.late);
-    this.o.metrics.implausible.inc(label, fx.implausible);
-    this.o.metrics.duplicates.inc(label, fx.duplicates);
-    this.o.metrics.sinkLines.inc(b.lines);
-    this.o.metrics.rollupLines.inc(fx.points.rollupCount);
-    this.o.metrics.rollupRepairs.inc(fx.points.repairs.length);
-    for (const a of fx.alerts) this.o.metrics.alerts.inc({ severity: a.severity, state: a.state });
-    for (const s of fx.sessions) this.o.metrics.sessions.inc({ closed_by: s.closedBy });
-    this.o.metrics.sessionsOpen.set(label, this.pipeline.openSessions);
+    this.o.metrics.committedSeq.set(this.label, b.seq);
+    countCommitted(this.o.metrics, this.o.partition, b.fx, b.lines, this.pipeline.openSessions);
   }
 }
