@@ -1,10 +1,10 @@
 import { ContractError, deadLetter, partitionOf, STREAMS, subjects, type AlertEvent, type DeadLetter } from '@fieldline/contract';
-import { retry } from '@fieldline/runtime';
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import type { BatchingSink } from '../influx/batching.js';
+import { BatchFlush, type Batch } from './batch-flush.js';
 import { CheckpointKeeper } from './checkpoint-keeper.js';
-import { FencedError, type CheckpointRef, type Commits, type Snapshots } from './checkpoints.js';
+import { FencedError, type Commits, type Snapshots } from './checkpoints.js';
 import { FlushChain } from './flush-chain.js';
 import type { RollupSink } from '../rollups/sink.js';
 import { countCommitted, type Metrics } from './metrics.js';
@@ -45,26 +45,6 @@ export interface WorkerOptions {
   metrics: Metrics;
   logger: Logger;
   subjects?: OutputSubjects;
-}
-
-/** A cut: the effects of the messages up to `seq`, and what the flush has done of them so far. */
-interface Batch {
-  fx: Effects;
-  seq: number;
-  lines: number;
-  pending: PendingOutput[];
-  /** The alerts' publishes started as they were raised: settled before the rest is retried. */
-  inFlight: Promise<void>[];
-  written: boolean;
-  snapshot?: Uint8Array;
-  /** Store the snapshot before the commit (closing, or an idle partition's), not beside later batches. */
-  inline: boolean;
-  ref?: CheckpointRef;
-  closed: boolean;
-  /** performance.now() at the cut: the flush's wait behind the batches ahead is measured from it. */
-  cutAt: number;
-  /** performance.now() when its write started: how long its effects have been trying to become durable. */
-  startedAt?: number;
 }
 
 /** Batches cut and not committed yet, at most (one committing, one writing, one waiting): the loop waits beyond. */
@@ -113,8 +93,8 @@ export class PartitionWorker {
   private timer: NodeJS.Timeout | undefined;
   /** Writes and commits in stream order, a batch's commit only after its writes (flush-chain.ts). */
   private readonly chain = new FlushChain<Batch>({
-    write: (b) => this.write(b),
-    commit: (b) => this.commit(b),
+    write: (b) => this.flush.write(b),
+    commit: (b) => this.flush.commit(b),
     onFailed: (err) => {
       if (err instanceof FencedError) {
         // Already fenced: abort() stopped it (the lease is gone), the processor knows.
@@ -136,9 +116,9 @@ export class PartitionWorker {
   private lastPending = 0;
   /** Sequences read (live) and not committed yet. */
   private readonly uncommitted: number[] = [];
-  private committed: number;
-  private commitRev: number;
   private readonly checkpoints: CheckpointKeeper;
+  /** Writes and commits a batch (batch-flush.ts); owns the committed sequence. */
+  private readonly flush: BatchFlush;
   /** This partition's metric label. */
   private readonly label: { partition: string };
   /**
@@ -199,29 +179,56 @@ export class PartitionWorker {
 
   /** Stream sequence up to which this partition's effects are committed. */
   get committedSeq(): number {
-    return this.committed;
+    return this.flush.committed;
+  }
+
+  /** A batch is committed: what it did is counted, and its messages leave the backlog. */
+  private committedBatch(b: Batch): void {
+    this.lastError = undefined;
+    while (this.uncommitted.length && this.uncommitted[0]! <= b.seq) this.uncommitted.shift();
+    this.setLag();
+    this.o.metrics.committedSeq.set(this.label, b.seq);
+    countCommitted(this.o.metrics, this.o.partition, b.fx, b.lines, this.pipeline.openSessions);
   }
 
   constructor(private readonly o: WorkerOptions) {
     const plan = o.plan;
     this.pipeline = plan.pipeline;
     this.epoch = plan.epoch;
-    this.committed = plan.committed;
-    this.commitRev = plan.commitRev;
     this.label = { partition: String(o.partition) };
     this.checkpoints = new CheckpointKeeper(
       { partition: o.partition, partitions: o.partitions, epoch: plan.epoch, periodMs: o.checkpointMs, snapshots: o.snapshots, metrics: o.metrics, logger: o.logger, fenced: () => this.fenced },
       plan.checkpoint,
     );
+    this.flush = new BatchFlush({
+      partition: o.partition,
+      epoch: plan.epoch,
+      owner: o.owner,
+      js: o.js,
+      sink: o.sink,
+      ...(o.rollups ? { rollups: o.rollups } : {}),
+      commits: o.commits,
+      checkpoints: this.checkpoints,
+      metrics: o.metrics,
+      logger: o.logger,
+      retryBaseMs: o.retryBaseMs,
+      retryMaxMs: o.retryMaxMs,
+      committed: plan.committed,
+      commitRev: plan.commitRev,
+      mayWrite: () => !this.fenced && o.leaseValid(),
+      signal: this.stopping.signal,
+      onRetry: (err) => (this.lastError = err),
+      onCommitted: (b) => this.committedBatch(b),
+    });
     this.published = plan.published.size ? plan.published : undefined;
-    o.metrics.committedSeq.set(this.label, this.committed);
+    o.metrics.committedSeq.set(this.label, plan.committed);
   }
 
   start(): void {
     const { start, horizon } = this.o.plan;
     // Nothing to replay: nothing committed, no messages, or the checkpoint is at the commit.
     const from = start.deliver_policy === DeliverPolicy.StartSequence ? start.opt_start_seq : undefined;
-    if (this.committed === 0 || horizon === 0 || (from !== undefined && (from > this.committed || from > horizon))) this.goLive();
+    if (this.flush.committed === 0 || horizon === 0 || (from !== undefined && (from > this.flush.committed || from > horizon))) this.goLive();
     this.loop = this.run();
     // Bounds how long a line waits at a low message rate (wall time decides only *when* effects
     // are written and state is checkpointed, never *what* they are).
@@ -273,7 +280,7 @@ export class PartitionWorker {
         this.messages = await consumer.consume({ max_messages: this.o.fetchBatch });
         if (this.closing) this.messages.stop();
         for await (const m of this.messages) {
-          if (m.seq <= this.committed) {
+          if (m.seq <= this.flush.committed) {
             this.replay(m);
             continue;
           }
@@ -322,7 +329,7 @@ export class PartitionWorker {
       if (!(err instanceof ContractError)) this.o.logger.error({ err, seq: m.seq }, 'replay: processing failed');
     }
     this.replayFx.clear();
-    if (m.seq >= this.committed || m.info.pending === 0) this.goLive();
+    if (m.seq >= this.flush.committed || m.info.pending === 0) this.goLive();
   }
 
   /**
@@ -413,7 +420,7 @@ export class PartitionWorker {
     if (this.closing || !this.live) return;
     if (this.last) void this.cut();
     else if (this.chain.pending === 0 && this.held === 0 && this.checkpoints.due) {
-      if (this.committed > (this.checkpoints.current?.seq ?? 0)) void this.cut({ checkpoint: true });
+      if (this.flush.committed > (this.checkpoints.current?.seq ?? 0)) void this.cut({ checkpoint: true });
       // Idle, its state checkpointed already: the next one at this partition's next point of the
       // period. Else every partition idle for a while would be due at once, and cut together
       // when input returns (the bench's fleets start after an idle spell).
@@ -498,82 +505,6 @@ export class PartitionWorker {
   }
 
   private lastCommittedOrQueued(): number {
-    return Math.max(this.committed, this.queuedSeq);
-  }
-
-  private fence(): void {
-    if (this.fenced || !this.o.leaseValid()) throw new FencedError(`partition ${this.o.partition}: lease of epoch ${this.epoch} no longer valid`);
-  }
-
-  /** The worker's one retry loop: a step retries what is not done yet, with backoff, until it works, the worker closes, or the lease is gone. */
-  private retrying(b: Batch, step: () => Promise<void>): Promise<void> {
-    b.startedAt ??= performance.now();
-    return retry(step, {
-      baseMs: this.o.retryBaseMs,
-      maxMs: this.o.retryMaxMs,
-      jitter: false,
-      signal: this.stopping.signal,
-      shouldRetry: (err) => !(err instanceof FencedError),
-      onRetry: (err, attempt, delayMs) => {
-        this.lastError = err as Error;
-        this.o.metrics.sinkRetries.inc();
-        this.o.logger.error({ err, attempt, delayMs }, 'effects not durable yet; holding the commit and retrying');
-      },
-    });
-  }
-
-  private stage<T>(name: string, step: () => Promise<T>): Promise<T> {
-    const end = this.o.metrics.flushStage.startTimer({ stage: name });
-    return step().finally(() => end());
-  }
-
-  /**
-   * The batch's InfluxDB writes: raw and rollup lines side by side, then the repairs (they read
-   * the raw points back). The chain runs one batch's write at a time, in stream order.
-   */
-  private async write(b: Batch): Promise<void> {
-    this.o.metrics.flushStage.observe({ stage: 'queued' }, (performance.now() - b.cutAt) / 1000);
-    await this.retrying(b, async () => {
-      this.fence();
-      if (b.written) return;
-      const raw = (): Promise<void> => this.stage('raw', () => this.o.sink.write(b.fx.points.lines));
-      await (this.o.rollups ? this.stage('rollups', () => this.o.rollups!.write(b.fx.points, raw)) : raw());
-      b.written = true;
-    });
-  }
-
-  /**
-   * After the batch's writes succeeded: its publishes (the alerts left when raised: they settle
-   * first, so none is sent twice at once), its checkpoint, then the commit, which is the ack.
-   */
-  private async commit(b: Batch): Promise<void> {
-    /** The checkpoint the commit names. */
-    let named: CheckpointRef | null = null;
-    await this.retrying(b, async () => {
-      this.fence();
-      await this.stage('publish', async () => {
-        await Promise.all(b.inFlight);
-        await publishPending(this.o.js, b.pending, () => this.fence());
-      });
-      if (b.snapshot && !b.ref) {
-        const snapshot = b.snapshot;
-        b.snapshot = undefined;
-        // Closing (the hand-over restores from it) and idle, the commit waits for it; under load
-        // it is stored beside the next batches (checkpoint-keeper.ts).
-        if (b.inline || b.closed) b.ref = await this.checkpoints.store(b.seq, snapshot);
-        else this.checkpoints.storeBeside(b.seq, snapshot);
-      }
-      this.fence();
-      const checkpoint = (named = this.checkpoints.toName(b.ref));
-      this.commitRev = await this.stage('commit', () => this.o.commits.commit({ v: 1, partition: this.o.partition, epoch: this.epoch, owner: this.o.owner, from: this.committed + 1, seq: b.seq, checkpoint, closed: b.closed }, this.commitRev));
-    });
-    this.o.metrics.flushStage.observe({ stage: 'total' }, (performance.now() - b.startedAt!) / 1000);
-    this.committed = b.seq;
-    this.checkpoints.committed(named as CheckpointRef | null);
-    this.lastError = undefined;
-    while (this.uncommitted.length && this.uncommitted[0]! <= b.seq) this.uncommitted.shift();
-    this.setLag();
-    this.o.metrics.committedSeq.set(this.label, b.seq);
-    countCommitted(this.o.metrics, this.o.partition, b.fx, b.lines, this.pipeline.openSessions);
+    return Math.max(this.flush.committed, this.queuedSeq);
   }
 }
