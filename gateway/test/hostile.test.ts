@@ -1,10 +1,10 @@
 // Issue 11, defects 3 and 5 at the gateway: one 150 KB envelope created 5,000 InfluxDB series (no
 // bound on sensors per device), and an envelope over the packet limit got a bare connection reset.
-import { cleanupAll, waitFor } from '@fieldline/harness';
+import { waitFor } from '@fieldline/harness';
 import { parseRejectionNotice, readDeadLetter, type RejectionNotice } from '@fieldline/contract';
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, startRig, streamMessages, type Rig } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { connectDevice, rigFixture, streamMessages, type Rig } from './helpers.js';
 
 const T = 1_700_000_000_000;
 let seq = 0;
@@ -27,14 +27,7 @@ async function notices(c: MqttClient, device: string): Promise<RejectionNotice[]
 const metric = async (rig: Rig, re: RegExp): Promise<number> => Number(re.exec(await (await fetch(`http://127.0.0.1:${rig.gateway.httpPort}/metrics`)).text())?.[1] ?? 0);
 
 describe('gateway limits against a hostile device', () => {
-  let rig: Rig;
-  beforeAll(async () => {
-    rig = await startRig(['many', 'big', 'calm'], { mqtt: { host: '127.0.0.1', port: 0, maximumPacketSize: 65_536 }, limits: { maxSensorsPerDevice: 10 } });
-  });
-  afterAll(async () => {
-    await rig?.close();
-    cleanupAll();
-  });
+  const rig = rigFixture(['many', 'big', 'calm'], { mqtt: { host: '127.0.0.1', port: 0, maximumPacketSize: 65_536 }, limits: { maxSensorsPerDevice: 10 } });
 
   it('distinct sensors per device are bounded: past the limit the envelope is dead-lettered as sensor_limit and the device told; its known sensors keep working', async () => {
     const c = await connectDevice(rig.mqttUrl, 'many');

@@ -1,19 +1,11 @@
-import { cleanupAll } from '@fieldline/harness';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { revokeDevice } from '../src/index.js';
-import { connectDevice, envelope, metricsText, startRig, telemetryIds, type Rig } from './helpers.js';
+import { connectDevice, envelope, metricsText, rigFixture, telemetryIds } from './helpers.js';
 
 describe('rate limits, connection limits, revocation, downlink validation', () => {
-  let rig: Rig;
-  beforeAll(async () => {
-    rig = await startRig(['dev-a', 'dev-b', 'dev-c'], {
-      mqtt: { host: '127.0.0.1', port: 0, connectionRatePerS: 0.01, connectionBurst: 4 },
-      limits: { messagesPerS: 10, messageBurst: 5 },
-    });
-  });
-  afterAll(async () => {
-    await rig?.close();
-    cleanupAll();
+  const rig = rigFixture(['dev-a', 'dev-b', 'dev-c'], {
+    mqtt: { host: '127.0.0.1', port: 0, connectionRatePerS: 0.01, connectionBurst: 4 },
+    limits: { messagesPerS: 10, messageBurst: 5 },
   });
 
   it('a device above its message rate gets its PUBACKs later, but everything is stored', async () => {

@@ -1,8 +1,7 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { cleanupAll } from '@fieldline/harness';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, envelope, PASSWORD, startRig, type Rig } from './helpers.js';
+import { connectDevice, envelope, PASSWORD, rigFixture } from './helpers.js';
 import { connectPacket, publishPacket, varint } from './mqtt-packets.js';
 
 const connectBytes = (clientId: string, username = clientId, password = PASSWORD): Buffer => connectPacket(clientId, username, password);
@@ -34,17 +33,13 @@ function rawSession(port: number, bytes: Buffer[], timeoutMs = 8000): Promise<{ 
 }
 
 describe('malformed MQTT bytes close only the offending connection', () => {
-  let rig: Rig;
+  const rig = rigFixture(['dev-a', 'dev-b'], { mqtt: { host: '127.0.0.1', port: 0, maximumPacketSize: 65_536 } });
   let other: MqttClient;
   beforeAll(async () => {
-    rig = await startRig(['dev-a', 'dev-b'], { mqtt: { host: '127.0.0.1', port: 0, maximumPacketSize: 65_536 } });
     other = await connectDevice(rig.mqttUrl, 'dev-b');
   });
-  afterAll(async () => {
-    other?.end(true);
-    await rig?.close();
-    cleanupAll();
-  });
+  // Before the rig's own teardown (after-hooks run last registered first).
+  afterAll(() => void other?.end(true));
 
   const CONNACK_OK = Buffer.from([0x20, 0x02, 0x00, 0x00]);
   const cases: [string, () => Buffer[], (received: Buffer) => void][] = [

@@ -1,19 +1,12 @@
-import { cleanupAll, sleep, waitFor } from '@fieldline/harness';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SteadyDevice, startRig, telemetryBatches, unexplainedRepeats, type Rig } from './helpers.js';
+import { sleep, waitFor } from '@fieldline/harness';
+import { describe, expect, it } from 'vitest';
+import { SteadyDevice, rigFixture, telemetryBatches, unexplainedRepeats } from './helpers.js';
 
 // The issue asks for a 60 s outage; GATEWAY_OUTAGE_S shortens it for quick local runs.
 const OUTAGE_S = Number(process.env.GATEWAY_OUTAGE_S ?? 60);
 
 describe(`nats-server stopped for ${OUTAGE_S} s under load`, () => {
-  let rig: Rig;
-  beforeAll(async () => {
-    rig = await startRig(['dev-load'], { nats: { publishTimeoutMs: 2000 } });
-  });
-  afterAll(async () => {
-    await rig?.close();
-    cleanupAll();
-  });
+  const rig = rigFixture(['dev-load'], { nats: { publishTimeoutMs: 2000 } });
 
   it(
     'PUBACKs stop, the gateway stays up, and afterwards every envelope is in JetStream, twice only where a bundle was re-sent',

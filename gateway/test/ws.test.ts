@@ -1,17 +1,11 @@
-import { cleanupAll } from '@fieldline/harness';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice, envelope, startRig, streamMessages, type Rig } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { connectDevice, envelope, rigFixture, streamMessages } from './helpers.js';
 
 describe('MQTT over WebSocket (optional listener)', () => {
-  let rig: Rig;
+  const rig = rigFixture(['dev-w'], { mqtt: { host: '127.0.0.1', port: 0, ws: { host: '127.0.0.1', port: 0 } } });
   let url: string;
-  beforeAll(async () => {
-    rig = await startRig(['dev-w'], { mqtt: { host: '127.0.0.1', port: 0, ws: { host: '127.0.0.1', port: 0 } } });
+  beforeAll(() => {
     url = `ws://127.0.0.1:${rig.gateway.wsPort}/mqtt`;
-  });
-  afterAll(async () => {
-    await rig?.close();
-    cleanupAll();
   });
 
   it('authenticates, bridges with PUBACK after store, and enforces the same topic rules', async () => {
