@@ -145,6 +145,9 @@ describe('report', () => {
     // The machine's speed at the start and the end, and the CPU the hypervisor took: runs on a virtual machine differ by them.
     expect(text.split('\n')[0]).toContain('machine speed (100-reading envelopes parsed and encoded/s) 12,345 on one core, 24,000 on all at the start, 11,000 on one core, 6,789 on all at the end; CPU stolen by the hypervisor 4.2 %');
     expect(text).toMatch(/^100\s+280,000\s+290,000\s+0\s+70 %\s+28 %\s+35 %/m);
+    // 4.2 % stolen: the header says the figures are low; a quiet run's does not.
+    expect(text.split('\n')[0]).toMatch(/CPU stolen by the hypervisor 4\.2 % \(a noisy host: runs with 1 % or more stolen measured 15-30 % less; compare with a quieter run\)$/);
+    expect(renderText({ ...r, machine: { ...r.machine, steal_pct: 0.4 } }).split('\n')[0]).toMatch(/stolen by the hypervisor 0\.4 %$/);
     // The processor's flush steps, as its metrics gave them (a step not seen shows '-').
     // The closed-loop run has no delay figures (as in a file written before they were measured).
     expect(text).toMatch(/^100 readings\/envelope\s+600\s+40\s+30\s+-\s+-\s+-\s+2\s+35\s+3.5\s+-$/m);
