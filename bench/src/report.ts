@@ -160,8 +160,8 @@ const header = (r: BenchResults): string => {
   const m = r.machine;
   const at = (x: BenchResults['machine']['speed_start']): string => (x ? `${n(x.one_core_envelopes_per_s)} on one core, ${n(x.all_cores_envelopes_per_s)} on all` : '-');
   const speed = m.speed_start === undefined ? '' : `; machine speed (100-reading envelopes parsed and encoded/s) ${at(m.speed_start)} at the start, ${at(m.speed_end)} at the end; CPU stolen by the hypervisor ${m.steal_pct ?? '-'} %`;
-  // Measured 2026-12-03, same code, twelve closed-loop runs at 100 readings/envelope within an
-  // hour: those with >= 1.2 % stolen stored 149k-182k readings/s, those with <= 1.0 % 198k-226k.
+  // Measured 2026-12-03, eleven closed-loop runs at 100 readings/envelope within 15 minutes: those
+  // with >= 1.2 % stolen stored 156k-182k readings/s, those with <= 1.1 % 198k-226k (README).
   const noisy = (m.steal_pct ?? 0) >= NOISY_STEAL_PCT ? ` (a noisy host: runs with ${NOISY_STEAL_PCT} % or more stolen measured 15-30 % less; compare with a quieter run)` : '';
   return `fieldline end-to-end bench, ${r.mode} run, ${r.started_at}, ${r.duration_s} s; ${m.cores} × ${m.cpu}, ${m.mem_gb} GB, ${m.os}, Node ${m.node}; load average ${m.load_avg_start} at the start, ${m.load_avg_end} at the end${speed}${noisy}`;
 };
