@@ -72,7 +72,7 @@ export class BatchFlush {
     this.commitRev = o.commitRev;
   }
 
-  fence(): void {
+  private fence(): void {
     if (!this.o.mayWrite()) throw new FencedError(`partition ${this.o.partition}: lease of epoch ${this.o.epoch} no longer valid`);
   }
 
