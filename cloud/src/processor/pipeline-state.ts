@@ -158,8 +158,9 @@ function writeDevice(w: StateWriter, p: PartitionPipeline, d: DeviceState): void
     s.detectors.forEach((b, i) => {
       w.str(b.rule);
       b.detector.snapshot(s.states[i], w);
-      const a = s.alerts[i]!;
-      w.f64(a.start).f64(a.clearSince).f64(a.clearCount);
+      // A detector that never fired has no state: written as the idle one (the same bytes as before).
+      const a = s.alerts[i];
+      w.f64(a ? a.start : NaN).f64(a ? a.clearSince : NaN).f64(a ? a.clearCount : 0);
     });
     // Open rollup windows, one key per tier (rollups/outputs.ts): none until the sensor's first reading.
     p.outputs.snapshot(s, w);
@@ -251,16 +252,22 @@ function readSensor(p: PartitionPipeline, device: string, r: StateReader): [stri
   const count = r.count('detectors', 5);
   if (count !== detectors.length) throw new SnapshotError(`sensor ${device}/${id} had ${count} detectors, the config gives it ${detectors.length}`);
   const states: unknown[] = [];
-  const alerts: AlertState[] = [];
+  const alerts: (AlertState | undefined)[] = [];
   for (const b of detectors) {
     const rule = r.text('rule');
     if (rule !== b.rule) throw new SnapshotError(`sensor ${device}/${id}: detector "${rule}" where the config has "${b.rule}"`);
     states.push(b.detector.restore(r));
-    const a = new AlertState();
-    a.start = r.f64('alert start');
-    a.clearSince = r.f64('alert clearSince');
-    a.clearCount = r.f64('alert clearCount');
-    alerts.push(a);
+    const start = r.f64('alert start');
+    const clearSince = r.f64('alert clearSince');
+    const clearCount = r.f64('alert clearCount');
+    if (Number.isNaN(start) && Number.isNaN(clearSince) && clearCount === 0) alerts.push(undefined);
+    else {
+      const a = new AlertState();
+      a.start = start;
+      a.clearSince = clearSince;
+      a.clearCount = clearCount;
+      alerts.push(a);
+    }
   }
   const s = new SensorState(device, id, detectors, unit, states, alerts);
   p.outputs.restore(s, r);
