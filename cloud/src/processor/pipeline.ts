@@ -74,7 +74,7 @@ export class SensorState implements WindowKey, ReadingSeries {
     this.prefix = series.prefix;
     this.tags = series.tags;
     this.states = states ?? detectors.map((d) => d.detector.init());
-    this.alerts = alerts ?? new Array<AlertState | undefined>(detectors.length).fill(undefined);
+    this.alerts = alerts ?? detectors.map((): AlertState | undefined => undefined);
   }
 
   get sensor(): string {
