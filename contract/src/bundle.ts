@@ -26,6 +26,7 @@ export const TelemetryBundleSchema: JsonSchema = {
 };
 
 const OPEN = 0x5b; // [
+const OPEN_BYTES = Buffer.from('[');
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']');
 
@@ -39,7 +40,7 @@ export function isBundle(payload: Uint8Array | string): boolean {
  * The caller keeps within {@link MAX_BUNDLE_BYTES} and {@link MAX_BUNDLE_ENVELOPES}.
  */
 export function encodeBundle(payloads: readonly Uint8Array[]): Buffer {
-  const parts: Uint8Array[] = [Buffer.from('[')];
+  const parts: Uint8Array[] = [OPEN_BYTES];
   for (let i = 0; i < payloads.length; i++) {
     if (i > 0) parts.push(COMMA);
     parts.push(payloads[i]!);

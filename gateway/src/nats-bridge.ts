@@ -65,8 +65,8 @@ export async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamCon
 /** Re-sends after a failed publish: 100 ms doubling to 5 s, no jitter (the gateway is one client). */
 const PUBLISH_BACKOFF = { baseMs: 100, maxMs: 5000, jitter: false } as const;
 
-/** Bytes of a bundle's message left for its headers under the server's `max_payload`. */
-const BUNDLE_HEADROOM = 4096;
+/** Bytes of a message (an envelope or a bundle) left for its headers under the server's `max_payload`. */
+const HEADERS_ROOM = 4096;
 
 /** One message to store; `msgID` makes re-sends idempotent within the duplicate window. */
 export interface StoreJob {
@@ -139,10 +139,10 @@ export class NatsBridge {
     // retried until it is stored, so that device's PUBACKs would never come (nats.js checks
     // max_payload from the server's INFO before it sends).
     const maxPayload = nc.info?.max_payload;
-    if (maxPayload !== undefined && cfg.mqtt.maximumPacketSize > maxPayload - BUNDLE_HEADROOM) {
+    if (maxPayload !== undefined && cfg.mqtt.maximumPacketSize > maxPayload - HEADERS_ROOM) {
       await nc.close().catch(() => undefined);
       throw new BridgeError(
-        `mqtt.maximumPacketSize is ${cfg.mqtt.maximumPacketSize} bytes, but the NATS server's max_payload is ${maxPayload}: a packet the broker accepts could never be stored. Lower mqtt.maximumPacketSize to at most ${Math.max(0, maxPayload - BUNDLE_HEADROOM)} or raise max_payload`,
+        `mqtt.maximumPacketSize is ${cfg.mqtt.maximumPacketSize} bytes, but the NATS server's max_payload is ${maxPayload}: a packet the broker accepts could never be stored. Lower mqtt.maximumPacketSize to at most ${Math.max(0, maxPayload - HEADERS_ROOM)} or raise max_payload`,
       );
     }
     try {
@@ -172,7 +172,7 @@ export class NatsBridge {
    */
   get bundleBytes(): number {
     const maxPayload = this.nc.info?.max_payload;
-    return maxPayload ? Math.max(0, Math.min(this.cfg.nats.bundleBytes, maxPayload - BUNDLE_HEADROOM)) : this.cfg.nats.bundleBytes;
+    return maxPayload ? Math.max(0, Math.min(this.cfg.nats.bundleBytes, maxPayload - HEADERS_ROOM)) : this.cfg.nats.bundleBytes;
   }
 
   get pending(): { envelopes: number; bytes: number } {

@@ -3,6 +3,7 @@
  * apart by their `err_code` (the server's stable JetStream error code), never by message text.
  */
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection, NatsError } from 'nats';
+import type { Logger } from 'pino';
 import { settlesWithin } from './deadline.js';
 
 /** JetStream API error codes (nats-server `server/errors.json`). */
@@ -58,12 +59,13 @@ export function toHeaders(record: Readonly<Record<string, string>>): MsgHdrs {
  * Drains `nc` (its subscriptions finish what they hold, then a flush), but for at most `ms`: a drain
  * ends with a PING/PONG, which a server that stopped answering (frozen, partitioned) never returns,
  * so an unbounded drain holds a shutdown until the service deadline. Past `ms` the connection is
- * closed without it. Resolves `true` when the drain finished.
- * @param ms @default 5000
+ * closed without it (and `log` warned). Resolves `true` when the drain finished.
  */
-export async function drainOrClose(nc: NatsConnection, ms = 5_000): Promise<boolean> {
+export async function drainOrClose(nc: NatsConnection, o: { /** @default 5000 */ ms?: number; log?: Pick<Logger, 'warn'> } = {}): Promise<boolean> {
   if (nc.isClosed()) return true;
+  const ms = o.ms ?? 5_000;
   if (await settlesWithin(nc.drain(), ms)) return true;
+  o.log?.warn({ waitedMs: ms }, 'NATS did not answer the drain; connection closed without it');
   await nc.close().catch(() => undefined);
   return false;
 }

@@ -43,7 +43,7 @@ describe('drainOrClose', () => {
       const got: string[] = [];
       nc.subscribe('d.>', { callback: (_e, m) => got.push(m.subject) });
       nc.publish('d.1');
-      expect(await drainOrClose(nc, 5_000)).toBe(true);
+      expect(await drainOrClose(nc, { ms: 5_000 })).toBe(true);
       expect(got).toEqual(['d.1']);
       expect(nc.isClosed()).toBe(true);
 
@@ -56,7 +56,7 @@ describe('drainOrClose', () => {
         // Stopped ('T' in /proc/<pid>/stat) before the drain, or the server may still answer it.
         await waitFor(() => /^\d+ \(.*\) T /.test(readFileSync(`/proc/${server.pid}/stat`, 'utf8')), { what: 'nats-server stopped' });
         const t0 = Date.now();
-        expect(await drainOrClose(frozen, 300)).toBe(false);
+        expect(await drainOrClose(frozen, { ms: 300 })).toBe(false);
         expect(Date.now() - t0).toBeLessThan(5_000);
         expect(frozen.isClosed()).toBe(true);
       } finally {

@@ -216,6 +216,6 @@ export class Live {
     for (const c of this.clients) c.res.end();
     this.clients.clear();
     for (const s of this.subs) s.unsubscribe();
-    if (!(await drainOrClose(this.nc))) this.log.warn('NATS did not answer the drain; connection closed without it');
+    await drainOrClose(this.nc, { log: this.log });
   }
 }

@@ -287,7 +287,7 @@ export async function startProcessor(
           }),
         );
         await table.close();
-        if (!(await drainOrClose(nc))) logger.warn('NATS did not answer the drain; connection closed without it');
+        await drainOrClose(nc, { log: logger });
         await writer.close();
         await ops?.close();
         logger.info('processor stopped');

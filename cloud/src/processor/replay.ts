@@ -132,7 +132,8 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       try {
         const t = readTelemetry(m.data, device);
         r.invalid += t.failed.length;
-        for (const p of t.parsed) pipeline.process(p.env, fx, p.values, storedMs(m));
+        const at = storedMs(m);
+        for (const e of t.parsed) pipeline.process(e.env, fx, e.values, at);
       } catch (err) {
         if (!(err instanceof ContractError)) throw err;
         r.invalid++;
