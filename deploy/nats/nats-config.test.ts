@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { STREAMS } from '@fieldline/contract';
-import { cleanupAll, findBinary, freePort, InfluxServer, ManagedProcess, tempDir, waitFor } from '@fieldline/harness';
+import { cleanupAll, findBinary, freePort, InfluxServer, ManagedProcess, startOnFreePorts, tempDir, waitFor } from '@fieldline/harness';
 import { connect } from 'nats';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -65,9 +65,13 @@ describe('deploy/nats: the 3-node cluster config', () => {
   it('three nodes from nats.conf form a cluster, refuse anonymous clients, and carry R3 processor streams', async () => {
     const [major, minor] = await serverVersion();
     const dropSync = major === 2 && minor < 10;
-    const nodes: Node[] = [];
-    for (let i = 0; i < 3; i++) nodes.push({ client: await freePort(), route: await freePort(), monitor: await freePort(), file: join(tempDir(`nats-deploy-${i}`), 'nats.conf') });
-    nodes.forEach((n, i) => writeFileSync(n.file, localConfig(i, nodes, dropSync)));
+    const freshNodes = async (): Promise<Node[]> => {
+      const nodes: Node[] = [];
+      for (let i = 0; i < 3; i++) nodes.push({ client: await freePort(), route: await freePort(), monitor: await freePort(), file: join(tempDir(`nats-deploy-${i}`), 'nats.conf') });
+      nodes.forEach((n, i) => writeFileSync(n.file, localConfig(i, nodes, dropSync)));
+      return nodes;
+    };
+    let nodes = await freshNodes();
 
     // A password left out of the environment stops the server, naming the variable.
     const { FL_NATS_SYS_PASSWORD: _, ...partial } = SECRETS;
@@ -77,17 +81,28 @@ describe('deploy/nats: the 3-node cluster config', () => {
     );
     expect(refused?.stderr).toMatch(/FL_NATS_SYS_PASSWORD/);
 
-    const servers = nodes.map(
-      (n, i) =>
-        new ManagedProcess({
-          name: `nats-deploy-${i}`,
-          command: nats,
-          args: ['-c', n.file],
-          env: { ...process.env, NATS_SERVER_NAME: `fl-nats-${i + 1}`, ...SECRETS },
-          ready: (out) => out.includes('Server is ready'),
-        }),
-    );
-    await Promise.all(servers.map((s) => s.start()));
+    // Nine ports picked before the servers bind them: another test file's server can take one
+    // meanwhile, then the three start again on new ones (the harness's rule for its own servers).
+    let servers: ManagedProcess[] = [];
+    await startOnFreePorts(undefined, async () => {
+      if (servers.length) nodes = await freshNodes();
+      servers = nodes.map(
+        (n, i) =>
+          new ManagedProcess({
+            name: `nats-deploy-${i}`,
+            command: nats,
+            args: ['-c', n.file],
+            env: { ...process.env, NATS_SERVER_NAME: `fl-nats-${i + 1}`, ...SECRETS },
+            ready: (out) => out.includes('Server is ready'),
+          }),
+      );
+      const started = await Promise.allSettled(servers.map((s) => s.start()));
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        await Promise.all(servers.map((s) => s.stop()));
+        throw failed.reason;
+      }
+    });
     const influx = await InfluxServer.start();
     try {
       await waitFor(async () => {

@@ -6,4 +6,4 @@ export { NatsServer, type NatsOptions } from './nats.js';
 export { NatsCluster, type NatsClusterOptions } from './nats-cluster.js';
 export { procStats, type ProcStats } from './proc.js';
 export { PrometheusServer, type PrometheusOptions, type PrometheusSample, type PrometheusTarget } from './prometheus.js';
-export { freePort, sleep, teardown, waitFor } from './util.js';
+export { freePort, sleep, startOnFreePorts, teardown, waitFor } from './util.js';
