@@ -14,6 +14,7 @@ import { Effects, type PartitionPipeline } from './pipeline.js';
 import type { TakeoverPlan } from './takeover.js';
 import { envelopeBytes, readTelemetry, type Parsed } from './telemetry.js';
 import { storedMs } from './clock-check.js';
+import { turns } from './turn-share.js';
 
 export interface WorkerOptions {
   partition: number;
@@ -49,17 +50,14 @@ export interface WorkerOptions {
 
 /** Batches cut and not committed yet, at most (one committing, one writing, one waiting): the loop waits beyond. */
 const MAX_PENDING_BATCHES = 3;
-/**
- * How long the loop processes before it lets the event loop run, ms. A fetched batch is up to
- * `fetchBatch` messages already in memory, and `for await` over them resumes in microtasks only,
- * so without this a partition ran 256 messages × 100 readings (~60 ms) while no socket was read or
- * written: other partitions' alerts and acks waited behind it (the bench's alert p99 at half load).
- * Time, not readings: a device's first message (100 new sensors: 10–38 ms on the loaded machine,
- * against ~2 ms later) made 2,000 readings a 600 ms turn when a fleet came online.
+/*
+ * The loop lets the event loop run once the process's turn is over (turn-share.ts): a fetched
+ * batch is up to `fetchBatch` messages already in memory, and `for await` over them resumes in
+ * microtasks only, so without it a partition ran 256 messages × 100 readings (~60 ms) while no
+ * socket was read or written. Time, not readings: a device's first message (100 new sensors:
+ * 10–38 ms on the loaded machine, against ~2 ms later) made 2,000 readings a 600 ms turn when a
+ * fleet came online.
  */
-const YIELD_MS = 5;
-const nextTick = (): Promise<void> => new Promise((r) => setImmediate(r));
-
 const deviceOf = (m: JsMsg): string => m.subject.slice(m.subject.lastIndexOf('.') + 1);
 const readingsOf = (parsed: Parsed[]): number => {
   let n = 0;
@@ -110,8 +108,8 @@ export class PartitionWorker {
   private loopFailed = false;
   private lagTimer: NodeJS.Timeout | undefined;
   private consumer: { info(cached?: boolean): Promise<{ num_pending: number }> } | undefined;
-  /** performance.now() when the loop last let the event loop run (YIELD_MS). */
-  private sinceYield = 0;
+  /** A message's envelopes are being processed (`apply` lets the event loop run between them). */
+  private applying = false;
   /** `pending` of the newest message read: this partition's messages not yet delivered. */
   private lastPending = 0;
   /** Sequences read (live) and not committed yet. */
@@ -282,13 +280,16 @@ export class PartitionWorker {
         for await (const m of this.messages) {
           if (m.seq <= this.flush.committed) {
             this.replay(m);
+            // A takeover's replay is the same work: it shares the turns too.
+            if (turns.spent) await turns.yield();
+            if (this.closing) break;
             continue;
           }
           this.goLive();
           const parsed = this.parse(m);
           // Cut before a message that would overflow the batch, so a request stays within batchLines.
           if (parsed && this.fx.points.count > 0 && this.fx.points.count + readingsOf(parsed) > this.o.batchLines) await this.cutBounded();
-          this.apply(m, parsed);
+          await this.apply(m, parsed);
           // Date.now() against the server's timestamp: a clock skew between the hosts adds to it.
           this.o.metrics.delay.observe(Math.max(0, Date.now() - storedMs(m)) / 1000);
           this.loopFailed = false;
@@ -296,10 +297,7 @@ export class PartitionWorker {
           this.lastPending = m.info.pending;
           this.setLag();
           if (this.fx.points.count >= this.o.batchLines) await this.cutBounded();
-          if (performance.now() - this.sinceYield >= YIELD_MS) {
-            await nextTick();
-            this.sinceYield = performance.now();
-          }
+          if (turns.spent) await turns.yield();
           if (this.closing) break;
         }
       } catch (err) {
@@ -351,7 +349,13 @@ export class PartitionWorker {
     }
   }
 
-  private apply(m: JsMsg, parsed: Parsed[] | undefined): void {
+  /**
+   * Runs the message's envelopes through the pipeline. A bundle holds up to hundreds of them
+   * (bench: 60 and more at 100 readings each when a device is behind: tens of ms), so the turn is
+   * shared between its envelopes too; meanwhile no flush cuts the batch (`applying`), so a cut
+   * always falls between two messages.
+   */
+  private async apply(m: JsMsg, parsed: Parsed[] | undefined): Promise<void> {
     this.last = m;
     this.lastSeen = m.seq;
     if (this.published && m.seq > this.o.plan.horizon) this.published = undefined;
@@ -360,12 +364,19 @@ export class PartitionWorker {
     const a0 = fx.alerts.length;
     const s0 = fx.sessions.length;
     const at = storedMs(m);
-    for (const p of parsed) {
-      try {
-        this.pipeline.process(p.env, fx, p.values, at);
-      } catch (err) {
-        this.deadLetter(m, p.env.device, err, parsed.length > 1 ? envelopeBytes(p.env) : undefined);
+    this.applying = true;
+    try {
+      for (let i = 0; i < parsed.length; i++) {
+        if (i > 0 && turns.spent) await turns.yield();
+        const p = parsed[i]!;
+        try {
+          this.pipeline.process(p.env, fx, p.values, at);
+        } catch (err) {
+          this.deadLetter(m, p.env.device, err, parsed.length > 1 ? envelopeBytes(p.env) : undefined);
+        }
       }
+    } finally {
+      this.applying = false;
     }
     if (fx.alerts.length > a0) this.raise(fx.alerts.slice(a0), m.seq);
     for (let i = s0; i < fx.sessions.length; i++) this.sessionSeqs.push(m.seq);
@@ -417,7 +428,8 @@ export class PartitionWorker {
 
   /** The flush timer: pending effects, or a checkpoint of a partition whose input has stopped. */
   private tickFlush(): void {
-    if (this.closing || !this.live) return;
+    // Between two envelopes of one message (`apply`): the next tick cuts.
+    if (this.closing || !this.live || this.applying) return;
     if (this.last) void this.cut();
     else if (this.chain.pending === 0 && this.held === 0 && this.checkpoints.due) {
       if (this.flush.committed > (this.checkpoints.current?.seq ?? 0)) void this.cut({ checkpoint: true });
@@ -469,10 +481,11 @@ export class PartitionWorker {
     this.snapshotting = cut;
     const written = (async (): Promise<void> => {
       try {
-        while (!cut.step(this.o.checkpointSliceMs ?? SNAPSHOT_SLICE_MS)) {
+        // A slice within what is left of the turn the loops share (a device at least).
+        while (!cut.step(Math.min(this.o.checkpointSliceMs ?? SNAPSHOT_SLICE_MS, turns.leftMs))) {
           // Fenced (the lease is gone): nothing of this partition is handed in any more.
           if (this.fenced) return cut.release();
-          await nextTick();
+          await turns.yield();
         }
         batch.snapshot = cut.finish();
       } catch (err) {

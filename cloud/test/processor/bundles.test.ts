@@ -38,6 +38,20 @@ describe('processor: TELEMETRY bundles', () => {
     expect(metrics).toMatch(/fieldline_processor_duplicate_batches_total\{partition="\d"\} 2/);
   });
 
+  it('a bundle that takes many turns of the event loop to process lands whole, once', async () => {
+    // 400 envelopes of 20 readings: tens of ms of processing, which the worker spreads over turns
+    // (turn-share.ts); meanwhile the fixture's 100 ms flush timer must not cut the message in two.
+    const device = 'dev-bundle-big';
+    const envs = Array.from({ length: 400 }, (_, i) => envelope(device, Array.from({ length: 20 }, (_, s) => ({ sensor: `s${s}`, ts: T0 + i * 1000, value: s + i / 1000 }))));
+    await publishBundle(rig.services, envs);
+    // A lone envelope behind it: stored after the bundle, so it lands after it.
+    await publishBundle(rig.services, [envelope(device, [{ sensor: 'tail', ts: T0, value: 1 }]), envelope(device, [{ sensor: 'tail', ts: T0 + 1000, value: 2 }])]);
+    await waitFor(async () => (await queryRows(rig.services.influx, `SELECT count(value) FROM readings WHERE device='${device}' AND sensor='tail'`))[0]?.count === 2, { what: 'the bundle behind the big one' });
+    expect(await queryRows(rig.services.influx, `SELECT count(value) FROM readings WHERE device='${device}'`)).toMatchObject([{ count: 400 * 20 + 2 }]);
+    const metrics = await (await fetch(`http://127.0.0.1:${rig.processor.httpPort}/metrics`)).text();
+    expect(metrics).not.toMatch(/fieldline_processor_bad_messages_total\{[^}]*\} [1-9]/);
+  });
+
   it('an invalid envelope in a bundle is dead-lettered alone; the others land', async () => {
     const device = 'dev-bundle-bad';
     const a = envelope(device, [{ sensor: 's', ts: T0, value: 1 }]);
