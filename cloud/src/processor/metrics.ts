@@ -16,7 +16,7 @@ export function createMetrics() {
     alerts: new Counter({ name: 'fieldline_processor_alerts_total', help: 'Alert transitions published', labelNames: ['severity', 'state'], registers: [registry] }),
     sessions: new Counter({ name: 'fieldline_processor_sessions_total', help: 'Sessions closed', labelNames: ['closed_by'], registers: [registry] }),
     sessionsOpen: new Gauge({ name: 'fieldline_processor_sessions_open', help: 'Open session windows', labelNames, registers: [registry] }),
-    lag: new Gauge({ name: 'fieldline_processor_lag_messages', help: 'TELEMETRY messages not yet delivered to this consumer', labelNames, registers: [registry] }),
+    lag: new Gauge({ name: 'fieldline_processor_lag_messages', help: 'TELEMETRY messages of this partition stored after its last commit: not yet delivered, or read and not committed', labelNames, registers: [registry] }),
     sinkRetries: new Counter({ name: 'fieldline_processor_sink_retries_total', help: 'Flush retries while InfluxDB or JetStream was unavailable (the ack is held meanwhile)', registers: [registry] }),
     sinkQuarantined: new Counter({ name: 'fieldline_processor_sink_quarantined_total', help: 'Points InfluxDB refused, sent to DEADLETTER', registers: [registry] }),
     // Where a flush's time goes (issue 16): each step of the chain, and the message loop's waits on it.

@@ -15,6 +15,7 @@ import type { TakeoverPlan } from './takeover.js';
 import { envelopeBytes, readTelemetry, type Parsed } from './telemetry.js';
 import { storedMs } from './clock-check.js';
 import { turns } from './turn-share.js';
+import { PartitionLag, type PendingSource } from './partition-lag.js';
 
 export interface WorkerOptions {
   partition: number;
@@ -106,14 +107,11 @@ export class PartitionWorker {
   private readonly stopping = new AbortController();
   /** The consume loop itself failed (it retries); reported at once. */
   private loopFailed = false;
-  private lagTimer: NodeJS.Timeout | undefined;
-  private consumer: { info(cached?: boolean): Promise<{ num_pending: number }> } | undefined;
+  private consumer: PendingSource | undefined;
+  /** The partition's backlog gauge (partition-lag.ts). */
+  private readonly lag: PartitionLag;
   /** A message's envelopes are being processed (`apply` lets the event loop run between them). */
   private applying = false;
-  /** `pending` of the newest message read: this partition's messages not yet delivered. */
-  private lastPending = 0;
-  /** Sequences read (live) and not committed yet. */
-  private readonly uncommitted: number[] = [];
   private readonly checkpoints: CheckpointKeeper;
   /** Writes and commits a batch (batch-flush.ts); owns the committed sequence. */
   private readonly flush: BatchFlush;
@@ -152,25 +150,6 @@ export class PartitionWorker {
     return new Error(`effects not durable for ${(ms / 1000).toFixed(1)} s (commit held, retrying): ${why}`, { cause: this.lastError });
   }
 
-  /**
-   * The true backlog: this partition's messages stored after its last commit, delivered or not:
-   * not yet delivered (`pending`, refreshed every second from the consumer) plus read and not
-   * committed. `pending` alone read 0 while thousands waited, read but uncommitted, on InfluxDB.
-   */
-  private async measureLag(): Promise<void> {
-    try {
-      const ci = await this.consumer?.info(false);
-      if (ci) this.lastPending = ci.num_pending;
-    } catch {
-      // NATS unreachable: the last figure stands (the nats health check says why).
-    }
-    this.setLag();
-  }
-
-  private setLag(): void {
-    this.o.metrics.lag.set(this.label, this.lastPending + this.uncommitted.length);
-  }
-
   get partition(): number {
     return this.o.partition;
   }
@@ -183,8 +162,7 @@ export class PartitionWorker {
   /** A batch is committed: what it did is counted, and its messages leave the backlog. */
   private committedBatch(b: Batch): void {
     this.lastError = undefined;
-    while (this.uncommitted.length && this.uncommitted[0]! <= b.seq) this.uncommitted.shift();
-    this.setLag();
+    this.lag.committed(b.seq);
     this.o.metrics.committedSeq.set(this.label, b.seq);
     countCommitted(this.o.metrics, this.o.partition, b.fx, b.lines, this.pipeline.openSessions);
   }
@@ -194,6 +172,7 @@ export class PartitionWorker {
     this.pipeline = plan.pipeline;
     this.epoch = plan.epoch;
     this.label = { partition: String(o.partition) };
+    this.lag = new PartitionLag(o.metrics, o.partition, () => this.consumer);
     this.checkpoints = new CheckpointKeeper(
       { partition: o.partition, partitions: o.partitions, epoch: plan.epoch, periodMs: o.checkpointMs, snapshots: o.snapshots, metrics: o.metrics, logger: o.logger, fenced: () => this.fenced },
       plan.checkpoint,
@@ -231,7 +210,7 @@ export class PartitionWorker {
     // Bounds how long a line waits at a low message rate (wall time decides only *when* effects
     // are written and state is checkpointed, never *what* they are).
     this.timer = setInterval(() => void this.tickFlush(), this.o.flushIntervalMs);
-    this.lagTimer = setInterval(() => void this.measureLag(), 1000);
+    this.lag.start();
   }
 
   private goLive(): void {
@@ -245,7 +224,7 @@ export class PartitionWorker {
     if (this.closing) return this.chain.settled();
     this.closing = true;
     clearInterval(this.timer);
-    clearInterval(this.lagTimer);
+    this.lag.stop();
     this.messages?.stop();
     await this.loop;
     this.stopping.abort();
@@ -261,7 +240,7 @@ export class PartitionWorker {
     this.fenced = true;
     this.closing = true;
     clearInterval(this.timer);
-    clearInterval(this.lagTimer);
+    this.lag.stop();
     this.stopping.abort();
     this.messages?.stop();
     await this.loop;
@@ -293,9 +272,7 @@ export class PartitionWorker {
           // Date.now() against the server's timestamp: a clock skew between the hosts adds to it.
           this.o.metrics.delay.observe(Math.max(0, Date.now() - storedMs(m)) / 1000);
           this.loopFailed = false;
-          this.uncommitted.push(m.seq);
-          this.lastPending = m.info.pending;
-          this.setLag();
+          this.lag.read(m.seq, m.info.pending);
           if (this.fx.points.count >= this.o.batchLines) await this.cutBounded();
           if (turns.spent) await turns.yield();
           if (this.closing) break;
