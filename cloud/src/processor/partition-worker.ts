@@ -258,7 +258,7 @@ export class PartitionWorker {
         if (this.closing) this.messages.stop();
         for await (const m of this.messages) {
           if (m.seq <= this.flush.committed) {
-            this.replay(m);
+            await this.replay(m);
             // A takeover's replay is the same work: it shares the turns too.
             if (turns.spent) await turns.yield();
             if (this.closing) break;
@@ -288,20 +288,25 @@ export class PartitionWorker {
   }
 
   /** A message whose effects are durable already: it only rebuilds state. */
-  private replay(m: JsMsg): void {
+  private async replay(m: JsMsg): Promise<void> {
     this.lastSeen = m.seq;
+    let parsed: Parsed[] = [];
+    let at = 0;
     try {
-      const at = storedMs(m);
-      for (const p of readTelemetry(m.data, deviceOf(m), { values: false }).parsed) {
-        try {
-          this.pipeline.process(p.env, this.replayFx, undefined, at);
-        } catch (err) {
-          if (!(err instanceof ContractError)) this.o.logger.error({ err, seq: m.seq }, 'replay: processing failed');
-        }
-      }
+      at = storedMs(m);
+      parsed = readTelemetry(m.data, deviceOf(m), { values: false }).parsed;
     } catch (err) {
       // Dead-lettered when it was first processed.
       if (!(err instanceof ContractError)) this.o.logger.error({ err, seq: m.seq }, 'replay: processing failed');
+    }
+    for (let i = 0; i < parsed.length; i++) {
+      // A bundle's envelopes share the turns as live ones do (`apply`); nothing is cut before the partition is live.
+      if (i > 0 && turns.spent) await turns.yield();
+      try {
+        this.pipeline.process(parsed[i]!.env, this.replayFx, undefined, at);
+      } catch (err) {
+        if (!(err instanceof ContractError)) this.o.logger.error({ err, seq: m.seq }, 'replay: processing failed');
+      }
     }
     this.replayFx.clear();
     if (m.seq >= this.flush.committed || m.info.pending === 0) this.goLive();
