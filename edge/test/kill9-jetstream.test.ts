@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from 'nats';
 import { stringify } from 'yaml';
 import { addDevice, loadGatewayConfig, startGateway, type Gateway } from '@fieldline/gateway';
-import { cleanupAll, freePort, NatsServer, onCleanup, PtyPair, sleep, tempDir, waitFor } from '@fieldline/harness';
+import { cleanupAll, NatsServer, onCleanup, PtyPair, sleep, tempDir, waitFor } from '@fieldline/harness';
 import { distinctBatches, telemetryBatches, unexplainedRepeats } from '../../test/ledger/read.js';
 
 afterAll(() => cleanupAll());
@@ -39,9 +39,10 @@ describe('store-and-forward across kill -9 and a broker outage', () => {
     const nats = await NatsServer.start();
     const registryFile = join(tempDir('gw'), 'devices.json');
     await addDevice(registryFile, DEVICE, 'k9-password-123');
-    const mqttPort = await freePort();
-    const gwConfig = loadGatewayConfig({ mqtt: { host: '127.0.0.1', port: mqttPort }, auth: { registryFile }, nats: { servers: [nats.url] }, http: null, log: { level: 'silent' } });
-    let gateway: Gateway | undefined = await startGateway(gwConfig);
+    const gwConfig = (port: number) => loadGatewayConfig({ mqtt: { host: '127.0.0.1', port }, auth: { registryFile }, nats: { servers: [nats.url] }, http: null, log: { level: 'silent' } });
+    // Port 0: the gateway binds a port the OS picks, so no other test file can take it in between.
+    let gateway: Gateway | undefined = await startGateway(gwConfig(0));
+    const mqttPort = gateway.mqttPort;
     const pty = await PtyPair.create();
     const configFile = join(tempDir('edge-cfg'), 'edge.yaml');
     writeFileSync(
@@ -88,7 +89,8 @@ describe('store-and-forward across kill -9 and a broker outage', () => {
       agent = await spawnAgent(configFile);
       await generate(100);
       await sleep(1000);
-      gateway = await startGateway(gwConfig);
+      // Back on the same port: the agent's config names it, and it reconnects there.
+      gateway = await startGateway(gwConfig(mqttPort));
       await generate(100);
       const total = next;
       const batches = await waitFor(

@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createServer, type TLSSocket } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Aedes } from 'aedes';
 import pino from 'pino';
 import { parseEnvelope } from '@fieldline/contract';
-import { cleanupAll, freePort, PtyPair, tempDir, waitFor } from '@fieldline/harness';
+import { cleanupAll, PtyPair, tempDir, waitFor } from '@fieldline/harness';
 import { startEdge } from '../src/index.js';
 import { testConfig } from './helpers.js';
 
@@ -46,8 +47,9 @@ describe('MQTT over TLS', () => {
       { key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.pem')), ca: readFileSync(join(dir, 'ca.pem')), requestCert: true, rejectUnauthorized: true },
       broker.handle,
     );
-    const port = await freePort();
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    // Port 0: the OS picks it as it binds, so no other test file can take it in between.
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const { port } = server.address() as AddressInfo;
     const pty = await PtyPair.create();
     const cfg = testConfig(`mqtts://127.0.0.1:${port}`, {
       ports: [{ id: 'p', path: pty.hostPath, driver: 'text-kv', channels: { n: { sensor: 'n' } } }],

@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:net';
-import { freePort } from '@fieldline/harness';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { parseEnvelope, type Envelope } from '@fieldline/contract';
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,10 +26,10 @@ describe('fleet mode against a real aedes broker', () => {
     broker.on('publish', (packet, client) => {
       if (client) received.push(parseEnvelope(packet.payload as Buffer, client.id));
     });
-    const port = await freePort();
     server = createServer(broker.handle);
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    url = `mqtt://127.0.0.1:${port}`;
+    // Port 0: the OS picks it as it binds, so no other test file can take it in between.
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
 
   afterAll(async () => {
@@ -126,11 +125,11 @@ describe('fleet mode against a broker that refuses connections for a while', () 
         done(null, true);
       },
     });
-    const port = await freePort();
     const server = createServer(broker.handle);
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    // Port 0, as above.
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const url = `mqtt://127.0.0.1:${port}`;
+      const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
       await expect(runFleet({ url, devices: 1, envelopes: 1 })).rejects.toThrow(/could not connect every device/);
       const result = await runFleet({ url, devices: 2, envelopes: 10, rate: 0, connectRetry: { totalMs: 20_000, minMs: 20, maxMs: 100 } });
       expect(result.envelopesAcked).toBe(10);

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanupAll, freePort, ManagedProcess, NatsServer, sleep, tempDir, waitFor } from '@fieldline/harness';
+import { cleanupAll, freePort, ManagedProcess, NatsServer, sleep, startOnFreePorts, tempDir, waitFor } from '@fieldline/harness';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDevice } from '../src/index.js';
@@ -30,27 +30,32 @@ describe('kill -9 of the gateway between a PUBLISH and its JetStream ack', () =>
     const dir = tempDir('gwkill');
     const registry = join(dir, 'devices.json');
     await addDevice(registry, 'dev-k', PASSWORD);
-    mqttPort = await freePort();
-    httpPort = await freePort();
     const config = join(dir, 'gateway.yaml');
-    writeFileSync(
-      config,
-      [
-        `mqtt: { host: 127.0.0.1, port: ${mqttPort} }`,
-        `auth: { registryFile: ${registry} }`,
-        `nats: { servers: ["${nats.url}"], publishTimeoutMs: 2000 }`,
-        `http: { host: 127.0.0.1, port: ${httpPort} }`,
-      ].join('\n'),
-    );
-    gateway = new ManagedProcess({
-      name: 'fieldline-gateway',
-      command: process.execPath,
-      args: ['--conditions=fieldline-src', '--import', 'tsx', CLI, 'run', '--config', config],
-      cwd: ROOT,
-      readyTimeoutMs: 30_000,
-      ready: (out) => out.includes('"msg":"gateway ready"'),
+    // Two ports picked before the gateway binds them: another test file can take one meanwhile,
+    // then the gateway starts again on new ones (its exit names EADDRINUSE in the error's log tail).
+    gateway = await startOnFreePorts(undefined, async () => {
+      mqttPort = await freePort();
+      httpPort = await freePort();
+      writeFileSync(
+        config,
+        [
+          `mqtt: { host: 127.0.0.1, port: ${mqttPort} }`,
+          `auth: { registryFile: ${registry} }`,
+          `nats: { servers: ["${nats.url}"], publishTimeoutMs: 2000 }`,
+          `http: { host: 127.0.0.1, port: ${httpPort} }`,
+        ].join('\n'),
+      );
+      const started = new ManagedProcess({
+        name: 'fieldline-gateway',
+        command: process.execPath,
+        args: ['--conditions=fieldline-src', '--import', 'tsx', CLI, 'run', '--config', config],
+        cwd: ROOT,
+        readyTimeoutMs: 30_000,
+        ready: (out) => out.includes('"msg":"gateway ready"'),
+      });
+      await started.start();
+      return started;
     });
-    await gateway.start();
   });
 
   afterAll(async () => {
@@ -79,6 +84,7 @@ describe('kill -9 of the gateway between a PUBLISH and its JetStream ack', () =>
     paused = undefined;
     for (let i = 0; i < 20; i++) dev.publishOne(); // queued by the device while the gateway is down
     await sleep(500);
+    // The same config, so the same port: the device reconnects to the address it was given.
     await gateway.start();
 
     await waitFor(() => dev.allAcked(), { timeoutMs: 30_000, what: 'every envelope acknowledged after the restart' });

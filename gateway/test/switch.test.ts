@@ -5,10 +5,10 @@
 // Nothing is lost or duplicated, and the device's status is never overwritten by an older one.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
-import { createServer, Socket, type Server } from 'node:net';
+import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { parseStatusEntry } from '@fieldline/contract';
-import { cleanupAll, freePort, NatsServer, onCleanup, PtyPair, sleep, tempDir, waitFor } from '@fieldline/harness';
+import { cleanupAll, NatsServer, onCleanup, PtyPair, sleep, tempDir, waitFor } from '@fieldline/harness';
 import { connect } from 'nats';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,11 +35,11 @@ class Switch {
   }
 
   static async start(first: number): Promise<Switch> {
-    const port = await freePort();
     let sw: Switch | undefined;
     const server = createServer((client) => sw!.accept(client));
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    sw = new Switch(server, port, first);
+    // Port 0: the OS picks it as it binds, so no other test file can take it in between.
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    sw = new Switch(server, (server.address() as AddressInfo).port, first);
     return sw;
   }
 
@@ -99,11 +99,12 @@ describe('two gateways, a device switching between them mid-stream', () => {
     const nc = await connect({ servers: nats.url });
     const registryFile = join(tempDir('gwsw'), 'devices.json');
     await addDevice(registryFile, DEVICE, PASSWORD);
-    const gw = (port: number) =>
-      startGateway(loadGatewayConfig({ mqtt: { host: '127.0.0.1', port }, auth: { registryFile }, nats: { servers: [nats.url] }, http: null, log: { level: 'silent' } }), { logger: pino({ level: 'silent' }) });
-    const [portA, portB] = [await freePort(), await freePort()];
-    const a = await gw(portA);
-    const b = await gw(portB);
+    // Port 0: each gateway binds a port the OS picks, so none can be taken before it binds.
+    const gw = () =>
+      startGateway(loadGatewayConfig({ mqtt: { host: '127.0.0.1', port: 0 }, auth: { registryFile }, nats: { servers: [nats.url] }, http: null, log: { level: 'silent' } }), { logger: pino({ level: 'silent' }) });
+    const a = await gw();
+    const b = await gw();
+    const [portA, portB] = [a.mqttPort, b.mqttPort];
     const sw = await Switch.start(portA);
     const pty = await PtyPair.create();
     const configFile = join(tempDir('edge-sw'), 'edge.yaml');
