@@ -1,5 +1,6 @@
 import { batchId, bundleBytes, bundleId, encodeBundle, MAX_BUNDLE_ENVELOPES, type Envelope } from '@fieldline/contract';
 import type { PubAck } from 'nats';
+import { PayloadTooLargeError } from './errors.js';
 import type { StoreJob } from './nats-bridge.js';
 
 interface Item {
@@ -12,8 +13,11 @@ interface Item {
 export interface BundlerOptions {
   /** Stores one TELEMETRY message: resolves once JetStream has acknowledged it (nats-bridge.ts). */
   store: (job: StoreJob) => Promise<PubAck>;
-  /** Largest bundle, bytes; 0 stores every envelope alone. */
-  maxBytes: number;
+  /**
+   * Largest bundle, bytes; 0 stores every envelope alone. Read at every cut: the limit follows the
+   * connected server's `max_payload` (NatsBridge.bundleBytes), which a reconnect may lower.
+   */
+  maxBytes: () => number;
   /** A bundle of `envelopes` (two or more) was handed to the store. */
   onBundle?: (envelopes: number) => void;
 }
@@ -37,7 +41,7 @@ export class Bundler {
 
   /** Stores `payload` (the valid envelope `env`) on `subject`; resolves with the PubAck of the message that holds it. */
   add(subject: string, env: Envelope, payload: Uint8Array): Promise<PubAck> {
-    if (this.o.maxBytes === 0) return this.o.store({ subject, payload, msgID: batchId(env) });
+    if (this.o.maxBytes() === 0) return this.store(subject, { env, payload });
     return new Promise<PubAck>((resolve, reject) => {
       let q = this.queues.get(subject);
       if (!q) this.queues.set(subject, (q = []));
@@ -54,12 +58,13 @@ export class Bundler {
     this.scheduled = false;
     const queues = this.queues;
     this.queues = new Map();
+    const maxBytes = this.o.maxBytes();
     for (const [subject, items] of queues) {
       let from = 0;
       while (from < items.length) {
         let to = from + 1;
         let bytes = items[from]!.payload.byteLength;
-        while (to < items.length && to - from < MAX_BUNDLE_ENVELOPES && bundleBytes(bytes + items[to]!.payload.byteLength, to - from + 1) <= this.o.maxBytes) {
+        while (to < items.length && to - from < MAX_BUNDLE_ENVELOPES && bundleBytes(bytes + items[to]!.payload.byteLength, to - from + 1) <= maxBytes) {
           bytes += items[to]!.payload.byteLength;
           to++;
         }
@@ -69,20 +74,29 @@ export class Bundler {
     }
   }
 
+  /** An envelope stored alone: its own bytes under its own batch id, as without bundles. */
+  private store(subject: string, i: Pick<Item, 'env' | 'payload'>): Promise<PubAck> {
+    return this.o.store({ subject, payload: i.payload, msgID: batchId(i.env) });
+  }
+
   private send(subject: string, group: Item[]): void {
-    const first = group[0]!;
-    let job: StoreJob;
-    if (group.length === 1) job = { subject, payload: first.payload, msgID: batchId(first.env) };
-    else {
-      job = { subject, payload: encodeBundle(group.map((i) => i.payload)), msgID: bundleId(first.env, group[group.length - 1]!.env), envelopes: group.length };
-      this.o.onBundle?.(group.length);
+    if (group.length === 1) {
+      const only = group[0]!;
+      this.store(subject, only).then(only.resolve, only.reject);
+      return;
     }
+    const job = { subject, payload: encodeBundle(group.map((i) => i.payload)), msgID: bundleId(group[0]!.env, group[group.length - 1]!.env), envelopes: group.length };
+    this.o.onBundle?.(group.length);
     this.o.store(job).then(
       (ack) => {
         for (const i of group) i.resolve(ack);
       },
       (err: unknown) => {
-        for (const i of group) i.reject(err);
+        // Cut for a server that took bigger messages (the gateway reconnected to a smaller one):
+        // each envelope alone, in order. It was never sent, and had it been stored under another
+        // cut before, the processor drops the repeat by batch id (contract bundle.ts).
+        if (err instanceof PayloadTooLargeError) for (const i of group) this.store(subject, i).then(i.resolve, i.reject);
+        else for (const i of group) i.reject(err);
       },
     );
   }

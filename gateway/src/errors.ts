@@ -33,3 +33,23 @@ export class BridgeError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * The NATS server the gateway is connected to refuses a message as bigger than its `max_payload`
+ * (nats.js checks it before sending: `cause` is its `MAX_PAYLOAD_EXCEEDED`). Only after a
+ * reconnect to a smaller server: at start-up the gateway refuses a server too small for its
+ * packets (nats-bridge.ts). Re-sending the same message cannot help until the server changes.
+ */
+export class PayloadTooLargeError extends Error {
+  override readonly name = 'PayloadTooLargeError';
+  constructor(
+    /** The message's payload bytes (its headers come on top). */
+    readonly bytes: number,
+    /** The connected server's `max_payload`. */
+    readonly maxPayload: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

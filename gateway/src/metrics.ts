@@ -19,6 +19,12 @@ export class GatewayMetrics {
   readonly bundledEnvelopes = new Histogram({ name: 'fieldline_gateway_bundle_envelopes', help: 'Envelopes per TELEMETRY bundle (messages holding two or more; a lone envelope is stored alone)', buckets: [2, 4, 8, 16, 32, 64, 128, 256, 1000], registers: [this.registry] });
   readonly duplicates = new Counter({ name: 'fieldline_gateway_duplicates_total', help: 'Envelopes JetStream reported as duplicates (a resend of a stored batch)', registers: [this.registry] });
   readonly publishRetries = new Counter({ name: 'fieldline_gateway_js_publish_retries_total', help: 'JetStream publishes re-sent after a timeout or error', registers: [this.registry] });
+  readonly payloadTooLarge = new Counter({
+    name: 'fieldline_gateway_js_payload_too_large_total',
+    help: "Messages the NATS server refused as over its max_payload (after a reconnect to a smaller server), by action: split (a bundle, stored envelope by envelope) or held (a lone message, its PUBACK held, re-sent until a server takes it)",
+    labelNames: ['action'],
+    registers: [this.registry],
+  });
   readonly pendingEnvelopes = new Gauge({ name: 'fieldline_gateway_pending_envelopes', help: 'Envelopes awaiting a JetStream ack', registers: [this.registry] });
   readonly pendingBytes = new Gauge({ name: 'fieldline_gateway_pending_bytes', help: 'Bytes awaiting a JetStream ack', registers: [this.registry] });
   readonly natsConnected = new Gauge({ name: 'fieldline_gateway_nats_connected', help: '1 while connected to NATS', registers: [this.registry] });

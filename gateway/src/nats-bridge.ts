@@ -19,6 +19,7 @@ import type { GatewayConfig } from './config.js';
 import { BridgeError } from './errors.js';
 import { JetStreamPublisher, PublishError } from './js-publisher.js';
 import type { GatewayMetrics } from './metrics.js';
+import { HEADERS_ROOM, isMaxPayloadExceeded, OversizeWatch, payloadTooLarge } from './payload-limit.js';
 
 type StreamLimits = GatewayConfig['nats']['streams']['telemetry'];
 
@@ -65,9 +66,6 @@ export async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamCon
 /** Re-sends after a failed publish: 100 ms doubling to 5 s, no jitter (the gateway is one client). */
 const PUBLISH_BACKOFF = { baseMs: 100, maxMs: 5000, jitter: false } as const;
 
-/** Bytes of a message (an envelope or a bundle) left for its headers under the server's `max_payload`. */
-const HEADERS_ROOM = 4096;
-
 /** One message to store; `msgID` makes re-sends idempotent within the duplicate window. */
 export interface StoreJob {
   subject: string;
@@ -100,6 +98,9 @@ export class NatsBridge {
   private readonly waiting: { bytes: number; envelopes: number; admitted: () => void; refused: (err: Error) => void }[] = [];
   private lastWarn = 0;
   private readonly publisher: JetStreamPublisher;
+  private readonly oversize: OversizeWatch;
+  /** The last server's `max_payload`: nc.info is unset while reconnecting, and the next server is most likely the same. */
+  private lastMaxPayload: number | undefined;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -111,6 +112,7 @@ export class NatsBridge {
     readonly connectionKv: KV,
   ) {
     this.publisher = new JetStreamPublisher(nc, cfg.nats.publishTimeoutMs);
+    this.oversize = new OversizeWatch(metrics, log);
     metrics.natsConnected.set(1);
     void this.watchStatus();
   }
@@ -166,13 +168,18 @@ export class NatsBridge {
   }
 
   /**
-   * The largest bundle to build: `nats.bundleBytes`, within what the server accepts. A server
-   * with a smaller `max_payload` would refuse a bundle every time, and a refused publish is
-   * retried until it is stored. The headroom is for the headers (`Nats-Msg-Id`).
+   * The largest bundle to build: `nats.bundleBytes`, within what the server accepts, read at each
+   * cut (bundler.ts) so a reconnect to a smaller server makes smaller bundles. The headroom is for
+   * the headers (`Nats-Msg-Id`). A bundle cut before such a reconnect is split (`store`).
    */
   get bundleBytes(): number {
-    const maxPayload = this.nc.info?.max_payload;
+    const maxPayload = (this.lastMaxPayload = this.nc.info?.max_payload ?? this.lastMaxPayload);
     return maxPayload ? Math.max(0, Math.min(this.cfg.nats.bundleBytes, maxPayload - HEADERS_ROOM)) : this.cfg.nats.bundleBytes;
+  }
+
+  /** Why `/healthz` fails while a lone message is too large for the connected server (payload-limit.ts), else undefined. */
+  get payloadProblem(): string | undefined {
+    return this.oversize.problem;
   }
 
   get pending(): { envelopes: number; bytes: number } {
@@ -243,7 +250,12 @@ export class NatsBridge {
     }
   }
 
-  /** Stores `job` in JetStream; resolves with the PubAck (maybe `duplicate`). Rejects only on close. */
+  /**
+   * Stores `job` in JetStream; resolves with the PubAck (maybe `duplicate`). Rejects on close, and
+   * with a PayloadTooLargeError when a job of several envelopes (a bundle) is over the connected
+   * server's `max_payload`: re-sending it cannot help, its sender stores the envelopes alone. A
+   * lone message over it is held and re-sent until a server takes it (payload-limit.ts).
+   */
   async store(job: StoreJob): Promise<PubAck> {
     const bytes = job.payload.byteLength;
     const envelopes = job.envelopes ?? 1;
@@ -262,15 +274,26 @@ export class NatsBridge {
         } catch (err) {
           if (isConflict(err)) throw err;
           if (this.closed) throw new BridgeError('gateway closed before JetStream acknowledged', { cause: err });
-          this.metrics.publishRetries.inc();
-          if (Date.now() - this.lastWarn > 5000) {
-            this.lastWarn = Date.now();
-            this.log.warn({ err, subject: job.subject, attempt }, 'JetStream publish failed; retrying');
+          if (isMaxPayloadExceeded(err)) {
+            const tooLarge = payloadTooLarge(job.subject, bytes, this.nc.info?.max_payload ?? 0, err);
+            if (envelopes > 1) {
+              this.oversize.split(tooLarge, envelopes);
+              throw tooLarge;
+            }
+            this.oversize.hold(job, tooLarge);
+          } else {
+            this.oversize.release(job); // past nats.js's size check: it fits this server now
+            if (Date.now() - this.lastWarn > 5000) {
+              this.lastWarn = Date.now();
+              this.log.warn({ err, subject: job.subject, attempt }, 'JetStream publish failed; retrying');
+            }
           }
+          this.metrics.publishRetries.inc();
           await new Promise((r) => setTimeout(r, backoffDelay(attempt, PUBLISH_BACKOFF)));
         }
       }
     } finally {
+      this.oversize.release(job);
       this.release(bytes, envelopes);
     }
   }

@@ -34,10 +34,9 @@ export class Uplink {
     private readonly statuses: DeviceStatusWriter,
     private readonly log: Logger,
     private readonly sensors: SensorLimit,
-    /** Largest TELEMETRY bundle, bytes; 0: every envelope alone (config `nats.bundleBytes`). */
-    bundleBytes: number,
   ) {
-    this.bundler = new Bundler({ store: (job) => bridge.store(job), maxBytes: bundleBytes, onBundle: (n) => metrics.bundledEnvelopes.observe(n) });
+    // Bundles up to `nats.bundleBytes` (0: every envelope alone), within the connected server's max_payload.
+    this.bundler = new Bundler({ store: (job) => bridge.store(job), maxBytes: () => bridge.bundleBytes, onBundle: (n) => metrics.bundledEnvelopes.observe(n) });
   }
 
   /** Valid batch -> TELEMETRY, bundled with the device's others of this turn (idempotent by batch id); invalid -> DEADLETTER + notice. */

@@ -3,7 +3,7 @@ import type { PubAck } from 'nats';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Bundler } from '../src/bundler.js';
-import { BridgeError } from '../src/errors.js';
+import { BridgeError, PayloadTooLargeError } from '../src/errors.js';
 import { loadGatewayConfig, startGateway, type GatewayConfigInput } from '../src/index.js';
 import type { StoreJob } from '../src/nats-bridge.js';
 import { connectDevice, envelope, metricsText, rigFixture, streamMessages, telemetryBatches } from './helpers.js';
@@ -31,7 +31,7 @@ describe('bundler: one device\'s envelopes of one turn, one JetStream message', 
   it('bundles per subject in arrival order; a lone envelope goes alone, unchanged; each gets its message\'s PubAck', async () => {
     const r = recorder();
     const sizes: number[] = [];
-    const b = new Bundler({ store: r.store, maxBytes: 512 * 1024, onBundle: (n) => sizes.push(n) });
+    const b = new Bundler({ store: r.store, maxBytes: () => 512 * 1024, onBundle: (n) => sizes.push(n) });
     const acks = [1, 2, 3].map((s) => b.add('fl.telemetry.1.dev-a', ...item('dev-a', s)));
     const lone = b.add('fl.telemetry.2.dev-b', ...item('dev-b', 9));
     expect(r.jobs).toEqual([]); // nothing before the turn ends
@@ -50,13 +50,13 @@ describe('bundler: one device\'s envelopes of one turn, one JetStream message', 
   it('cuts at maxBytes (in order, a big one alone), and maxBytes 0 stores each at once', async () => {
     const r = recorder();
     const one = item('dev-a', 1)[1].byteLength;
-    const b = new Bundler({ store: r.store, maxBytes: 2 * one + 3 });
+    const b = new Bundler({ store: r.store, maxBytes: () => 2 * one + 3 });
     for (let s = 1; s <= 5; s++) void b.add('fl.telemetry.1.dev-a', ...item('dev-a', s));
     await turn();
     expect(r.jobs.map((j) => j.msgID)).toEqual(['dev-a:testepoch1:1..testepoch1:2', 'dev-a:testepoch1:3..testepoch1:4', 'dev-a:testepoch1:5']);
 
     const off = recorder();
-    const plain = new Bundler({ store: off.store, maxBytes: 0 });
+    const plain = new Bundler({ store: off.store, maxBytes: () => 0 });
     void plain.add('fl.telemetry.1.dev-a', ...item('dev-a', 1));
     void plain.add('fl.telemetry.1.dev-a', ...item('dev-a', 2));
     expect(off.jobs.map((j) => j.msgID)).toEqual(['dev-a:testepoch1:1', 'dev-a:testepoch1:2']);
@@ -65,11 +65,43 @@ describe('bundler: one device\'s envelopes of one turn, one JetStream message', 
   it('a failed store fails every envelope of the bundle (none is PUBACKed)', async () => {
     const r = recorder();
     r.fail = new Error('gateway closed');
-    const b = new Bundler({ store: r.store, maxBytes: 512 * 1024 });
+    const b = new Bundler({ store: r.store, maxBytes: () => 512 * 1024 });
     const all = [1, 2].map((s) => b.add('fl.telemetry.1.dev-a', ...item('dev-a', s)).then(() => 'acked', (err: Error) => err.message));
     await turn();
     expect(await Promise.all(all)).toEqual(['gateway closed', 'gateway closed']);
     expect(r.jobs).toHaveLength(1);
+  });
+
+  it('reads maxBytes at each cut: after it falls (a reconnect to a smaller server) new bundles are cut smaller', async () => {
+    const r = recorder();
+    const one = item('dev-a', 1)[1].byteLength;
+    let max = 512 * 1024;
+    const b = new Bundler({ store: r.store, maxBytes: () => max });
+    for (let s = 1; s <= 4; s++) void b.add('fl.telemetry.1.dev-a', ...item('dev-a', s));
+    await turn();
+    max = 2 * one + 3;
+    for (let s = 5; s <= 8; s++) void b.add('fl.telemetry.1.dev-a', ...item('dev-a', s));
+    await turn();
+    expect(r.jobs.map((j) => j.msgID)).toEqual(['dev-a:testepoch1:1..testepoch1:4', 'dev-a:testepoch1:5..testepoch1:6', 'dev-a:testepoch1:7..testepoch1:8']);
+  });
+
+  it('a bundle the server refuses as too large is stored envelope by envelope, each under its batch id, each PUBACKed with its own ack', async () => {
+    const r = recorder();
+    // A server that takes lone envelopes and refuses every bundle, as NatsBridge.store does after a reconnect to a smaller one.
+    const b = new Bundler({
+      store: (job) => (job.envelopes ? (r.jobs.push(job), Promise.reject(new PayloadTooLargeError(job.payload.byteLength, 16384, 'too large'))) : r.store(job)),
+      maxBytes: () => 512 * 1024,
+    });
+    const acks = [1, 2, 3].map((s) => b.add('fl.telemetry.1.dev-a', ...item('dev-a', s)));
+    await turn();
+    expect((await Promise.all(acks)).map((a) => a.seq)).toEqual([2, 3, 4]);
+    expect(r.jobs.map((j) => [j.msgID, j.envelopes])).toEqual([
+      ['dev-a:testepoch1:1..testepoch1:3', 3],
+      ['dev-a:testepoch1:1', undefined],
+      ['dev-a:testepoch1:2', undefined],
+      ['dev-a:testepoch1:3', undefined],
+    ]);
+    expect(r.jobs.slice(1).map((j) => Buffer.from(j.payload).toString())).toEqual([1, 2, 3].map((s) => envelope('dev-a', 1, 'testepoch1', s)));
   });
 });
 
