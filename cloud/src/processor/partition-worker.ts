@@ -14,7 +14,7 @@ import { Effects, type PartitionPipeline } from './pipeline.js';
 import type { TakeoverPlan } from './takeover.js';
 import { envelopeBytes, readTelemetry, type Parsed } from './telemetry.js';
 import { storedMs } from './clock-check.js';
-import { turns } from './turn-share.js';
+import { LoopSlice } from './loop-slice.js';
 import { PartitionLag, type PendingSource } from './partition-lag.js';
 
 export interface WorkerOptions {
@@ -52,7 +52,7 @@ export interface WorkerOptions {
 /** Batches cut and not committed yet, at most (one committing, one writing, one waiting): the loop waits beyond. */
 const MAX_PENDING_BATCHES = 3;
 /*
- * The loop lets the event loop run once the process's turn is over (turn-share.ts): a fetched
+ * The loop lets the event loop run once its slice is over (loop-slice.ts): a fetched
  * batch is up to `fetchBatch` messages already in memory, and `for await` over them resumes in
  * microtasks only, so without it a partition ran 256 messages × 100 readings (~60 ms) while no
  * socket was read or written. Time, not readings: a device's first message (100 new sensors:
@@ -112,6 +112,8 @@ export class PartitionWorker {
   private readonly lag: PartitionLag;
   /** A message's envelopes are being processed (`apply` lets the event loop run between them). */
   private applying = false;
+  /** When the loop lets the event loop run (loop-slice.ts). */
+  private readonly slice = new LoopSlice();
   private readonly checkpoints: CheckpointKeeper;
   /** Writes and commits a batch (batch-flush.ts); owns the committed sequence. */
   private readonly flush: BatchFlush;
@@ -259,8 +261,8 @@ export class PartitionWorker {
         for await (const m of this.messages) {
           if (m.seq <= this.flush.committed) {
             await this.replay(m);
-            // A takeover's replay is the same work: it shares the turns too.
-            if (turns.spent) await turns.yield();
+            // A takeover's replay is the same work: it lets the event loop run too.
+            if (this.slice.spent) await this.slice.yield();
             if (this.closing) break;
             continue;
           }
@@ -274,7 +276,7 @@ export class PartitionWorker {
           this.loopFailed = false;
           this.lag.read(m.seq, m.info.pending);
           if (this.fx.points.count >= this.o.batchLines) await this.cutBounded();
-          if (turns.spent) await turns.yield();
+          if (this.slice.spent) await this.slice.yield();
           if (this.closing) break;
         }
       } catch (err) {
@@ -300,8 +302,8 @@ export class PartitionWorker {
       if (!(err instanceof ContractError)) this.o.logger.error({ err, seq: m.seq }, 'replay: processing failed');
     }
     for (let i = 0; i < parsed.length; i++) {
-      // A bundle's envelopes share the turns as live ones do (`apply`); nothing is cut before the partition is live.
-      if (i > 0 && turns.spent) await turns.yield();
+      // Between a bundle's envelopes as live (`apply`); nothing is cut before the partition is live.
+      if (i > 0 && this.slice.spent) await this.slice.yield();
       try {
         this.pipeline.process(parsed[i]!.env, this.replayFx, undefined, at);
       } catch (err) {
@@ -333,8 +335,8 @@ export class PartitionWorker {
 
   /**
    * Runs the message's envelopes through the pipeline. A bundle holds up to hundreds of them
-   * (bench: 60 and more at 100 readings each when a device is behind: tens of ms), so the turn is
-   * shared between its envelopes too; meanwhile no flush cuts the batch (`applying`), so a cut
+   * (bench: 60 and more at 100 readings each when a device is behind: tens of ms), so the loop's
+   * slice can end between its envelopes too; meanwhile no flush cuts the batch (`applying`), so a cut
    * always falls between two messages.
    */
   private async apply(m: JsMsg, parsed: Parsed[] | undefined): Promise<void> {
@@ -349,7 +351,7 @@ export class PartitionWorker {
     this.applying = true;
     try {
       for (let i = 0; i < parsed.length; i++) {
-        if (i > 0 && turns.spent) await turns.yield();
+        if (i > 0 && this.slice.spent) await this.slice.yield();
         const p = parsed[i]!;
         try {
           this.pipeline.process(p.env, fx, p.values, at);
@@ -463,11 +465,10 @@ export class PartitionWorker {
     this.snapshotting = cut;
     const written = (async (): Promise<void> => {
       try {
-        // A slice within what is left of the turn the loops share (a device at least).
-        while (!cut.step(Math.min(this.o.checkpointSliceMs ?? SNAPSHOT_SLICE_MS, turns.leftMs))) {
+        while (!cut.step(this.o.checkpointSliceMs ?? SNAPSHOT_SLICE_MS)) {
           // Fenced (the lease is gone): nothing of this partition is handed in any more.
           if (this.fenced) return cut.release();
-          await turns.yield();
+          await new Promise((r) => setImmediate(r));
         }
         batch.snapshot = cut.finish();
       } catch (err) {

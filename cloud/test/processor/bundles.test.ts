@@ -40,7 +40,7 @@ describe('processor: TELEMETRY bundles', () => {
 
   it('a bundle that takes many turns of the event loop to process lands whole, once', async () => {
     // 400 envelopes of 20 readings: tens of ms of processing, which the worker spreads over turns
-    // (turn-share.ts); meanwhile the fixture's 100 ms flush timer must not cut the message in two.
+    // (loop-slice.ts); meanwhile the fixture's 100 ms flush timer must not cut the message in two.
     const device = 'dev-bundle-big';
     const envs = Array.from({ length: 400 }, (_, i) => envelope(device, Array.from({ length: 20 }, (_, s) => ({ sensor: `s${s}`, ts: T0 + i * 1000, value: s + i / 1000 }))));
     await publishBundle(rig.services, envs);
