@@ -54,10 +54,13 @@ export class Uplink {
       await this.deadLetter(device, payload, 'sensor_limit', tooMany, 'telemetry', batchId(env));
       return;
     }
+    // Nothing of the parsed envelope is held across the wait for its PubAck but these (bundler.ts `add`).
+    const { health } = env;
+    const readings = env.readings.length;
     const ack = await this.bundler.add(subjects.telemetry(partitionOf(device, this.partitions), device), env, payload);
-    this.metrics.edge.heartbeat(device, env.health);
+    this.metrics.edge.heartbeat(device, health);
     if (ack.duplicate) this.metrics.duplicates.inc();
-    else this.metrics.readingsIn.inc(env.readings.length);
+    else this.metrics.readingsIn.inc(readings);
   }
 
   /**
