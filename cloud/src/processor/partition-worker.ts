@@ -257,23 +257,7 @@ export class PartitionWorker {
         this.messages = await consumer.consume({ max_messages: this.o.fetchBatch });
         if (this.closing) this.messages.stop();
         for await (const m of this.messages) {
-          if (m.seq <= this.flush.committed) {
-            await this.replay(m);
-            // A takeover's replay is the same work: it lets the event loop run too.
-            if (this.slice.spent) await this.slice.yield();
-            if (this.closing) break;
-            continue;
-          }
-          this.goLive();
-          const parsed = this.parse(m);
-          // Cut before a message that would overflow the batch, so a request stays within batchLines.
-          if (parsed && this.fx.points.count > 0 && this.fx.points.count + readingsOf(parsed) > this.o.batchLines) await this.cutBounded();
-          await this.apply(m, parsed);
-          // Date.now() against the server's timestamp: a clock skew between the hosts adds to it.
-          this.o.metrics.delay.observe(Math.max(0, Date.now() - storedMs(m)) / 1000);
-          this.loopFailed = false;
-          this.lag.read(m.seq, m.info.pending);
-          if (this.fx.points.count >= this.o.batchLines) await this.cutBounded();
+          await (m.seq <= this.flush.committed ? this.replay(m) : this.applyLive(m));
           if (this.slice.spent) await this.slice.yield();
           if (this.closing) break;
         }
@@ -287,7 +271,33 @@ export class PartitionWorker {
     }
   }
 
-  /** A message whose effects are durable already: it only rebuilds state. */
+  /** A message past the last commit: its effects join the batch. */
+  private async applyLive(m: JsMsg): Promise<void> {
+    this.goLive();
+    const parsed = this.parse(m);
+    // Cut before a message that would overflow the batch, so a request stays within batchLines.
+    if (parsed && this.fx.points.count > 0 && this.fx.points.count + readingsOf(parsed) > this.o.batchLines) await this.cutBounded();
+    await this.apply(m, parsed);
+    // Date.now() against the server's timestamp: a clock skew between the hosts adds to it.
+    this.o.metrics.delay.observe(Math.max(0, Date.now() - storedMs(m)) / 1000);
+    this.loopFailed = false;
+    this.lag.read(m.seq, m.info.pending);
+    if (this.fx.points.count >= this.o.batchLines) await this.cutBounded();
+  }
+
+  /**
+   * Runs `step` on each of a message's envelopes. A bundle holds up to hundreds of them (bench: 60
+   * and more at 100 readings each when a device is behind: tens of ms), so the loop's slice can
+   * end between them too.
+   */
+  private async eachEnvelope(parsed: Parsed[], step: (p: Parsed) => void): Promise<void> {
+    for (let i = 0; i < parsed.length; i++) {
+      if (i > 0 && this.slice.spent) await this.slice.yield();
+      step(parsed[i]!);
+    }
+  }
+
+  /** A message whose effects are durable already: it only rebuilds state (nothing is cut before the partition is live). */
   private async replay(m: JsMsg): Promise<void> {
     this.lastSeen = m.seq;
     let parsed: Parsed[] = [];
@@ -299,15 +309,13 @@ export class PartitionWorker {
       // Dead-lettered when it was first processed.
       if (!(err instanceof ContractError)) this.o.logger.error({ err, seq: m.seq }, 'replay: processing failed');
     }
-    for (let i = 0; i < parsed.length; i++) {
-      // Between a bundle's envelopes as live (`apply`); nothing is cut before the partition is live.
-      if (i > 0 && this.slice.spent) await this.slice.yield();
+    await this.eachEnvelope(parsed, (p) => {
       try {
-        this.pipeline.process(parsed[i]!.env, this.replayFx, undefined, at);
+        this.pipeline.process(p.env, this.replayFx, undefined, at);
       } catch (err) {
         if (!(err instanceof ContractError)) this.o.logger.error({ err, seq: m.seq }, 'replay: processing failed');
       }
-    }
+    });
     this.replayFx.clear();
     if (m.seq >= this.flush.committed || m.info.pending === 0) this.goLive();
   }
@@ -332,10 +340,9 @@ export class PartitionWorker {
   }
 
   /**
-   * Runs the message's envelopes through the pipeline. A bundle holds up to hundreds of them
-   * (bench: 60 and more at 100 readings each when a device is behind: tens of ms), so the loop's
-   * slice can end between its envelopes too; meanwhile no flush cuts the batch (`applying`), so a cut
-   * always falls between two messages.
+   * Runs the message's envelopes through the pipeline (`eachEnvelope`: the event loop may run
+   * between them); meanwhile no flush cuts the batch (`applying`), so a cut always falls between
+   * two messages.
    */
   private async apply(m: JsMsg, parsed: Parsed[] | undefined): Promise<void> {
     this.last = m;
@@ -348,15 +355,13 @@ export class PartitionWorker {
     const at = storedMs(m);
     this.applying = true;
     try {
-      for (let i = 0; i < parsed.length; i++) {
-        if (i > 0 && this.slice.spent) await this.slice.yield();
-        const p = parsed[i]!;
+      await this.eachEnvelope(parsed, (p) => {
         try {
           this.pipeline.process(p.env, fx, p.values, at);
         } catch (err) {
           this.deadLetter(m, p.env.device, err, parsed.length > 1 ? envelopeBytes(p.env) : undefined);
         }
-      }
+      });
     } finally {
       this.applying = false;
     }
