@@ -1,5 +1,6 @@
 import type { AlertEvent, Envelope, Reading, SessionSummary } from '@fieldline/contract';
 import { AlertState, alertEvent, stepAlert, type AlertTransition, type ClearPolicy } from '../alerts/alert-state.js';
+import type { DetectorResult } from '../detectors/types.js';
 import { DetectorResolver, type BoundDetector, type DetectorEntry } from '../detectors/config.js';
 import type { Session, CloseReason } from '../windows/session.js';
 import { SessionWindows, type WindowConfig, type WindowKey } from '../windows/session-windows.js';
@@ -242,8 +243,7 @@ export class PartitionPipeline {
       const st = s.states[i];
       const res = b.detector.update(st, r.ts, r.value);
       if (res.score > score) score = res.score;
-      const a = s.alerts[i] ?? (res.active ? (s.alerts[i] = new AlertState()) : undefined);
-      const t = a && stepAlert(a, res.at ?? r.ts, res, this.cfg.alerts);
+      const t = this.stepAlertOf(s, i, res.at ?? r.ts, res);
       if (t) this.alert(alertEvent({ device: d.id, sensor: s.id, rule: b.rule, severity: b.severity }, t, r.value, res.score, b.detector.describe(st, r.value)), fx);
     }
     const dt = r.ts - s.maxTs;
@@ -271,6 +271,12 @@ export class PartitionPipeline {
     if (!Number.isNaN(s.clockSince)) return;
     s.clockSince = storedMs;
     this.alert(this.clockAlert(d, s, { state: 'firing', start: storedMs }, r.value, clockMessage(problem, r.ts, storedMs, this.cfg.clock ?? DEFAULT_CLOCK_LIMITS)), fx);
+  }
+
+  /** Detector `i`'s alert transition at `ts`, if any; its state is made when its condition first holds (`SensorState.alerts`). */
+  private stepAlertOf(s: SensorState, i: number, ts: number, res: DetectorResult): AlertTransition | null | undefined {
+    const a = s.alerts[i] ?? (res.active ? (s.alerts[i] = new AlertState()) : undefined);
+    return a && stepAlert(a, ts, res, this.cfg.alerts);
   }
 
   private clockAlert(d: DeviceState, s: SensorState, t: AlertTransition, value: number, message: string): AlertEvent {
@@ -316,8 +322,7 @@ export class PartitionPipeline {
       const st = s.states[i];
       const res = b.detector.onSilence?.(st, silentAt);
       if (!res) return;
-      const a = s.alerts[i] ?? (res.active ? (s.alerts[i] = new AlertState()) : undefined);
-      const t = a && stepAlert(a, res.at ?? silentAt, res, this.cfg.alerts);
+      const t = this.stepAlertOf(s, i, res.at ?? silentAt, res);
       // No reading to quote: the value of a silence is 0.
       if (t) this.alert(alertEvent({ device: d.id, sensor: s.id, rule: b.rule, severity: b.severity }, t, 0, res.score, b.detector.describe(st, 0)), fx);
     });
