@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanupAll, freePort, startOnFreePorts, tempDir, waitFor } from '@fieldline/harness';
+import { cleanupAll, tempDir, waitFor } from '@fieldline/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envelope, KEEP_FOREVER, publish, queryRows, startServices, stopServices, type Services } from './helpers.js';
 
@@ -18,6 +18,16 @@ function run(args: string[]) {
   let closed = false;
   child.once('close', () => (closed = true));
   return { child, exited, closed: () => closed, output: () => out };
+}
+
+/** The ops port a processor's "processor started" log line names (pino JSON, one object a line). */
+function startedPort(output: string): number | undefined {
+  for (const line of output.split('\n')) {
+    if (!line.includes('"processor started"')) continue;
+    const port = (JSON.parse(line) as { httpPort?: unknown }).httpPort;
+    if (typeof port === 'number' && port > 0) return port;
+  }
+  return undefined;
 }
 
 describe('fieldline-cloud processor (CLI)', () => {
@@ -40,21 +50,20 @@ describe('fieldline-cloud processor (CLI)', () => {
 
   it('runs from a YAML config, serves /healthz, writes readings, and stops cleanly on SIGTERM', async () => {
     const file = join(tempDir('cli'), 'processor.yaml');
-    // The http port is picked before the processor binds it: another test file can take it
-    // meanwhile, then the processor exits naming EADDRINUSE and starts again on a new one.
-    const p = await startOnFreePorts(undefined, async () => {
-      const port = await freePort();
-      writeFileSync(file, [`nats: { servers: ["${s!.nats.url}"] }`, `influx: { url: "${s!.influx.url}" }`, `tiers: ${JSON.stringify(KEEP_FOREVER)}`, 'partitions: { count: 4 }', `http: { port: ${port} }`, 'log: { level: warn }', ''].join('\n'));
-      const started = run(['processor', '--config', file]);
-      const up = await waitFor(async () => (started.closed() ? 'exited' : (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === 200), { timeoutMs: 30_000, what: '/healthz' }).catch((err: Error) => {
-        started.child.kill('SIGKILL');
-        throw new Error(`${err.message}\n${started.output()}`, { cause: err });
-      });
-      // Its output goes into the error, so that startOnFreePorts sees "address already in use".
-      if (up === 'exited') throw new Error(`the processor exited with ${started.child.exitCode} before /healthz answered:\n${started.output()}`);
-      return started;
+    // Port 0: the processor binds a free port itself and names it in its "processor started" log
+    // line, so no other test can take the port between picking and binding it, and the /healthz
+    // that answers is this processor's own.
+    writeFileSync(file, [`nats: { servers: ["${s!.nats.url}"] }`, `influx: { url: "${s!.influx.url}" }`, `tiers: ${JSON.stringify(KEEP_FOREVER)}`, 'partitions: { count: 4 }', 'http: { port: 0 }', 'log: { level: info }', ''].join('\n'));
+    const p = run(['processor', '--config', file]);
+    const port = await waitFor(() => (p.closed() ? 'exited' : startedPort(p.output())), { timeoutMs: 30_000, what: 'the "processor started" log line' }).catch((err: Error) => {
+      p.child.kill('SIGKILL');
+      throw new Error(`${err.message}\n${p.output()}`, { cause: err });
     });
+    if (port === 'exited') throw new Error(`the processor exited with ${p.child.exitCode} before it started:\n${p.output()}`);
     try {
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      expect(((await health.json()) as { service: string }).service).toBe('processor');
       await publish(s!.js, envelope('cli-dev', [{ sensor: 't', ts: Date.UTC(2026, 0, 6), value: 1.5 }]));
       await waitFor(async () => (await queryRows(s!.influx, `SELECT value FROM readings WHERE device='cli-dev'`)).length === 1, { timeoutMs: 20_000, what: 'the reading' });
     } finally {
