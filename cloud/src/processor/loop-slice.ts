@@ -10,12 +10,17 @@
  *
  * Node runs each setImmediate callback with its microtasks to the end, so the loops that yielded in
  * one turn run one after another in the next: with eight busy partitions a turn of the event loop
- * can take 8 × 5 ms. One deadline shared by all of them bounded the turn to 5 ms (the loops
+ * can take 8 × the slice. One deadline shared by all of them bounded the turn to 5 ms (the loops
  * interleaved message by message), but cost 30–40 % more CPU per reading (bench:processor, four
  * runs alternated: 0.55–0.71 against 0.36–0.50 s of processor CPU per 100k readings), and so did
- * slices of 5/8 ms each (0.57–0.70). The slices stay 5 ms each.
+ * slices of 5/8 ms each (0.57–0.70). Slices of 2 ms each (turns of at most 16 ms) against 5 ms,
+ * alternated on the slower host of 2026-12-03 evening (`npm run bench -- --sizes 100 --loads 25
+ * --step-seconds 30` and `--loads 25,50 --step-seconds 15`): alert p99 at a quarter of the load
+ * 67, 91, 106, 127, 251 ms against 122, 191, 197, 219, 275, 323; processor CPU per 100k readings
+ * in `bench:processor` 0.53, 0.58, 0.62 s against 0.54, 0.60, 0.63, 0.69 (1 ms: 0.44, 0.54, 0.64
+ * and alert p99 59, 117, 300: no clearer gain). So 2 ms.
  */
-export const SLICE_MS = 5;
+export const SLICE_MS = 2;
 
 export class LoopSlice {
   private deadline = -Infinity;
