@@ -1,4 +1,5 @@
 import { promisify } from 'node:util';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { deflate, inflate } from 'node:zlib';
 import { isWrongLastSequence } from '@fieldline/runtime/nats';
 import type { KV, ObjectStore } from 'nats';
@@ -139,7 +140,7 @@ export function paced(bytes: Uint8Array, size: number): ReadableStream<Uint8Arra
   return new ReadableStream<Uint8Array>(
     {
       async pull(c) {
-        if (at > 0) await new Promise((r) => setImmediate(r));
+        if (at > 0) await nextTurn();
         if (at >= bytes.length) return c.close();
         c.enqueue(bytes.subarray(at, at + size));
         at += size;

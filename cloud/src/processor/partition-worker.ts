@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ContractError, deadLetter, partitionOf, STREAMS, subjects, type AlertEvent, type DeadLetter } from '@fieldline/contract';
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg } from 'nats';
 import type { Logger } from 'pino';
@@ -104,13 +105,7 @@ export class PartitionWorker {
   private readonly lag: PartitionLag;
   /** A message's envelopes are being processed (`apply` lets the event loop run between them). */
   private applying = false;
-  /**
-   * When the loop lets the event loop run (loop-slice.ts): a fetched batch is up to `fetchBatch`
-   * messages already in memory, and `for await` over them resumes in microtasks only, so without
-   * it a partition ran 256 messages × 100 readings (~60 ms) while no socket was read or written.
-   * Time, not readings: a device's first message (100 new sensors: 10–38 ms on the loaded machine,
-   * against ~2 ms later) made 2,000 readings a 600 ms turn when a fleet came online.
-   */
+  /** When the loop lets the event loop run: a fetched batch is already in memory (loop-slice.ts says why and how long). */
   private readonly slice = new LoopSlice();
   private readonly checkpoints: CheckpointKeeper;
   /** Writes and commits a batch (batch-flush.ts); owns the committed sequence. */
@@ -471,7 +466,7 @@ export class PartitionWorker {
         while (!cut.step(this.o.checkpointSliceMs ?? SNAPSHOT_SLICE_MS)) {
           // Fenced (the lease is gone): nothing of this partition is handed in any more.
           if (this.fenced) return cut.release();
-          await new Promise((r) => setImmediate(r));
+          await nextTurn();
         }
         batch.snapshot = cut.finish();
       } catch (err) {
