@@ -69,3 +69,5 @@ export async function drainOrClose(nc: NatsConnection, o: { /** @default 5000 */
   await nc.close().catch(() => undefined);
   return false;
 }
+
+export { useBundledObjectDigest, useNativeObjectDigest } from './nats-digest.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { deadLetter } from '@fieldline/contract';
 import { createLogger, Health, packageVersion, startOpsServer, type OpsServer } from '@fieldline/runtime';
-import { drainOrClose, toHeaders } from '@fieldline/runtime/nats';
+import { drainOrClose, toHeaders, useNativeObjectDigest } from '@fieldline/runtime/nats';
 import { connect, credsAuthenticator, StorageType, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { BatchingSink } from '../influx/batching.js';
@@ -121,6 +121,9 @@ export async function startProcessor(
     // Retention policies (1.x) made or checked, buckets (2.x/3.x) checked, before anything is written.
     await ensureRetention(conn, tiers, { logger });
     const kv = await js.views.kv(c.bucket, { history: 1, replicas: n.replicas, storage: StorageType.File });
+    // Checkpoints are digested with node:crypto, not nats.js's JavaScript SHA-256 (nats-digest.ts: the event loop's longest turns).
+    const digest = useNativeObjectDigest();
+    if (digest !== 'native') logger.warn('checkpoint digests use nats.js\'s JavaScript SHA-256 (this nats.js version did not pass the native hasher\'s self-check)');
     const os = await js.views.os(c.checkpointBucket, { replicas: n.replicas, storage: StorageType.File });
     const commits = new Commits(kv, c.group);
     const snapshots = new Snapshots(os, c.group);
