@@ -68,29 +68,39 @@ export function snapshotPipeline(p: PartitionPipeline, meta: SnapshotMeta, finge
  * loop, and a cut in one piece stalled every partition).
  */
 export class SnapshotCut {
-  private readonly head: Uint8Array;
   private readonly order: DeviceState[];
   /** Index in `order` of each device not written yet. */
   private readonly unwritten = new Map<DeviceState, number>();
   /** Where each device's bytes are in `w` (start, end), in the order they were written. */
   private readonly spans: Float64Array;
+  /** The header, then the devices as they were written. */
   private readonly w: StateWriter;
+  private readonly headBytes: number;
   private next = 0;
+  /** A device was written ahead of its turn (copy on write): the bytes need putting in order. */
+  private early = false;
+  /** Assembly, once every device is written: the bytes in cut order, and how far they are copied and CRC'd. */
+  private out: Uint8Array | undefined;
+  private copied = 0;
+  private crcAt = 0;
+  private crc = 0;
   private done: Uint8Array | undefined;
 
   constructor(private readonly p: PartitionPipeline, meta: SnapshotMeta) {
     if (p.beforeChange) throw new Error('SnapshotCut: a snapshot of this pipeline is being cut already');
-    const h = new StateWriter(256);
-    writeHeader(h, p, meta, configFingerprint(p.cfg));
-    this.head = h.finish();
+    this.w = new StateWriter(Math.max(64 * 1024, Math.ceil((lastBytes.get(p) ?? 0) * 1.125)));
+    writeHeader(this.w, p, meta, configFingerprint(p.cfg));
+    this.headBytes = this.w.length;
     this.order = [...p.devices.values()];
     this.order.forEach((d, i) => this.unwritten.set(d, i));
     this.spans = new Float64Array(this.order.length * 2);
-    this.w = new StateWriter(Math.max(64 * 1024, Math.ceil((lastBytes.get(p) ?? 0) * 1.125)));
     p.beforeChange = this.onChange;
   }
 
-  private readonly onChange = (d: DeviceState): void => this.write(d);
+  private readonly onChange = (d: DeviceState): void => {
+    if (this.unwritten.has(d)) this.early = true;
+    this.write(d);
+  };
 
   private write(d: DeviceState): void {
     const i = this.unwritten.get(d);
@@ -101,36 +111,85 @@ export class SnapshotCut {
     this.spans[2 * i + 1] = this.w.length;
   }
 
-  private writeAll(): void {
-    while (this.next < this.order.length) this.write(this.order[this.next++]!);
-  }
-
-  /** Writes devices for about `budgetMs` (at least one); true once every device is written. */
+  /**
+   * Writes devices, then puts the bytes in cut order and runs the CRC over them, for about
+   * `budgetMs` (at least one device, and the last device with a 256 KiB piece of the assembly);
+   * true once the snapshot is complete.
+   * The assembly is sliced too: in one piece, copying and checking a bench partition's 3.7 MB was
+   * 3–5 ms warm and ~45 ms under load (a tenth of the bench load: the longest turns of the loop
+   * beside the checkpoint's hashing).
+   */
   step(budgetMs: number): boolean {
     const t0 = performance.now();
     while (this.next < this.order.length) {
       this.write(this.order[this.next++]!);
-      if (performance.now() - t0 >= budgetMs) break;
+      if (this.next < this.order.length && performance.now() - t0 >= budgetMs) return false;
     }
-    return this.next >= this.order.length;
+    this.release();
+    while (!this.assemble(ASSEMBLY_PIECE)) if (performance.now() - t0 >= budgetMs) return false;
+    return true;
   }
 
-  /** The snapshot's bytes (writing what is left); the pipeline's hook is released. */
+  /** The snapshot's bytes (writing and assembling what is left); the pipeline's hook is released. */
   finish(): Uint8Array {
-    if (this.done) return this.done;
-    this.writeAll();
     this.release();
-    // The devices in the order of the list taken at the cut, whatever order they were written in.
-    const all = this.w.written();
-    const out = new Uint8Array(this.head.length + all.length + 4);
-    out.set(this.head);
-    let at = this.head.length;
-    for (let i = 0; i < this.order.length; i++) {
-      const bytes = all.subarray(this.spans[2 * i], this.spans[2 * i + 1]);
-      out.set(bytes, at);
-      at += bytes.length;
+    if (this.done) return this.done;
+    while (this.next < this.order.length) this.write(this.order[this.next++]!);
+    this.release();
+    while (!this.assemble(Infinity));
+    return this.done!;
+  }
+
+  /**
+   * One piece of the assembly (at most `bytes` copied or CRC'd); true when done. Devices all
+   * written in their turn are in order in `w` already, after the header: then the bytes are `w`'s
+   * own, with no copy. Else they are copied, device by device, in the order of the list taken at
+   * the cut, whatever order they were written in.
+   */
+  private assemble(bytes: number): boolean {
+    if (this.done) return true;
+    if (!this.out) {
+      this.w.u32(0); // room for the CRC
+      const all = this.w.written();
+      if (!this.early) {
+        this.out = all;
+        this.copied = this.order.length;
+      } else {
+        this.out = new Uint8Array(all.length);
+        this.out.set(all.subarray(0, this.headBytes));
+        this.crcAt = this.headBytes;
+        this.crc = crc32(this.out.subarray(0, this.headBytes));
+      }
     }
-    return (this.done = sealed(this.p, out));
+    const out = this.out;
+    const all = this.w.written();
+    let budget = bytes;
+    if (this.copied < this.order.length) {
+      // Copying: the CRC follows each device as it lands.
+      let at = this.crcAt;
+      while (this.copied < this.order.length && budget > 0) {
+        const i = this.copied++;
+        const piece = all.subarray(this.spans[2 * i], this.spans[2 * i + 1]);
+        out.set(piece, at);
+        this.crc = crc32(piece, this.crc);
+        at += piece.length;
+        budget -= piece.length;
+      }
+      this.crcAt = at;
+      if (this.copied < this.order.length) return false;
+    }
+    const body = out.length - 4;
+    while (this.crcAt < body && budget > 0) {
+      const to = Math.min(body, this.crcAt + Math.min(budget, ASSEMBLY_PIECE));
+      this.crc = crc32(out.subarray(this.crcAt, to), this.crc);
+      budget -= to - this.crcAt;
+      this.crcAt = to;
+    }
+    if (this.crcAt < body) return false;
+    new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(body, this.crc, true);
+    lastBytes.set(this.p, out.length);
+    this.done = out;
+    return true;
   }
 
   /** Gives the cut up (the worker stops): the pipeline no longer writes devices for it. */
@@ -138,6 +197,9 @@ export class SnapshotCut {
     if (this.p.beforeChange === this.onChange) this.p.beforeChange = undefined;
   }
 }
+
+/** The most a sliced snapshot copies or CRCs between two looks at the clock. */
+export const ASSEMBLY_PIECE = 256 * 1024;
 
 function writeHeader(w: StateWriter, p: PartitionPipeline, meta: SnapshotMeta, fingerprint: string): void {
   for (const b of MAGIC) w.u8(b);

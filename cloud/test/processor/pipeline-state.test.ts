@@ -6,7 +6,7 @@ import { getDetectorPlugin } from '../../src/detectors/index.js';
 import { SnapshotError, StateReader, StateWriter } from '../../src/detectors/state-codec.js';
 import { registerWindowedGaussian } from '../../src/evaluate/windowed-gaussian.js';
 import { loadProcessorConfig } from '../../src/processor/config.js';
-import { configFingerprint, readSnapshotHeader, restorePipeline, SNAPSHOT_FORMAT, SnapshotCut, snapshotPipeline } from '../../src/processor/pipeline-state.js';
+import { ASSEMBLY_PIECE, configFingerprint, readSnapshotHeader, restorePipeline, SNAPSHOT_FORMAT, SnapshotCut, snapshotPipeline } from '../../src/processor/pipeline-state.js';
 import { Effects, PartitionPipeline, type PipelineConfig } from '../../src/processor/pipeline.js';
 import { rng, workload } from './workload.js';
 
@@ -272,8 +272,9 @@ describe('a checkpoint written beside the processing (SnapshotCut, issue 16: not
     expect(() => new SnapshotCut(p, meta)).toThrow(/being cut already/);
     let steps = 1;
     while (!cut.step(0)) steps++;
-    expect(steps).toBe(p.devices.size);
     const bytes = cut.finish();
+    // A device a step; the last device's step also checks the first piece of the bytes, each later step one more.
+    expect(steps).toBe(p.devices.size + Math.ceil((bytes.length - 4) / ASSEMBLY_PIECE) - 1);
     expect(cut.finish()).toBe(bytes);
     const straight = empty();
     run(p, after, straight);
@@ -282,5 +283,26 @@ describe('a checkpoint written beside the processing (SnapshotCut, issue 16: not
     expect(restored).toEqual(straight);
     // Released: the next checkpoint can start.
     expect(() => new SnapshotCut(p, meta).finish()).not.toThrow();
+  });
+
+  it('puts a state of several 256 KiB pieces in order and checks it in slices, with and without devices written ahead of their turn', () => {
+    const big = workload({ devices: 60, envelopes: 40, seed: 9, prefix: 'big' });
+    const p = new PartitionPipeline(cfg);
+    run(p, big.slice(0, -60), empty());
+    const whole = snapshotPipeline(p, meta);
+    expect(whole.length, 'the state spans several assembly pieces').toBeGreaterThan(3 * ASSEMBLY_PIECE);
+    for (const ahead of [false, true]) {
+      const q = restorePipeline(cfg, whole, META).pipeline;
+      const cut = new SnapshotCut(q, meta);
+      const fx = new Effects();
+      // Ahead: the last envelope of each device is processed before the cut writes it.
+      if (ahead) for (const e of big.slice(-60)) q.process(e, fx);
+      let steps = 1;
+      while (!cut.step(0)) steps++;
+      // One device per step, and the assembly's pieces after the last device.
+      expect(steps, `ahead: ${ahead}`).toBeGreaterThan(q.devices.size);
+      expect(Buffer.from(cut.finish()).equals(Buffer.from(whole)), `ahead: ${ahead}`).toBe(true);
+      expect(q.beforeChange).toBeUndefined();
+    }
   });
 });
