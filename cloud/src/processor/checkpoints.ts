@@ -159,9 +159,9 @@ export function paced(bytes: Uint8Array, size: number): ReadableStream<Uint8Arra
  * 600 bench sensors, a 3.7 MB state, took 330 ms of hashing (8 partitions every 10 s: a quarter of
  * a core on the loaded machine, a tenth in the quiet profile), hence the compression: 0.49 MB (33
  * ms of deflate, off the event loop) and 43 ms of hashing, in 32 KiB chunks with the event loop
- * running between them (`paced`). The processor digests with node:crypto now (`useNativeObjectDigest`), which
- * leaves the compression for the bytes stored and sent. A checkpoint stored uncompressed by an
- * earlier version is read as it is.
+ * running between them (`paced`). The processor digests with node:crypto now
+ * (`useNativeObjectDigest`), which leaves the compression for the bytes stored and sent. A
+ * checkpoint stored uncompressed by an earlier version is read as it is.
  */
 export class Snapshots {
   constructor(

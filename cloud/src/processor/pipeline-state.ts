@@ -135,7 +135,6 @@ export class SnapshotCut {
     this.release();
     if (this.done) return this.done;
     while (this.next < this.order.length) this.write(this.order[this.next++]!);
-    this.release();
     while (!this.assemble(Infinity));
     return this.done!;
   }
@@ -186,9 +185,7 @@ export class SnapshotCut {
       this.crcAt = to;
     }
     if (this.crcAt < body) return false;
-    new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(body, this.crc, true);
-    lastBytes.set(this.p, out.length);
-    this.done = out;
+    this.done = seal(this.p, out, this.crc);
     return true;
   }
 
@@ -231,7 +228,12 @@ function writeDevice(w: StateWriter, p: PartitionPipeline, d: DeviceState): void
 
 /** `out` with its last 4 bytes set to the CRC-32 of the rest. */
 function sealed(p: PartitionPipeline, out: Uint8Array): Uint8Array {
-  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+  return seal(p, out, crc32(out.subarray(0, out.length - 4)));
+}
+
+/** `out` with its last 4 bytes set to `crc` (of the rest); its size kept to size the next snapshot's buffer. */
+function seal(p: PartitionPipeline, out: Uint8Array, crc: number): Uint8Array {
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(out.length - 4, crc, true);
   lastBytes.set(p, out.length);
   return out;
 }
