@@ -11,6 +11,12 @@ export interface ProcFigures {
   rss_mb: number;
   /** Highest RSS sampled during the phase. */
   peak_rss_mb: number;
+  /**
+   * Time the main thread (a Node service's event loop) was runnable but waiting for a core, over
+   * wall time, %: what the machine, not the program, added to its stalls. Absent where the kernel
+   * keeps no schedstat.
+   */
+  main_wait_pct?: number;
 }
 
 /**
@@ -21,7 +27,7 @@ export interface ProcFigures {
  */
 export class ProcMeter {
   private readonly t0 = performance.now();
-  private readonly procs = new Map<string, { pid: number; cpu0: number; cpu: number; carried: number; rss: number; peak: number }>();
+  private readonly procs = new Map<string, { pid: number; cpu0: number; cpu: number; carried: number; wait0?: number; wait?: number; waitCarried: number; rss: number; peak: number }>();
   private readonly timer: NodeJS.Timeout;
   private stoppedAt: number | undefined;
 
@@ -39,15 +45,19 @@ export class ProcMeter {
       const s = procStats(pid);
       if (!s) continue;
       const e = this.procs.get(name);
-      if (!e) this.procs.set(name, { pid, cpu0: s.cpuSeconds, cpu: s.cpuSeconds, carried: 0, rss: s.rssMb, peak: s.rssMb });
+      const wait = s.mainThread?.waitSeconds;
+      if (!e) this.procs.set(name, { pid, cpu0: s.cpuSeconds, cpu: s.cpuSeconds, carried: 0, wait0: wait, wait, waitCarried: 0, rss: s.rssMb, peak: s.rssMb });
       else {
         if (e.pid !== pid) {
           // Another process under this name: what the last one used stays counted.
           e.carried += e.cpu - e.cpu0;
+          e.waitCarried += (e.wait ?? 0) - (e.wait0 ?? 0);
           e.pid = pid;
           e.cpu0 = s.cpuSeconds;
+          e.wait0 = wait;
         }
         e.cpu = s.cpuSeconds;
+        e.wait = wait;
         e.rss = s.rssMb;
         e.peak = Math.max(e.peak, s.rssMb);
       }
@@ -65,6 +75,7 @@ export class ProcMeter {
     for (const [name, e] of this.procs) {
       const cpu = e.carried + e.cpu - e.cpu0;
       out[name] = { cpu_pct: wall > 0 ? round((cpu / wall) * 100) : 0, cpu_s: round(cpu, 2), rss_mb: round(e.rss), peak_rss_mb: round(e.peak) };
+      if (e.wait !== undefined && e.wait0 !== undefined && wall > 0) out[name].main_wait_pct = round(((e.waitCarried + e.wait - e.wait0) / wall) * 100);
     }
     return out;
   }

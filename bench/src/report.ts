@@ -6,6 +6,7 @@
 import type { Percentiles } from './stats.js';
 import type { BenchResults } from './results.js';
 import type { SweepStep } from './sweep.js';
+import type { ProcFigures } from './proc-meter.js';
 import { KEPT_UP, targets } from './targets.js';
 
 export interface Table {
@@ -124,7 +125,7 @@ export function tables(r: BenchResults): Table[] {
       note: `lost = acked by Mosquitto but not in InfluxDB ${b.wait_s} s after the load (what Node-RED still held then was only in its memory); zero-loss throughput: ${b.zero_loss_readings_per_s === null ? 'none found (every run lost readings)' : `${n(b.zero_loss_readings_per_s)} readings/s`}; Node-RED peak RSS ${b.procs['node-red']?.peak_rss_mb ?? '-'} MB`,
     });
   }
-  const phases: [string, Record<string, { cpu_pct: number; rss_mb: number; peak_rss_mb: number }> | undefined][] = [
+  const phases: [string, Record<string, ProcFigures> | undefined][] = [
     ...(r.e2e ?? []).map((e) => [`e2e ${e.readings_per_envelope}/envelope`, e.procs] as [string, typeof e.procs]),
     ...(r.sweep?.steps ?? []).filter((s) => [50, 100].includes(s.load_pct)).map((s) => [`sweep ${s.load_pct} %`, s.procs] as [string, typeof s.procs]),
     ['burst', r.burst?.procs],
@@ -133,9 +134,9 @@ export function tables(r: BenchResults): Table[] {
   const names = [...new Set(phases.flatMap(([, p]) => Object.keys(p ?? {})))];
   if (names.length) {
     out.push({
-      title: 'CPU (% of one core) / peak RSS (MB) per process',
+      title: 'CPU (% of one core) / main thread waiting for a core (% of the time) / peak RSS (MB) per process',
       head: ['phase', ...names],
-      rows: phases.filter(([, p]) => p).map(([label, p]) => [label, ...names.map((k) => (p![k] ? `${p![k].cpu_pct} / ${p![k].peak_rss_mb}` : '-'))]),
+      rows: phases.filter(([, p]) => p).map(([label, p]) => [label, ...names.map((k) => (p![k] ? `${p![k].cpu_pct} / ${p![k].main_wait_pct ?? '-'} / ${p![k].peak_rss_mb}` : '-'))]),
     });
   }
   if (r.edge) {

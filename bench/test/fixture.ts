@@ -1,7 +1,7 @@
 import type { BenchResults } from '../src/results.js';
 import type { SweepStep } from '../src/sweep.js';
 
-const procs = { gateway: { cpu_pct: 40, cpu_s: 4, rss_mb: 200, peak_rss_mb: 220 }, processor: { cpu_pct: 90, cpu_s: 9, rss_mb: 300, peak_rss_mb: 310 } };
+const procs = { gateway: { cpu_pct: 40, cpu_s: 4, rss_mb: 200, peak_rss_mb: 220, main_wait_pct: 12 }, processor: { cpu_pct: 90, cpu_s: 9, rss_mb: 300, peak_rss_mb: 310 } };
 const lat = (p50: number, p99: number, max: number, n = 100) => ({ p50, p99, max, n });
 
 function step(load_pct: number, alertP99: number, queryP99: number, lost = 0): SweepStep {

@@ -39,6 +39,9 @@ describe('ProcMeter', () => {
     expect(f.worker!.cpu_s).toBeGreaterThan(used - 0.15);
     expect(f.worker!.cpu_s).toBeLessThanOrEqual(used + 0.01);
     expect(f.worker!.peak_rss_mb).toBeGreaterThan(30);
+    // Waiting for a core is a share of the wall time, of both processes (how much depends on the machine's load).
+    expect(f.worker!.main_wait_pct).toBeGreaterThanOrEqual(0);
+    expect(f.worker!.main_wait_pct).toBeLessThanOrEqual(100);
     expect(meter.stop()).toEqual(f); // stopped once
   });
 });

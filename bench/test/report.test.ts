@@ -157,6 +157,8 @@ describe('report', () => {
     const md = renderMarkdown(r, 'latest.svg');
     expect(md).toContain('![throughput and latency against offered load](latest.svg)');
     expect(md).toContain('| 50 % | 100,000 | 100,000 | 100,000 | 2 / 9 / 12 | 20 / 40 / 41 | 300 / 600 / 605 | 80 | 0 | 0 |');
+    // CPU / main thread waiting for a core / peak RSS; a process without schedstat figures shows '-'.
+    expect(md).toMatch(/^\| e2e 100\/envelope \| 40 \/ 12 \/ 220 \| 90 \/ - \/ 310 \|/m);
     // Every Markdown table row has as many cells as its header.
     for (const block of md.split('\n\n').filter((b) => b.startsWith('| '))) {
       const cells = block.split('\n').filter(Boolean).map((l) => l.replace(/\\\|/g, '').split('|').length);
