@@ -198,6 +198,7 @@ export function summary(r: BenchResults): Record<string, number | string | null>
     s[`e2e_${k}_acked_readings_per_s`] = e.acked_readings_per_s;
     s[`e2e_${k}_lost_readings`] = e.lost;
     s[`e2e_${k}_puback_p99_ms`] = e.puback_ms.p99;
+    s[`e2e_${k}_processor_main_wait_pct`] = e.procs.processor?.main_wait_pct ?? null;
     if (r.raw) s[`e2e_${k}_of_raw_influx_pct`] = Math.round((e.e2e_readings_per_s / r.raw.influx.lines_per_s) * 1000) / 10;
   }
   if (r.raw) {
@@ -215,6 +216,7 @@ export function summary(r: BenchResults): Record<string, number | string | null>
     s.half_load_puback_p99_ms = half?.puback_ms.p99 ?? null;
     s.half_load_alert_p99_ms = half?.probe.alert_ms?.p99 ?? null;
     s.half_load_queryable_p99_ms = half?.probe.queryable_ms?.p99 ?? null;
+    s.half_load_processor_main_wait_pct = half?.procs?.processor?.main_wait_pct ?? null;
   }
   if (r.burst) {
     s.burst_devices = r.burst.devices;

@@ -171,6 +171,9 @@ describe('report', () => {
     const line = JSON.stringify(s);
     expect(JSON.parse(line)).toEqual(s);
     expect(s).toMatchObject({ e2e_100_readings_per_s: 280_000, e2e_100_of_raw_influx_pct: 70, e2e_1_lost_readings: 10, half_load_alert_p99_ms: 40, burst_drain_s: 25, node_red_zero_loss_readings_per_s: 14_000, targets_missed_count: 3 });
+    // The processor's wait for a core where it was measured, null where it was not.
+    expect(s).toMatchObject({ e2e_100_processor_main_wait_pct: null });
+    expect(summary({ ...fixture(), e2e: fixture().e2e!.map((e) => ({ ...e, procs: { ...e.procs, processor: { ...e.procs.processor!, main_wait_pct: 33 } } })) })).toMatchObject({ e2e_100_processor_main_wait_pct: 33 });
     expect(s).toMatchObject({ machine_speed_start_one_core_envelopes_per_s: 12_345, machine_speed_end_all_cores_envelopes_per_s: 6_789, steal_pct: 4.2 });
     const units = /_(per_s|pct|ms|s|mb|readings|devices|count)$/;
     for (const k of Object.keys(s).filter((k) => !['mode', 'load_avg_1m_start'].includes(k))) expect(k).toMatch(units);
